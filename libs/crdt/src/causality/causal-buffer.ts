@@ -1,6 +1,6 @@
 import type { ReplicaId } from '../crdt-type';
 import { err, ok, type Result } from '../result';
-import { vvGet, type VersionVector } from './version-vector';
+import { vvGet, vvSet, type VersionVector } from './version-vector';
 
 /**
  * What the buffer needs to know of an event: its origin, its place in the origin's
@@ -57,7 +57,7 @@ export class CausalBuffer<E extends CausalEvent> {
       return ok([]);
     }
     const out: E[] = [e];
-    this.delivered[e.origin] = e.seq;
+    vvSet(this.delivered, e.origin, e.seq);
     this.drain(out);
     return ok(out);
   }
@@ -67,7 +67,7 @@ export class CausalBuffer<E extends CausalEvent> {
     if (seq !== vvGet(this.delivered, origin) + 1) {
       throw new Error(`causal buffer: local event ${origin}#${seq} is not next (delivered ${vvGet(this.delivered, origin)})`);
     }
-    this.delivered[origin] = seq;
+    vvSet(this.delivered, origin, seq);
   }
 
   /** What has been delivered so far (a copy). */
@@ -92,7 +92,7 @@ export class CausalBuffer<E extends CausalEvent> {
    * drops waiting events it covers. Returns events that became deliverable.
    */
   advanceTo(vv: VersionVector): E[] {
-    for (const r of Object.keys(vv)) if (vv[r] > vvGet(this.delivered, r)) this.delivered[r] = vv[r];
+    for (const r of Object.keys(vv)) if (vv[r] > vvGet(this.delivered, r)) vvSet(this.delivered, r, vv[r]);
     for (const [origin, q] of this.pending) {
       const floor = vvGet(this.delivered, origin);
       for (const seq of q.keys()) if (seq <= floor) { q.delete(seq); this.pendingCount--; }
@@ -119,7 +119,7 @@ export class CausalBuffer<E extends CausalEvent> {
         while (next && this.isDeliverable(next)) {
           q.delete(next.seq);
           this.pendingCount--;
-          this.delivered[origin] = next.seq;
+          vvSet(this.delivered, origin, next.seq);
           out.push(next);
           progress = true;
           next = q.get(next.seq + 1);

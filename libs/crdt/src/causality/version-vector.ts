@@ -47,22 +47,31 @@ export function vvLeq(a: VersionVector, b: VersionVector): boolean {
   return true;
 }
 
+/**
+ * Sets `vv`'s entry for `replica`, in place. A plain `vv[replica] = n` would call the
+ * `__proto__` setter for a replica of that name and silently drop the entry, so entries
+ * are defined as own properties, as `JSON.parse` and object spread make them.
+ */
+export function vvSet(vv: VersionVector, replica: ReplicaId, counter: number): void {
+  Object.defineProperty(vv, replica, { value: counter, writable: true, enumerable: true, configurable: true });
+}
+
 /** The entry-wise maximum, as a new vector. */
 export function vvMerge(a: VersionVector, b: VersionVector): VersionVector {
   const out: VersionVector = { ...a };
-  for (const r of Object.keys(b)) if (b[r] > vvGet(out, r)) out[r] = b[r];
+  for (const r of Object.keys(b)) if (b[r] > vvGet(out, r)) vvSet(out, r, b[r]);
   return out;
 }
 
 /** Raises `vv`'s entry for the dot's replica to the dot's counter, in place. */
 export function vvAdd(vv: VersionVector, dot: Dot): void {
-  if (dot.counter > vvGet(vv, dot.replica)) vv[dot.replica] = dot.counter;
+  if (dot.counter > vvGet(vv, dot.replica)) vvSet(vv, dot.replica, dot.counter);
 }
 
 /** The canonical JSON form: zero entries dropped, keys sorted. */
 export function vvEncode(vv: VersionVector): Json {
   const out: Record<string, Json> = {};
-  for (const r of Object.keys(vv).sort()) if (vv[r] > 0) out[r] = vv[r];
+  for (const r of Object.keys(vv).sort()) if (vv[r] > 0) vvSet(out as VersionVector, r, vv[r]);
   return out;
 }
 

@@ -1,0 +1,6 @@
+/** The client protocol, version 1: subjects, requests, replies, error codes and limits. */
+export * from './error-codes';
+export * from './limits';
+export * from './subjects';
+export * from './requests';
+export const PROTOCOL_VERSION = 1;

@@ -1,0 +1,75 @@
+import type { ClockPort, CommitBatch, StorePort } from './ports';
+import type { ReplicatedEvent } from './replicated-event';
+
+/**
+ * Group commit: writes that arrive while a commit is in flight wait and go together in
+ * the next one, so throughput is not one fsync per op. Each caller's promise resolves
+ * once its events are durable. A failed commit is fatal: memory already holds the events,
+ * so the process must stop and recover from disk (broken invariants crash loudly).
+ */
+export class GroupCommit {
+  private events: ReplicatedEvent[] = [];
+  private streamSeq: number | undefined;
+  private publishedThrough: number | undefined;
+  private waiters: Array<() => void> = [];
+  private running = false;
+
+  constructor(
+    private readonly store: StorePort,
+    private readonly clock: ClockPort,
+    private readonly onFatal: (err: unknown) => void,
+    private readonly eventsPerCommitMax = 10_000,
+  ) {}
+
+  /** Queues events (and optionally a consumer position); resolves when they are on disk. */
+  add(events: readonly ReplicatedEvent[], streamSeq?: number): Promise<void> {
+    for (const e of events) this.events.push(e);
+    if (streamSeq !== undefined) this.streamSeq = streamSeq;
+    return this.enqueue();
+  }
+
+  /** Records how far own events are known to be in the stream (lazily, with the next commit). */
+  notePublished(seq: number): void {
+    this.publishedThrough = seq;
+  }
+
+  /** Resolves when everything queued so far is durable. */
+  flushed(): Promise<void> {
+    if (!this.running && this.events.length === 0 && this.streamSeq === undefined && this.publishedThrough === undefined) return Promise.resolve();
+    return this.enqueue();
+  }
+
+  /** Events queued and not yet durable. */
+  get depth(): number {
+    return this.events.length;
+  }
+
+  private enqueue(): Promise<void> {
+    const p = new Promise<void>((resolve) => this.waiters.push(resolve));
+    if (!this.running) {
+      this.running = true;
+      // Let the rest of this tick's writes join the batch.
+      this.clock.defer(() => void this.run());
+    }
+    return p;
+  }
+
+  private async run(): Promise<void> {
+    while (this.waiters.length > 0) {
+      const events = this.events.length > this.eventsPerCommitMax ? this.events.splice(0, this.eventsPerCommitMax) : this.events.splice(0);
+      const rest = this.events.length > 0;
+      const batch: CommitBatch = { events, streamSeq: rest ? undefined : this.streamSeq, publishedThrough: this.publishedThrough };
+      if (!rest) this.streamSeq = undefined;
+      this.publishedThrough = undefined;
+      const waiters = rest ? [] : this.waiters.splice(0);
+      try {
+        await this.store.commit(batch);
+      } catch (err) {
+        this.onFatal(err);
+        return;
+      }
+      for (const w of waiters) w();
+    }
+    this.running = false;
+  }
+}

@@ -1,0 +1,8 @@
+/** The replication core: pure logic behind ports, shared by production and the simulator. */
+export * from './ports';
+export * from './replicated-event';
+export * from './causal-token';
+export * from './key-space';
+export * from './replica-config';
+export * from './replica-core';
+export * from './round-participant';

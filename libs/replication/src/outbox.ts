@@ -1,0 +1,138 @@
+import type { ClockPort, LogPort, OpStreamPort, StorePort } from './ports';
+import type { ReplicatedEvent } from './replicated-event';
+
+/** Limits of the outbox. */
+export interface OutboxLimits {
+  /** Events kept in memory waiting to be published; past this they are re-read from the store. */
+  readonly memoryEventsMax: number;
+  /** Events in one JetStream message. */
+  readonly batchEventsMax: number;
+  /** Bytes (approximate JSON size) in one JetStream message. */
+  readonly batchBytesMax: number;
+  /** Back-off between failed publishes, first and largest, milliseconds. */
+  readonly retryMsMin: number;
+  readonly retryMsMax: number;
+}
+
+/**
+ * The crash-safe outbox: own events go to the stream only after they are durable in the
+ * store, in sequence order, batched into few messages, one publish in flight at a time
+ * (JetStream keeps one publisher's order that way). On failure it backs off and retries
+ * for as long as it takes: writes acknowledged locally are never dropped. After a restart
+ * or a stream loss it re-reads unpublished events from the store.
+ */
+export class Outbox {
+  private queue: ReplicatedEvent[] = [];
+  /** Highest own seq read into the queue (or published); the store holds the rest. */
+  private queuedThrough: number;
+  private spilled = false;
+  private inFlight = false;
+  private retryMs: number;
+  private cancelRetry: (() => void) | undefined;
+  private stopped = false;
+
+  constructor(
+    private readonly self: string,
+    private readonly store: StorePort,
+    private readonly stream: OpStreamPort,
+    private readonly clock: ClockPort,
+    private readonly log: LogPort,
+    private readonly limits: OutboxLimits,
+    /** Own events with seq ≤ this are in the stream. */
+    public publishedThrough: number,
+    /** Own events known to exist (the last own seq). */
+    private lastSeq: number,
+    private readonly onPublished: (through: number) => void,
+  ) {
+    this.queuedThrough = publishedThrough;
+    this.spilled = lastSeq > publishedThrough;
+    this.retryMs = limits.retryMsMin;
+  }
+
+  /** Own events not yet in the stream. */
+  get depth(): number {
+    return Math.max(0, this.lastSeq - this.publishedThrough);
+  }
+
+  /** Takes an own event that is now durable. */
+  push(e: ReplicatedEvent): void {
+    this.lastSeq = e.seq;
+    if (!this.spilled && this.queue.length < this.limits.memoryEventsMax) {
+      this.queue.push(e);
+      this.queuedThrough = e.seq;
+    } else {
+      this.spilled = true;
+    }
+    this.pump();
+  }
+
+  /** Publishes everything again from `seq` + 1 on (the stream lost it). */
+  rewind(seq: number): void {
+    if (seq >= this.publishedThrough) return;
+    this.publishedThrough = seq;
+    this.queue = [];
+    this.queuedThrough = seq;
+    this.spilled = this.lastSeq > seq;
+    this.pump();
+  }
+
+  /** Stops publishing (shutdown). */
+  stop(): void {
+    this.stopped = true;
+    this.cancelRetry?.();
+  }
+
+  /** Starts a publish if there is work and none is in flight. */
+  pump(): void {
+    if (this.inFlight || this.stopped || this.cancelRetry) return;
+    if (this.queue.length === 0 && !this.spilled) return;
+    this.inFlight = true;
+    void this.publishNext().finally(() => {
+      this.inFlight = false;
+      if (!this.cancelRetry) this.pump();
+    });
+  }
+
+  private async publishNext(): Promise<void> {
+    if (this.queue.length === 0 && this.spilled) {
+      const more = await this.store.ownEventsAfter(this.self, this.queuedThrough, this.limits.memoryEventsMax);
+      for (const e of more) this.queue.push(e);
+      if (more.length > 0) this.queuedThrough = more[more.length - 1].seq;
+      if (this.queuedThrough >= this.lastSeq || more.length === 0) this.spilled = false;
+      if (this.queue.length === 0) return;
+    }
+    const batch = this.takeBatch();
+    try {
+      await this.stream.publish(batch);
+    } catch (err) {
+      this.queue.unshift(...batch);
+      this.log.warn('publish failed; retrying', { error: String(err), retryMs: this.retryMs, pending: this.depth });
+      this.cancelRetry = this.clock.setTimer(this.retryMs, () => {
+        this.cancelRetry = undefined;
+        this.pump();
+      });
+      this.retryMs = Math.min(this.retryMs * 2, this.limits.retryMsMax);
+      return;
+    }
+    this.retryMs = this.limits.retryMsMin;
+    const through = batch[batch.length - 1].seq;
+    if (through > this.publishedThrough) this.publishedThrough = through;
+    this.onPublished(this.publishedThrough);
+  }
+
+  private takeBatch(): ReplicatedEvent[] {
+    let bytes = 0;
+    let n = 0;
+    while (n < this.queue.length && n < this.limits.batchEventsMax) {
+      bytes += approximateSize(this.queue[n]);
+      if (n > 0 && bytes > this.limits.batchBytesMax) break;
+      n++;
+    }
+    return this.queue.splice(0, n);
+  }
+}
+
+/** A cheap upper-bound-ish estimate of an event's JSON size, to keep messages under the server's max payload. */
+function approximateSize(e: ReplicatedEvent): number {
+  return 200 + e.key.length + JSON.stringify(e.ops).length;
+}

@@ -1,0 +1,36 @@
+import { vvGet } from '../../crdt/src';
+import type { Heartbeat } from './ports';
+
+/**
+ * What this replica knows of its peers from their heartbeats: who is live and how far
+ * each has applied. It answers `ack: "all"` (has every live peer applied my op?).
+ */
+export class PeerView {
+  private readonly peers = new Map<string, { beat: Heartbeat; seenMs: number }>();
+
+  constructor(
+    private readonly self: string,
+    private readonly peerTimeoutMs: number,
+  ) {}
+
+  /** Records a heartbeat heard at `nowMs`. */
+  heard(beat: Heartbeat, nowMs: number): void {
+    if (beat.replica === this.self) return;
+    this.peers.set(beat.replica, { beat, seenMs: nowMs });
+  }
+
+  /** Live peers' latest heartbeats (expired peers are forgotten). */
+  live(nowMs: number): Heartbeat[] {
+    const out: Heartbeat[] = [];
+    for (const [id, p] of this.peers) {
+      if (nowMs - p.seenMs > this.peerTimeoutMs) this.peers.delete(id);
+      else out.push(p.beat);
+    }
+    return out;
+  }
+
+  /** True when every live peer has applied `origin`'s event `seq`. */
+  allApplied(origin: string, seq: number, nowMs: number): boolean {
+    return this.live(nowMs).every((b) => vvGet(b.applied, origin) >= seq);
+  }
+}

@@ -1,0 +1,122 @@
+import type { Json, VersionVector } from '../../crdt/src';
+import type { ReplicatedEvent } from './replicated-event';
+
+/**
+ * The ports the replica core is built from (STYLE.md, principle 5). Production binds
+ * JetStream, core NATS, SQLite and real timers; the simulator binds in-memory fakes that
+ * delay, reorder, duplicate, drop, partition and crash. Same core, two worlds.
+ */
+
+/** Time and timers. The core never reads a clock or schedules anything but through this. */
+export interface ClockPort {
+  /** Wall-clock milliseconds since the Unix epoch (feeds the HLC and timeouts). */
+  nowMs(): number;
+  /** Runs `fn` after `ms`; the returned function cancels it. */
+  setTimer(ms: number, fn: () => void): () => void;
+  /** Runs `fn` soon, after the current burst of work (lets a group commit gather writes). */
+  defer(fn: () => void): void;
+}
+
+/** A snapshot: the whole key space at a round's cut. */
+export interface SnapshotRecord {
+  readonly epoch: number;
+  readonly round: number;
+  /** The version vector the snapshot covers exactly. */
+  readonly cut: VersionVector;
+  /** Stream sequence to resume consuming after (everything at or before it is in the snapshot). */
+  readonly streamSeq: number;
+  /** Encoded keys, sorted by key. */
+  readonly keys: ReadonlyArray<readonly [string, Json]>;
+}
+
+/** What a replica finds on its disk at start. */
+export interface StoredReplica {
+  readonly replicaId: string | undefined;
+  readonly snapshot: SnapshotRecord | undefined;
+  /** Events applied after the snapshot, in the order they were applied. */
+  readonly events: ReplicatedEvent[];
+  /** Last stream sequence whose events are all applied or logged. */
+  readonly streamSeq: number;
+  /** Own events with seq ≤ this are known to be in JetStream. */
+  readonly publishedThrough: number;
+}
+
+/** One group commit: appended events and progress markers, written atomically. */
+export interface CommitBatch {
+  readonly events: readonly ReplicatedEvent[];
+  readonly streamSeq?: number;
+  readonly publishedThrough?: number;
+}
+
+/**
+ * The replica's durable store (SQLite in production). `commit` is atomic: the events and
+ * the consumer position land together or not at all, so a restart resumes exactly.
+ */
+export interface StorePort {
+  load(): Promise<StoredReplica>;
+  saveReplicaId(id: string): Promise<void>;
+  commit(batch: CommitBatch): Promise<void>;
+  /** Events of one key since the last snapshot, oldest first, at most `limit`. */
+  history(key: string, limit: number): Promise<ReplicatedEvent[]>;
+  /** Own events with seq > `afterSeq`, oldest first, at most `limit` (the outbox). */
+  ownEventsAfter(origin: string, afterSeq: number, limit: number): Promise<ReplicatedEvent[]>;
+  /** The encoding of one key in the latest snapshot (before-sync reads). */
+  snapshotKey(key: string): Promise<Json | undefined>;
+  /** Writes a snapshot and deletes the events it covers, atomically. */
+  writeSnapshot(snapshot: SnapshotRecord): Promise<void>;
+  /** Replaces everything with a snapshot fetched from the cluster (re-join). */
+  resetTo(snapshot: SnapshotRecord, streamSeq: number): Promise<void>;
+  /** Number of events in the op log. */
+  opLogLength(): number;
+}
+
+/** The op stream (JetStream in production). */
+export interface OpStreamPort {
+  /** Publishes a batch of own events; resolves with the stream sequence once stored, rejects on failure or timeout. */
+  publish(events: readonly ReplicatedEvent[]): Promise<number>;
+  /** The stream's last sequence now (for `consistency: latest` and catch-up); rejects when unreachable. */
+  lastSeq(): Promise<number>;
+  /** (Re)starts delivering stream messages to the core from stream sequence `seq` on. */
+  consumeFrom(seq: number): void;
+}
+
+/** Fire-and-forget notices on core NATS. */
+export interface NoticePort {
+  /** A key changed (`<prefix>.changes.<key>`). */
+  changed(key: string, notice: Json): void;
+  /** This replica's heartbeat (membership, progress, ack: all). */
+  heartbeat(beat: Heartbeat): void;
+  /** Asks `origin` to publish its events from `fromSeq` on again (they are missing here). */
+  requestResend(origin: string, fromSeq: number): void;
+}
+
+/** Where snapshots for joiners are kept (a JetStream object store in production). */
+export interface SnapshotSourcePort {
+  fetchLatest(): Promise<SnapshotRecord | undefined>;
+  publish(snapshot: SnapshotRecord): Promise<void>;
+}
+
+/** Log lines; the core never writes to the console itself. */
+export interface LogPort {
+  info(msg: string, fields?: Record<string, unknown>): void;
+  warn(msg: string, fields?: Record<string, unknown>): void;
+  error(msg: string, fields?: Record<string, unknown>): void;
+}
+
+/** Replica modes of a compaction round. */
+export type ReplicaMode = 'Starting' | 'Work' | 'Sync' | 'Ready';
+
+/** What a replica says of itself, several times a second. */
+export interface Heartbeat {
+  readonly v: 1;
+  readonly replica: string;
+  readonly mode: ReplicaMode;
+  readonly applied: VersionVector;
+  readonly opLogLength: number;
+  readonly outboxDepth: number;
+  readonly streamSeq: number;
+  readonly keys: number;
+  readonly epoch: number;
+  readonly round: number;
+  readonly sentMs: number;
+}

@@ -1,0 +1,49 @@
+/** Tunables of a replica; every queue, batch and wait is bounded (units last in names). */
+export interface ReplicaLimits {
+  /** Events the causal buffer holds back waiting for dependencies. */
+  readonly causalPendingMax: number;
+  /** Open bounded waits (`after`, `latest`, `ack`). */
+  readonly waitsMax: number;
+  /** Writes held during a round's freeze. */
+  readonly heldWritesMax: number;
+  /** How long a write is held during a freeze before it is refused with `FROZEN`. */
+  readonly holdMs: number;
+  /** Events in one group commit. */
+  readonly eventsPerCommitMax: number;
+  /** Outbox: events in memory, per message, bytes per message, retry back-off. */
+  readonly outboxMemoryEventsMax: number;
+  readonly publishBatchEventsMax: number;
+  readonly publishBatchBytesMax: number;
+  readonly publishRetryMsMin: number;
+  readonly publishRetryMsMax: number;
+  /** Heartbeat period, and how long a silent peer counts as live. */
+  readonly heartbeatMs: number;
+  readonly peerTimeoutMs: number;
+  /** After events wait this long for a missing dependency, ask its origin to resend. */
+  readonly resendAfterMs: number;
+  /** Most events a `history` reply lists. */
+  readonly historyEventsMax: number;
+  /** How long a freeze waits for the outbox to drain, and a cut for the events it needs. */
+  readonly freezeFlushMs: number;
+  readonly cutWaitMs: number;
+}
+
+/** Defaults, sized for a replica on one core with SQLite on local disk. */
+export const DEFAULT_REPLICA_LIMITS: ReplicaLimits = {
+  causalPendingMax: 100_000,
+  waitsMax: 10_000,
+  heldWritesMax: 10_000,
+  holdMs: 2_000,
+  eventsPerCommitMax: 10_000,
+  outboxMemoryEventsMax: 50_000,
+  publishBatchEventsMax: 1_000,
+  publishBatchBytesMax: 512 * 1024,
+  publishRetryMsMin: 50,
+  publishRetryMsMax: 2_000,
+  heartbeatMs: 200,
+  peerTimeoutMs: 1_500,
+  resendAfterMs: 1_000,
+  historyEventsMax: 1_000,
+  freezeFlushMs: 3_000,
+  cutWaitMs: 5_000,
+};

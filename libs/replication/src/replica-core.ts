@@ -1,0 +1,679 @@
+import {
+  CausalBuffer,
+  HybridLogicalClock,
+  vvGet,
+  vvLeq,
+  type Json,
+  type VersionVector,
+} from '../../crdt/src';
+import {
+  errorReply,
+  parseCreate,
+  parseGet,
+  parseKeyOnly,
+  parseKeys,
+  parseUpdate,
+  type ErrorReply,
+  type GetRequest,
+  type UpdateRequest,
+} from '../../protocol/src';
+import { BoundedWaits } from './bounded-waits';
+import { decodeToken, encodeToken } from './causal-token';
+import { GroupCommit } from './group-commit';
+import { KeySpace } from './key-space';
+import { Outbox } from './outbox';
+import { PeerView } from './peer-view';
+import type {
+  ClockPort,
+  Heartbeat,
+  LogPort,
+  NoticePort,
+  OpStreamPort,
+  ReplicaMode,
+  SnapshotRecord,
+  SnapshotSourcePort,
+  StorePort,
+} from './ports';
+import { DEFAULT_REPLICA_LIMITS, type ReplicaLimits } from './replica-config';
+import { EVENT_VERSION, type EventBatch, type ReplicatedEvent } from './replicated-event';
+import { RoundParticipant } from './round-participant';
+
+/** Every port a replica core needs. */
+export interface ReplicaPorts {
+  readonly store: StorePort;
+  readonly stream: OpStreamPort;
+  readonly notices: NoticePort;
+  readonly snapshots: SnapshotSourcePort;
+  readonly clock: ClockPort;
+  readonly log: LogPort;
+  /** A fresh random replica id (randomness through a port). */
+  readonly newReplicaId: () => string;
+  /** Called when the core cannot go on safely (a failed commit): production exits and recovers from disk. */
+  readonly onFatal: (err: unknown) => void;
+}
+
+/** A reply, exactly as sent on the wire. */
+export type Reply = Json | ErrorReply;
+
+/** Options of a replica core. */
+export interface ReplicaOptions {
+  /** A configured id; when absent the one on disk, else a new random one. */
+  readonly replicaId?: string;
+  readonly limits?: Partial<ReplicaLimits>;
+}
+
+interface HeldWrite {
+  readonly run: () => Promise<Reply>;
+  readonly resolve: (r: Reply) => void;
+  readonly cancel: () => void;
+}
+
+/**
+ * The replica core: pure replication logic behind ports. It turns client writes into
+ * events (prepare at the origin, apply everywhere), applies remote events in causal order
+ * exactly once through the causal buffer, group-commits everything with the consumer
+ * position, publishes its own events through the outbox, answers bounded waits for causal
+ * tokens and acknowledgements, and takes part in compaction rounds.
+ */
+export class ReplicaCore {
+  readonly keys = new KeySpace();
+  readonly limits: ReplicaLimits;
+  private id = '';
+  private idConfigured = false;
+  private mode: ReplicaMode = 'Starting';
+  private buffer!: CausalBuffer<ReplicatedEvent>;
+  private hlc!: HybridLogicalClock;
+  private commits!: GroupCommit;
+  private outbox!: Outbox;
+  private readonly waits: BoundedWaits;
+  private readonly peers: PeerView;
+  readonly round: RoundParticipant;
+  /** Last stream sequence processed. */
+  private streamSeq = 0;
+  /** First stream sequence whose events still wait in the causal buffer (not yet durable as applied). */
+  private stuckSince: number | undefined;
+  private stuckSinceMs = 0;
+  private lastResendMs = 0;
+  /** The cut of the latest snapshot (own events at or below it are never republished). */
+  private snapshotCut: VersionVector = {};
+  private held: HeldWrite[] = [];
+  private stopHeartbeat: (() => void) | undefined;
+  private progressBeatQueued = false;
+  private stopped = false;
+
+  constructor(
+    private readonly ports: ReplicaPorts,
+    options: ReplicaOptions = {},
+  ) {
+    this.limits = { ...DEFAULT_REPLICA_LIMITS, ...options.limits };
+    if (options.replicaId !== undefined) {
+      this.id = options.replicaId;
+      this.idConfigured = true;
+    }
+    this.waits = new BoundedWaits(ports.clock, this.limits.waitsMax);
+    this.peers = new PeerView(this.id, this.limits.peerTimeoutMs);
+    this.round = new RoundParticipant(this, ports.clock, ports.log);
+  }
+
+  // ---------------------------------------------------------------- lifecycle
+
+  /** Loads the disk state (or joins from the cluster's snapshot) and starts serving. */
+  async start(): Promise<void> {
+    const { store, log } = this.ports;
+    let stored = await store.load();
+    if (stored.replicaId && this.idConfigured && stored.replicaId !== this.id) {
+      throw new Error(`the data directory belongs to replica ${stored.replicaId}, not ${this.id}; use another directory or the same id`);
+    }
+    const fresh = !stored.snapshot && stored.events.length === 0 && stored.publishedThrough === 0;
+    if (!this.id) this.id = stored.replicaId ?? this.ports.newReplicaId();
+    if (!stored.replicaId) await store.saveReplicaId(this.id);
+    (this.peers as unknown as { self: string }).self = this.id;
+
+    if (fresh) {
+      // An empty disk joins from the cluster's latest snapshot, then replays the stream after it.
+      const snap = await this.ports.snapshots.fetchLatest().catch((e) => {
+        log.warn('no snapshot fetched; joining from the start of the stream', { error: String(e) });
+        return undefined;
+      });
+      if (snap) {
+        await store.resetTo(snap, snap.streamSeq);
+        stored = await store.load();
+        log.info('joined from snapshot', { epoch: snap.epoch, round: snap.round, keys: snap.keys.length, streamSeq: snap.streamSeq });
+      }
+    }
+    this.loadFrom(stored.snapshot, stored.events, stored.streamSeq, stored.publishedThrough);
+    this.stopHeartbeat = this.every(this.limits.heartbeatMs, () => this.tick());
+    // A replica that kept its disk serves at once; one whose id was configured but whose
+    // disk is empty must first learn its own last seq from the stream, or it could reuse it.
+    if (!(fresh && this.idConfigured)) this.mode = 'Work';
+    void this.catchUp();
+  }
+
+  private loadFrom(snapshot: SnapshotRecord | undefined, events: readonly ReplicatedEvent[], streamSeq: number, publishedThrough: number): void {
+    this.keys.clear();
+    const cut = snapshot?.cut ?? {};
+    if (snapshot) for (const [k, enc] of snapshot.keys) if (!this.keys.loadKey(k, enc)) throw new Error(`snapshot key ${k} does not decode`);
+    this.snapshotCut = { ...cut };
+    this.round.restore(snapshot);
+    this.buffer = new CausalBuffer<ReplicatedEvent>({ pendingMax: this.limits.causalPendingMax }, cut);
+    this.hlc = new HybridLogicalClock(() => this.ports.clock.nowMs());
+    for (const e of events) {
+      const r = this.buffer.offer(e);
+      if (!r.ok || r.value.length !== 1) throw new Error(`op log is not in causal order at ${e.origin}#${e.seq}`);
+      this.keys.apply(e);
+      this.hlc.observe(e.time + e.ops.length);
+    }
+    this.streamSeq = Math.max(streamSeq, snapshot?.streamSeq ?? 0);
+    this.stuckSince = undefined;
+    this.commits = new GroupCommit(this.ports.store, this.ports.clock, this.ports.onFatal, this.limits.eventsPerCommitMax);
+    this.outbox?.stop();
+    const lastOwn = vvGet(this.buffer.deliveredVector(), this.id);
+    this.outbox = new Outbox(
+      this.id,
+      this.ports.store,
+      this.ports.stream,
+      this.ports.clock,
+      this.ports.log,
+      {
+        memoryEventsMax: this.limits.outboxMemoryEventsMax,
+        batchEventsMax: this.limits.publishBatchEventsMax,
+        batchBytesMax: this.limits.publishBatchBytesMax,
+        retryMsMin: this.limits.publishRetryMsMin,
+        retryMsMax: this.limits.publishRetryMsMax,
+      },
+      Math.max(publishedThrough, vvGet(cut, this.id)),
+      lastOwn,
+      (through) => {
+        this.commits.notePublished(through);
+        this.waits.poke();
+      },
+    );
+    this.outbox.pump();
+    this.ports.stream.consumeFrom((this.stuckSince ?? this.streamSeq + 1));
+  }
+
+  /** Waits (bounded, retried) until the consumer has reached the stream's end as of now. */
+  private async catchUp(): Promise<void> {
+    for (let attempt = 0; !this.stopped; attempt++) {
+      let target: number;
+      try {
+        target = await this.ports.stream.lastSeq();
+      } catch (e) {
+        if (this.mode !== 'Starting') return; // serving from disk; the stream will catch up when it returns
+        await this.sleep(Math.min(100 * 2 ** attempt, 2_000));
+        continue;
+      }
+      const reached = await this.waits.wait(() => this.streamSeq >= target, 10_000);
+      if (reached || this.mode !== 'Starting') {
+        if (this.mode === 'Starting') this.mode = 'Work';
+        this.ports.log.info('caught up with the stream', { streamSeq: this.streamSeq, target });
+        return;
+      }
+    }
+  }
+
+  /** Stops timers and the outbox (the adapters close their own connections). */
+  async stop(): Promise<void> {
+    this.stopped = true;
+    this.stopHeartbeat?.();
+    this.outbox?.stop();
+    await this.commits?.flushed();
+  }
+
+  // ---------------------------------------------------------------- client commands
+
+  /** This replica's id. */
+  get replicaId(): string {
+    return this.id;
+  }
+
+  /** Current mode. */
+  get currentMode(): ReplicaMode {
+    return this.mode;
+  }
+
+  /** Answers one client command. Never throws: every failure is an error reply. */
+  async handle(command: string, body: Record<string, unknown>): Promise<Reply> {
+    try {
+      switch (command) {
+        case 'create':
+          return await this.guardWrite(() => this.create(body));
+        case 'update':
+          return await this.guardWrite(() => this.update(body));
+        case 'get':
+          return await this.get(body);
+        case 'keys': {
+          const p = parseKeys(body);
+          if (!p.ok) return p;
+          return { ok: true, ...this.keys.list(p.request.prefix, p.request.limit) };
+        }
+        case 'history':
+          return await this.history(body);
+        case 'before-sync':
+          return await this.beforeSync(body);
+        case 'status':
+          return { ok: true, ...this.status() };
+        default:
+          return errorReply('UNKNOWN_COMMAND', `unknown command ${JSON.stringify(command)}; commands: create, update, get, keys, history, before-sync, status`);
+      }
+    } catch (e) {
+      this.ports.log.error('command failed', { command, error: String((e as Error)?.stack ?? e) });
+      return errorReply('INTERNAL', `the replica failed to answer: ${(e as Error)?.message ?? e}`);
+    }
+  }
+
+  /** Runs a write now in Work mode; holds it (bounded in number and time) during a round. */
+  private guardWrite(run: () => Promise<Reply>): Promise<Reply> {
+    if (this.mode === 'Starting') return Promise.resolve(errorReply('UNAVAILABLE', 'the replica is catching up with the stream; retry shortly'));
+    if (this.mode === 'Work') return run();
+    if (this.held.length >= this.limits.heldWritesMax) {
+      return Promise.resolve(errorReply('OVERLOADED', `a compaction round holds ${this.held.length} writes already; retry shortly`));
+    }
+    return new Promise<Reply>((resolve) => {
+      const h: HeldWrite = {
+        run,
+        resolve,
+        cancel: this.ports.clock.setTimer(this.limits.holdMs, () => {
+          this.held = this.held.filter((x) => x !== h);
+          resolve(errorReply('FROZEN', `a compaction round held this write for ${this.limits.holdMs} ms; nothing was applied, retry`));
+        }),
+      };
+      this.held.push(h);
+    });
+  }
+
+  /** Runs writes held during a round, in arrival order (called when the replica returns to Work). */
+  releaseHeld(): void {
+    const held = this.held;
+    this.held = [];
+    for (const h of held) {
+      h.cancel();
+      void h.run().then(h.resolve, (e) => h.resolve(errorReply('INTERNAL', String(e))));
+    }
+  }
+
+  private async create(body: Record<string, unknown>): Promise<Reply> {
+    const p = parseCreate(body);
+    if (!p.ok) return p;
+    const { key, type } = p.request;
+    const parsed = KeySpace.parseCreate(type, p.request.options);
+    if (!parsed.ok) return errorReply(parsed.error.code, parsed.error.message);
+    const existing = this.keys.get(key);
+    if (existing) {
+      if (existing.type !== parsed.type) return errorReply('TYPE_MISMATCH', `key ${JSON.stringify(key)} exists as a ${existing.type}`);
+      if (JSON.stringify(existing.options) !== JSON.stringify(parsed.options)) {
+        return errorReply('TYPE_MISMATCH', `key ${JSON.stringify(key)} exists as a ${existing.type} with other options`);
+      }
+      return { ok: true, key, type: existing.type, created: false, token: this.token() };
+    }
+    const event = this.makeEvent(key, parsed.type, parsed.options, []);
+    await this.commitOwn(event);
+    return { ok: true, key, type: parsed.type, created: true, token: this.token() };
+  }
+
+  private async update(body: Record<string, unknown>): Promise<Reply> {
+    const p = parseUpdate(body);
+    if (!p.ok) return p;
+    const req: UpdateRequest = p.request;
+    if (req.after !== undefined) {
+      const waited = await this.waitForToken(req.after, req.timeoutMs);
+      if (waited) return waited;
+      // The wait may have let a round start; re-check the mode before writing.
+      if (this.mode !== 'Work') return this.guardWrite(() => this.update({ ...body, after: undefined }));
+    }
+    const time = this.hlc.now();
+    const prepared = this.keys.prepare(req.key, req.type, req.options, req.ops, { replica: this.id, time });
+    if (!prepared.ok) return errorReply(prepared.error.code, prepared.error.message);
+    // A batch used one HLC reading per op; move the clock past them all.
+    this.hlc.observe(time + req.ops.length - 1);
+    const w = prepared.value;
+    const event = this.makeEvent(req.key, w.type, w.options, w.ops, time);
+    await this.commitOwn(event);
+    const reply = { ok: true, key: req.key, type: w.type, seq: event.seq, token: this.token() };
+    if (req.ack === 'local') return reply;
+    const ready = req.ack === 'stream'
+      ? () => this.outbox.publishedThrough >= event.seq
+      : () => this.outbox.publishedThrough >= event.seq && this.peers.allApplied(this.id, event.seq, this.ports.clock.nowMs());
+    const waited = this.waits.wait(ready, req.timeoutMs);
+    if (!waited) return errorReply('OVERLOADED', 'too many requests are waiting; the write is applied locally and will replicate');
+    if (!(await waited)) {
+      return errorReply('TIMEOUT', `the write is durable on this replica (seq ${event.seq}) and will replicate, but ack "${req.ack}" did not come within ${req.timeoutMs} ms`);
+    }
+    return reply;
+  }
+
+  private async get(body: Record<string, unknown>): Promise<Reply> {
+    const p = parseGet(body);
+    if (!p.ok) return p;
+    const req: GetRequest = p.request;
+    if (req.after !== undefined) {
+      const waited = await this.waitForToken(req.after, req.timeoutMs);
+      if (waited) return waited;
+    }
+    if (req.consistency === 'latest') {
+      let target: number;
+      try {
+        target = await this.ports.stream.lastSeq();
+      } catch (e) {
+        return errorReply('TIMEOUT', `the stream did not answer, so "latest" cannot be established: ${String(e)}`);
+      }
+      const waited = this.waits.wait(() => this.streamSeq >= target && this.stuckSince === undefined, req.timeoutMs);
+      if (!waited) return errorReply('OVERLOADED', 'too many requests are waiting');
+      if (!(await waited)) return errorReply('NOT_CAUGHT_UP', `the replica did not reach stream position ${target} within ${req.timeoutMs} ms (at ${this.streamSeq})`);
+    }
+    const v = this.keys.get(req.key);
+    if (!v) return errorReply('NOT_FOUND', `key ${JSON.stringify(req.key)} does not exist`);
+    return { ok: true, key: req.key, type: v.type, value: v.impl.value(v.state), token: this.token() };
+  }
+
+  private async history(body: Record<string, unknown>): Promise<Reply> {
+    const p = parseKeyOnly(body);
+    if (!p.ok) return p;
+    const v = this.keys.get(p.request.key);
+    if (!v) return errorReply('NOT_FOUND', `key ${JSON.stringify(p.request.key)} does not exist`);
+    await this.commits.flushed();
+    const max = this.limits.historyEventsMax;
+    const events = await this.ports.store.history(p.request.key, max + 1);
+    return {
+      ok: true,
+      key: p.request.key,
+      type: v.type,
+      events: events.slice(0, max).map((e) => ({ origin: e.origin, seq: e.seq, time: e.time, type: e.type, ops: e.ops })),
+      truncated: events.length > max,
+      sinceRound: { ...this.round.lastCommitted() },
+    };
+  }
+
+  private async beforeSync(body: Record<string, unknown>): Promise<Reply> {
+    const p = parseKeyOnly(body);
+    if (!p.ok) return p;
+    const enc = await this.ports.store.snapshotKey(p.request.key);
+    const round = this.round.lastCommitted();
+    if (enc === undefined) return errorReply('NOT_FOUND', `key ${JSON.stringify(p.request.key)} did not exist at the last compaction round (${round.epoch}/${round.round})`);
+    const v = KeySpace.valueOfEncoded(enc);
+    if (!v) return errorReply('INTERNAL', 'the snapshot entry for this key does not decode');
+    return { ok: true, key: p.request.key, type: v.type, value: v.value, round: { ...round } };
+  }
+
+  private async waitForToken(token: string, timeoutMs: number): Promise<ErrorReply | undefined> {
+    const vv = decodeToken(token);
+    if (!vv) return errorReply('BAD_REQUEST', '"after" is not a token this store issued');
+    const waited = this.waits.wait(() => vvLeq(vv, this.buffer.deliveredVector()), timeoutMs);
+    if (!waited) return errorReply('OVERLOADED', 'too many requests are waiting');
+    if (!(await waited)) return errorReply('NOT_CAUGHT_UP', `the replica has not applied everything the token covers within ${timeoutMs} ms; retry or ask another replica`);
+    return undefined;
+  }
+
+  private token(): string {
+    return encodeToken(this.buffer.deliveredVector());
+  }
+
+  // ---------------------------------------------------------------- local events
+
+  private makeEvent(key: string, type: ReplicatedEvent['type'], options: Json, ops: Json[], time = this.hlc.now()): ReplicatedEvent {
+    const deps = this.buffer.deliveredVector();
+    const seq = vvGet(deps, this.id) + 1;
+    delete deps[this.id];
+    return { v: EVENT_VERSION, origin: this.id, seq, time, deps, key, type, options, ops };
+  }
+
+  /** Applies an own event at once (later commands prepare against it), then waits until it is durable. */
+  private async commitOwn(event: ReplicatedEvent): Promise<void> {
+    const applied = this.keys.apply(event);
+    if (!applied.ok) throw new Error(`own event refused by its own key space: ${applied.reason}`);
+    this.buffer.markDelivered(event.origin, event.seq);
+    await this.commits.add([event]);
+    this.outbox.push(event);
+    this.notifyChanged(event);
+    this.waits.poke();
+  }
+
+  private notifyChanged(e: ReplicatedEvent): void {
+    this.ports.notices.changed(e.key, { key: e.key, type: e.type, origin: e.origin, seq: e.seq, time: e.time });
+  }
+
+  // ---------------------------------------------------------------- remote events
+
+  /**
+   * Takes one stream message. Events go through the causal buffer; whatever it releases
+   * is applied and group-committed together with the stream position. The position only
+   * moves past a message once none of its events still waits, so a crash never skips one.
+   * Resolves when the message's effects are durable.
+   */
+  async receive(batch: EventBatch, streamSeq: number): Promise<void> {
+    if (streamSeq <= this.streamSeq) return;
+    const released: ReplicatedEvent[] = [];
+    for (const e of batch.events) {
+      const r = this.buffer.offer(e);
+      if (!r.ok) {
+        // Too much is waiting for a missing dependency: stop here and read this message
+        // again once the gap is filled (the resend request below fills it).
+        this.ports.log.warn('causal buffer full; re-reading later', { streamSeq, error: r.error.message });
+        this.requestMissing(true);
+        this.ports.stream.consumeFrom(this.stuckSince ?? streamSeq);
+        break;
+      }
+      for (const d of r.value) {
+        const applied = this.keys.apply(d);
+        if (!applied.ok) this.ports.log.error('refused an invalid event from the stream', { origin: d.origin, seq: d.seq, key: d.key, reason: applied.reason });
+        this.hlc.observe(d.time + Math.max(0, d.ops.length - 1));
+        released.push(d);
+      }
+    }
+    this.streamSeq = streamSeq;
+    if (this.buffer.waiting() > 0) {
+      if (this.stuckSince === undefined) {
+        this.stuckSince = streamSeq;
+        this.stuckSinceMs = this.ports.clock.nowMs();
+      }
+    } else {
+      this.stuckSince = undefined;
+    }
+    const durable = this.stuckSince === undefined ? streamSeq : this.stuckSince - 1;
+    for (const d of released) this.notifyChanged(d);
+    const done = this.commits.add(released, durable);
+    this.waits.poke();
+    if (released.length > 0) this.queueProgressBeat();
+    await done;
+  }
+
+  /**
+   * The stream was lost or reset (deleted, recreated, or it came back shorter after a
+   * broker crash). Everyone publishes again what it has not had confirmed by a round, and
+   * reads the stream again from `fromSeq`.
+   */
+  streamReset(fromSeq: number): void {
+    this.ports.log.warn('stream reset: republishing own events since the last round', { fromSeq, ownSince: vvGet(this.snapshotCut, this.id) });
+    this.streamSeq = Math.max(0, fromSeq - 1);
+    this.stuckSince = undefined;
+    this.outbox.rewind(vvGet(this.snapshotCut, this.id));
+    this.ports.stream.consumeFrom(fromSeq);
+  }
+
+  /** Another replica misses our events from `fromSeq` on: publish them again. */
+  resend(fromSeq: number): void {
+    const floor = vvGet(this.snapshotCut, this.id);
+    this.outbox.rewind(Math.max(floor, fromSeq - 1));
+  }
+
+  private requestMissing(force: boolean): void {
+    const now = this.ports.clock.nowMs();
+    if (!force && (this.stuckSince === undefined || now - this.stuckSinceMs < this.limits.resendAfterMs)) return;
+    if (now - this.lastResendMs < this.limits.resendAfterMs) return;
+    this.lastResendMs = now;
+    for (const g of this.buffer.gaps()) this.ports.notices.requestResend(g.origin, g.nextSeq);
+    // Missing dependencies on origins with nothing waiting show up as deps of waiting events.
+  }
+
+  // ---------------------------------------------------------------- membership
+
+  /** Takes a peer's heartbeat. */
+  heardPeer(beat: Heartbeat): void {
+    this.peers.heard(beat, this.ports.clock.nowMs());
+    this.waits.poke();
+  }
+
+  /** What this replica says of itself. */
+  heartbeat(): Heartbeat {
+    const r = this.round.current();
+    return {
+      v: 1,
+      replica: this.id,
+      mode: this.mode,
+      applied: this.buffer.deliveredVector(),
+      opLogLength: this.ports.store.opLogLength() + this.commits.depth,
+      outboxDepth: this.outbox.depth,
+      streamSeq: this.streamSeq,
+      keys: this.keys.size,
+      epoch: r.epoch,
+      round: r.round,
+      sentMs: this.ports.clock.nowMs(),
+    };
+  }
+
+  /** Status for `crdtctl` and the `status` command. */
+  status(): Record<string, Json> {
+    const b = this.heartbeat();
+    return {
+      replica: b.replica,
+      mode: b.mode,
+      applied: b.applied,
+      opLogLength: b.opLogLength,
+      outboxDepth: b.outboxDepth,
+      streamSeq: b.streamSeq,
+      keys: b.keys,
+      waiting: this.buffer.waiting(),
+      heldWrites: this.held.length,
+      lastRound: this.round.lastCommitted() as unknown as Json,
+    };
+  }
+
+  private tick(): void {
+    this.ports.notices.heartbeat(this.heartbeat());
+    this.requestMissing(false);
+    this.outbox.pump();
+  }
+
+  /** Publishes a heartbeat soon after progress, so peers waiting on `ack: all` learn of it quickly. */
+  private queueProgressBeat(): void {
+    if (this.progressBeatQueued) return;
+    this.progressBeatQueued = true;
+    this.ports.clock.setTimer(5, () => {
+      this.progressBeatQueued = false;
+      if (!this.stopped) this.ports.notices.heartbeat(this.heartbeat());
+    });
+  }
+
+  // ---------------------------------------------------------------- for the round participant
+
+  /** Sets the mode (the round participant drives Sync and Ready). */
+  setMode(mode: ReplicaMode): void {
+    const was = this.mode;
+    this.mode = mode;
+    if (mode === 'Work' && was !== 'Work') this.releaseHeld();
+    this.ports.notices.heartbeat(this.heartbeat());
+  }
+
+  /** Own events not yet in the stream. */
+  get outboxDepth(): number {
+    return this.outbox.depth;
+  }
+
+  /** The own seq known to be in the stream. */
+  get ownPublished(): number {
+    return this.outbox.publishedThrough;
+  }
+
+  /** What has been applied. */
+  applied(): VersionVector {
+    return this.buffer.deliveredVector();
+  }
+
+  /** The stream position durably processed (nothing before it still waits). */
+  durableStreamSeq(): number {
+    return this.stuckSince === undefined ? this.streamSeq : this.stuckSince - 1;
+  }
+
+  /** Resolves true once `ready()` holds, false after `timeoutMs`. */
+  waitUntil(ready: () => boolean, timeoutMs: number): Promise<boolean> {
+    return this.waits.wait(ready, timeoutMs) ?? Promise.resolve(false);
+  }
+
+  /** Makes pending writes durable and starts publishing them (a freeze flushes everything). */
+  async flushOutbox(): Promise<void> {
+    await this.commits.flushed();
+    this.outbox.pump();
+  }
+
+  /** Writes a snapshot at the current state (which equals the cut), compacts and truncates. */
+  async takeSnapshot(epoch: number, round: number): Promise<SnapshotRecord> {
+    await this.commits.flushed();
+    this.keys.compact();
+    const snapshot: SnapshotRecord = {
+      epoch,
+      round,
+      cut: this.buffer.deliveredVector(),
+      streamSeq: this.durableStreamSeq(),
+      keys: [...this.keys.encodedKeys()],
+    };
+    await this.ports.store.writeSnapshot(snapshot);
+    this.snapshotCut = { ...snapshot.cut };
+    return snapshot;
+  }
+
+  /** Publishes a snapshot for joiners. */
+  publishSnapshot(snapshot: SnapshotRecord): Promise<void> {
+    return this.ports.snapshots.publish(snapshot);
+  }
+
+  /**
+   * Re-joins from the cluster's snapshot (this replica missed a round, or the stream no
+   * longer reaches back far enough). Own events not yet in the stream are published first,
+   * so nothing acknowledged is lost; then state resets to the snapshot and the stream is
+   * replayed after it.
+   */
+  async rejoin(reason: string): Promise<boolean> {
+    const { log } = this.ports;
+    log.warn('re-joining from the cluster snapshot', { reason });
+    this.outbox.pump();
+    const drained = await this.waitUntil(() => this.outbox.depth === 0, this.limits.freezeFlushMs);
+    if (!drained) {
+      log.warn('re-join postponed: own events are not yet in the stream');
+      return false;
+    }
+    const snap = await this.ports.snapshots.fetchLatest().catch(() => undefined);
+    if (!snap) {
+      log.warn('re-join postponed: no snapshot available');
+      return false;
+    }
+    await this.commits.flushed();
+    const published = this.outbox.publishedThrough;
+    await this.ports.store.resetTo(snap, snap.streamSeq);
+    this.mode = 'Starting';
+    this.loadFrom(snap, [], snap.streamSeq, Math.max(published, vvGet(snap.cut, this.id)));
+    void this.catchUp();
+    return true;
+  }
+
+  /** Digest of the whole state (compared in a round). */
+  digest(): string {
+    return this.keys.digest();
+  }
+
+  // ---------------------------------------------------------------- helpers
+
+  private every(ms: number, fn: () => void): () => void {
+    let cancel = () => undefined as void;
+    const loop = () => {
+      if (this.stopped) return;
+      fn();
+      cancel = this.ports.clock.setTimer(ms, loop);
+    };
+    cancel = this.ports.clock.setTimer(ms, loop);
+    return () => cancel();
+  }
+
+  private sleep(ms: number): Promise<void> {
+    return new Promise((resolve) => this.ports.clock.setTimer(ms, resolve));
+  }
+}

@@ -1,0 +1,152 @@
+import { isNat, isObject, isVersionVector, vvLeq, type Json, type VersionVector } from '../../crdt/src';
+import { errorReply } from '../../protocol/src';
+import type { ClockPort, LogPort, SnapshotRecord } from './ports';
+import type { ReplicaCore } from './replica-core';
+
+/** A round's identity: the coordinator's epoch (leadership term) and its round number. */
+export interface RoundId {
+  readonly epoch: number;
+  readonly round: number;
+}
+
+/** Orders round ids: epochs first, then rounds. */
+export function compareRounds(a: RoundId, b: RoundId): number {
+  return a.epoch !== b.epoch ? a.epoch - b.epoch : a.round - b.round;
+}
+
+function parseRoundId(body: unknown): RoundId | undefined {
+  if (!isObject(body) || !isNat(body.epoch) || !isNat(body.round)) return undefined;
+  return { epoch: body.epoch, round: body.round };
+}
+
+/**
+ * A replica's side of a compaction round (Work → Sync → Ready → Work):
+ *
+ * 1. `freeze`: hold new client writes, make pending ones durable and published; report
+ *    what this replica has published and applied.
+ * 2. `cut`: wait until exactly the cut is applied (nobody writes while frozen, so applied
+ *    can only reach the cut, not pass it); report the state's digest.
+ * 3. `commit`: snapshot at the cut, compact, truncate the op log; the named publisher
+ *    also publishes the snapshot for joiners.
+ * 4. `resume` / `abort`: back to Work; held writes run.
+ *
+ * Every phase renews a freeze lease; when it runs out the replica returns to Work on its
+ * own, so a coordinator that dies mid-round never leaves the cluster frozen. Messages of
+ * an older round or epoch are refused.
+ */
+export class RoundParticipant {
+  private seen: RoundId = { epoch: 0, round: 0 };
+  private committed: RoundId = { epoch: 0, round: 0 };
+  private cancelLease: (() => void) | undefined;
+
+  constructor(
+    private readonly core: ReplicaCore,
+    private readonly clock: ClockPort,
+    private readonly log: LogPort,
+  ) {}
+
+  /** Restores the last committed round from the snapshot loaded at start. */
+  restore(snapshot: SnapshotRecord | undefined): void {
+    this.committed = snapshot ? { epoch: snapshot.epoch, round: snapshot.round } : { epoch: 0, round: 0 };
+    if (compareRounds(this.committed, this.seen) > 0) this.seen = this.committed;
+  }
+
+  /** The newest round this replica has heard of. */
+  current(): RoundId {
+    return this.seen;
+  }
+
+  /** The last round whose snapshot this replica holds. */
+  lastCommitted(): RoundId {
+    return this.committed;
+  }
+
+  /** Phase 1. */
+  async freeze(body: unknown): Promise<Json> {
+    const id = parseRoundId(body);
+    const leaseMs = isObject(body) && isNat(body.leaseMs) ? body.leaseMs : 5_000;
+    if (!id) return errorReply('BAD_REQUEST', 'freeze needs {"epoch","round","leaseMs"}') as unknown as Json;
+    if (compareRounds(id, this.seen) < 0) return this.stale(id);
+    if (this.core.currentMode === 'Starting') return errorReply('UNAVAILABLE', 'replica is still catching up') as unknown as Json;
+    this.seen = id;
+    this.armLease(leaseMs);
+    if (this.core.currentMode === 'Work') this.core.setMode('Sync');
+    await this.core.flushOutbox();
+    const drained = await this.core.waitUntil(() => this.core.outboxDepth === 0, this.core.limits.freezeFlushMs);
+    if (!drained) return errorReply('TIMEOUT', `outbox still holds ${this.core.outboxDepth} events; the stream is not taking them`) as unknown as Json;
+    return { ok: true, replica: this.core.replicaId, published: this.core.ownPublished, applied: this.core.applied() };
+  }
+
+  /** Phase 2. */
+  async cut(body: unknown): Promise<Json> {
+    const id = parseRoundId(body);
+    if (!id || !isObject(body) || !isVersionVector(body.cut)) return errorReply('BAD_REQUEST', 'cut needs {"epoch","round","cut"}') as unknown as Json;
+    if (compareRounds(id, this.seen) !== 0 || this.core.currentMode === 'Work') return this.stale(id);
+    const cut: VersionVector = body.cut;
+    if (isNat(body.leaseMs)) this.armLease(body.leaseMs);
+    const reached = await this.core.waitUntil(() => vvLeq(cut, this.core.applied()), this.core.limits.cutWaitMs);
+    if (!reached) return errorReply('NOT_CAUGHT_UP', `did not reach the cut within ${this.core.limits.cutWaitMs} ms`) as unknown as Json;
+    if (!vvLeq(this.core.applied(), cut)) {
+      return errorReply('INTERNAL', 'applied more than the cut: a write slipped past the freeze') as unknown as Json;
+    }
+    if (compareRounds(id, this.seen) !== 0) return this.stale(id);
+    this.core.setMode('Ready');
+    return { ok: true, replica: this.core.replicaId, digest: this.core.digest(), applied: this.core.applied() };
+  }
+
+  /** Phase 3. */
+  async commit(body: unknown): Promise<Json> {
+    const id = parseRoundId(body);
+    if (!id) return errorReply('BAD_REQUEST', 'commit needs {"epoch","round"}') as unknown as Json;
+    if (compareRounds(id, this.seen) !== 0 || this.core.currentMode !== 'Ready') return this.stale(id);
+    const publisher = isObject(body) ? body.publisher : undefined;
+    if (isObject(body) && isNat(body.leaseMs)) this.armLease(body.leaseMs);
+    const snapshot = await this.core.takeSnapshot(id.epoch, id.round);
+    this.committed = id;
+    if (publisher === this.core.replicaId) {
+      try {
+        await this.core.publishSnapshot(snapshot);
+      } catch (e) {
+        return errorReply('TIMEOUT', `snapshot written locally but not published: ${String(e)}`) as unknown as Json;
+      }
+    }
+    this.log.info('round committed', { epoch: id.epoch, round: id.round, keys: snapshot.keys.length, streamSeq: snapshot.streamSeq });
+    return { ok: true, replica: this.core.replicaId, streamSeq: snapshot.streamSeq, keys: snapshot.keys.length };
+  }
+
+  /** Phase 4 (also the abort path). A replica that missed a committed round re-joins. */
+  resume(body: unknown): Json {
+    const id = parseRoundId(body);
+    if (!id) return errorReply('BAD_REQUEST', 'resume needs {"epoch","round"}') as unknown as Json;
+    if (compareRounds(id, this.seen) < 0) return this.stale(id);
+    this.seen = id;
+    this.cancelLease?.();
+    this.cancelLease = undefined;
+    if (this.core.currentMode === 'Sync' || this.core.currentMode === 'Ready') this.core.setMode('Work');
+    const committedRound = isObject(body) && body.committed === true;
+    if (committedRound && compareRounds(this.committed, id) < 0 && this.core.currentMode !== 'Starting') {
+      void this.core.rejoin(`missed round ${id.epoch}/${id.round}`);
+    }
+    return { ok: true, replica: this.core.replicaId };
+  }
+
+  /** Per-key digests, to name the keys that differ when a round finds a mismatch. */
+  digests(): Json {
+    return { ok: true, replica: this.core.replicaId, digests: this.core.keys.digestsByKey() };
+  }
+
+  private armLease(ms: number): void {
+    this.cancelLease?.();
+    this.cancelLease = this.clock.setTimer(ms, () => {
+      this.cancelLease = undefined;
+      if (this.core.currentMode === 'Sync' || this.core.currentMode === 'Ready') {
+        this.log.warn('freeze lease expired; back to Work', { epoch: this.seen.epoch, round: this.seen.round });
+        this.core.setMode('Work');
+      }
+    });
+  }
+
+  private stale(id: RoundId): Json {
+    return errorReply('BAD_REQUEST', `round ${id.epoch}/${id.round} is not the current one (${this.seen.epoch}/${this.seen.round}, mode ${this.core.currentMode})`) as unknown as Json;
+  }
+}
