@@ -589,6 +589,16 @@ export class ReplicaCore {
     return this.buffer.deliveredVector();
   }
 
+  /** Last stream sequence processed. */
+  consumedSeq(): number {
+    return this.streamSeq;
+  }
+
+  /** Events waiting for a group commit. */
+  pendingCommitEvents(): number {
+    return this.commits.depth;
+  }
+
   /** The stream position durably processed (nothing before it still waits). */
   durableStreamSeq(): number {
     return this.stuckSince === undefined ? this.streamSeq : this.stuckSince - 1;

@@ -51,9 +51,13 @@ export class HybridLogicalClock {
     return this.last;
   }
 
-  /** Takes in a timestamp from a remote event so that later local events order after it. */
+  /**
+   * Takes in a timestamp from a remote event so that later local events order after it.
+   * Anything that is not a timestamp is ignored: a stray 1.5 or Infinity from the wire
+   * would otherwise make every later `now()` a fraction or stop it advancing.
+   */
   observe(remote: Timestamp): void {
-    if (remote > this.last) this.last = remote;
+    if (isTimestamp(remote) && remote > this.last) this.last = remote;
   }
 
   /** The latest timestamp issued or observed. */

@@ -12,9 +12,8 @@ export function parseAmount(by: unknown, signed: boolean): Result<number> {
 
 /** Encodes per-replica totals with sorted keys (zero entries left out). */
 export function encodeNatMap(m: Map<ReplicaId, number>): Json {
-  const out: Record<string, Json> = {};
-  for (const k of [...m.keys()].sort()) if (m.get(k)! > 0) out[k] = m.get(k)!;
-  return out;
+  // fromEntries defines own properties, so a replica named "__proto__" is kept like any other.
+  return Object.fromEntries([...m.keys()].sort().filter((k) => m.get(k)! > 0).map((k) => [k, m.get(k)!]));
 }
 
 /** Decodes per-replica totals; undefined when malformed. */

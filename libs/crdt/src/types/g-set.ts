@@ -43,7 +43,7 @@ export const gSet: CrdtType<GSetState, GSetOp, Json[]> = {
     return ok({ type: 'add', values });
   },
   validateOp(op): Result<GSetOp> {
-    const elements = isObject(op) && op.type === 'add' ? parseOpElements(op.values) : undefined;
+    const elements = isObject(op) && op.type === 'add' ? parseSetOpElements(op.values) : undefined;
     if (!elements) return err('INVALID_OP', `a g-set op is {"type":"add","values":[json, ...]} with at most ${SET_BATCH_MAX} values of at most ${SET_ELEMENT_CHARS_MAX} characters each`);
     return ok({ type: 'add', values: elements.map((e) => e.value) });
   },
@@ -141,7 +141,7 @@ export function parseSetCommand(typeName: string, command: unknown, verbs: reado
 }
 
 /** Checks an op's `values`: an array of at most `SET_BATCH_MAX` elements; undefined when malformed. */
-export function parseOpElements(values: unknown): SetElement[] | undefined {
+export function parseSetOpElements(values: unknown): SetElement[] | undefined {
   if (!Array.isArray(values) || values.length > SET_BATCH_MAX) return undefined;
   const out: SetElement[] = [];
   for (const v of values) {

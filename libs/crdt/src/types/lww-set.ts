@@ -3,7 +3,7 @@ import { isTimestamp, type Timestamp } from '../causality/hlc';
 import { canonicalJson, compareStrings } from '../encoding/canonical-json';
 import { isNonEmptyString, isObject, type Json } from '../json';
 import { err, ok, type Result } from '../result';
-import { parseOpElements, parseSetCommand, SET_BATCH_MAX, setElementOf } from './g-set';
+import { parseSetOpElements, parseSetCommand, SET_BATCH_MAX, setElementOf } from './g-set';
 
 /**
  * `lww-set`: a last-writer-wins element set of JSON values. Each element keeps the stamp
@@ -60,7 +60,7 @@ export const lwwSet: CrdtType<LwwSetState, LwwSetOp, Json[]> = {
   },
   validateOp(op): Result<LwwSetOp> {
     const elements =
-      isObject(op) && (op.type === 'add' || op.type === 'remove') && isTimestamp(op.time) && isNonEmptyString(op.replica) ? parseOpElements(op.values) : undefined;
+      isObject(op) && (op.type === 'add' || op.type === 'remove') && isTimestamp(op.time) && isNonEmptyString(op.replica) ? parseSetOpElements(op.values) : undefined;
     if (!elements) {
       return err('INVALID_OP', `an lww-set op is {"type":"add"|"remove","time":timestamp,"replica":string,"values":[json, ...]} with at most ${SET_BATCH_MAX} values`);
     }

@@ -3,7 +3,7 @@ import { canonicalJson, compareStrings } from '../encoding/canonical-json';
 import { isNat, isNonEmptyString, isObject, type Json } from '../json';
 import { err, ok, type Result } from '../result';
 import { DOTS_MAX, parseDot, type DotJson } from './dot-store';
-import { parseOpElements, parseSetCommand, SET_BATCH_MAX, setElementOf } from './g-set';
+import { parseSetOpElements, parseSetCommand, SET_BATCH_MAX, setElementOf } from './g-set';
 
 /**
  * `or-set`: an add-wins observed-remove set of JSON values, op-based and without
@@ -68,13 +68,13 @@ export const orSet: CrdtType<OrSetState, OrSetOp, Json[]> = {
     const removals: OrSetRemoval[] = [];
     for (const e of elements) {
       const entry = state.entries.get(e.key);
-      if (entry) removals.push({ value: entry.value, dots: entry.dots.map((d) => ({ replica: d.replica, counter: d.counter })) });
+      if (entry) removals.push({ value: e.value, dots: entry.dots.map((d) => ({ replica: d.replica, counter: d.counter })) });
     }
     return ok({ type: 'remove', removals });
   },
   validateOp(op, state): Result<OrSetOp> {
     if (isObject(op) && op.type === 'add') {
-      const values = parseOpElements(op.values);
+      const values = parseSetOpElements(op.values);
       const dot = parseDot(op.dot);
       if (!dot || !values) {
         return err('INVALID_OP', `an or-set add op is {"type":"add","dot":{"replica":string,"counter":n>0},"values":[json, ...]} with at most ${SET_BATCH_MAX} values`);

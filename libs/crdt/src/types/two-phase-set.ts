@@ -2,7 +2,7 @@ import type { CrdtType } from '../crdt-type';
 import { canonicalJson } from '../encoding/canonical-json';
 import { isObject, type Json } from '../json';
 import { err, ok, type Result } from '../result';
-import { decodeSetElements, parseOpElements, parseSetCommand, SET_BATCH_MAX, sortedSetValues } from './g-set';
+import { decodeSetElements, parseSetOpElements, parseSetCommand, SET_BATCH_MAX, sortedSetValues } from './g-set';
 
 /**
  * `2p-set`: a two-phase set of JSON values (Shapiro et al., "A comprehensive study of
@@ -53,7 +53,7 @@ export const twoPhaseSet: CrdtType<TwoPhaseSetState, TwoPhaseSetOp, Json[]> = {
     return ok({ type: verb, values });
   },
   validateOp(op): Result<TwoPhaseSetOp> {
-    const elements = isObject(op) && (op.type === 'add' || op.type === 'remove') ? parseOpElements(op.values) : undefined;
+    const elements = isObject(op) && (op.type === 'add' || op.type === 'remove') ? parseSetOpElements(op.values) : undefined;
     if (!elements) return err('INVALID_OP', `a 2p-set op is {"type":"add"|"remove","values":[json, ...]} with at most ${SET_BATCH_MAX} values`);
     return ok({ type: (op as { type: 'add' | 'remove' }).type, values: elements.map((e) => e.value) });
   },

@@ -1,0 +1,41 @@
+import 'reflect-metadata';
+import { NestFactory } from '@nestjs/core';
+import type { MicroserviceOptions } from '@nestjs/microservices';
+import { subjectsFor } from '../../../libs/protocol/src';
+import { jsonLogger } from './infra/json-logger';
+import { CLIENT_COMMANDS, ROUND_COMMANDS } from './replica.constants';
+import { ReplicaModule, RUNTIME } from './replica.module';
+import type { ReplicaRuntime } from './replica-runtime';
+import { readReplicaSettings } from './replica.settings';
+import { NatsJsonServer } from './transport/nats-json.server';
+
+/** Starts one replica process: `node dist/apps/replica/src/main.js` (settings from the environment, see README). */
+async function main(): Promise<void> {
+  const settings = readReplicaSettings();
+  const server = new NatsJsonServer();
+  const app = await NestFactory.createMicroservice<MicroserviceOptions>(ReplicaModule, { strategy: server, logger: ['error', 'warn'] });
+  const runtime = app.get<ReplicaRuntime>(RUNTIME);
+  const id = runtime.core.replicaId;
+  const s = subjectsFor(settings.prefix);
+  server.bind(runtime.nc, [
+    { kind: 'request', subject: s.api('*'), queue: s.queueGroup, patterns: CLIENT_COMMANDS },
+    { kind: 'request', subject: s.replica(id, '*'), patterns: [...CLIENT_COMMANDS, ...ROUND_COMMANDS] },
+    { kind: 'event', subject: s.replica(id, 'resend'), patterns: ['resend'] },
+    { kind: 'event', subject: s.heartbeat, patterns: ['heartbeat'] },
+    { kind: 'event', subject: s.round('resume'), patterns: ['round-resume'] },
+  ]);
+  app.enableShutdownHooks();
+  await app.listen();
+  jsonLogger({ app: 'replica', replica: id }).info('ready', {
+    nats: settings.natsUrl,
+    prefix: settings.prefix,
+    stream: settings.streamName,
+    dataDir: settings.dataDir,
+    mode: runtime.core.currentMode,
+  });
+}
+
+main().catch((e) => {
+  process.stderr.write(JSON.stringify({ t: new Date().toISOString(), level: 'error', msg: 'replica failed to start', error: String((e as Error)?.stack ?? e) }) + '\n');
+  process.exit(1);
+});

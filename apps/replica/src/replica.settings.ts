@@ -1,0 +1,51 @@
+import { join } from 'node:path';
+
+/** Everything a replica process reads from its environment, parsed once at start. */
+export interface ReplicaSettings {
+  readonly natsUrl: string;
+  readonly prefix: string;
+  readonly streamName: string;
+  /** JetStream replicas of the op stream (3 on a three-node NATS cluster). */
+  readonly streamReplicas: number;
+  /** Bytes the op stream may hold; past it, publishes fail and outboxes wait for a round's purge. */
+  readonly streamBytesMax: number;
+  readonly snapshotBucket: string;
+  readonly replicaId: string | undefined;
+  readonly dataDir: string;
+  readonly sqliteSynchronous: 'FULL' | 'NORMAL';
+  readonly publishTimeoutMs: number;
+  readonly streamCheckMs: number;
+}
+
+function int(env: NodeJS.ProcessEnv, name: string, fallback: number): number {
+  const raw = env[name];
+  if (raw === undefined || raw === '') return fallback;
+  const n = Number(raw);
+  if (!Number.isSafeInteger(n) || n < 0) throw new Error(`${name} must be a non-negative integer, got ${JSON.stringify(raw)}`);
+  return n;
+}
+
+/** Reads the settings; throws with the variable's name when one is malformed. */
+export function readReplicaSettings(env: NodeJS.ProcessEnv = process.env): ReplicaSettings {
+  const replicaId = env.REPLICA_ID || undefined;
+  if (replicaId !== undefined && !/^[A-Za-z0-9_-]{1,64}$/.test(replicaId)) {
+    throw new Error(`REPLICA_ID must be 1-64 letters, digits, _ or -, got ${JSON.stringify(replicaId)}`);
+  }
+  const sync = (env.SQLITE_SYNCHRONOUS ?? 'FULL').toUpperCase();
+  if (sync !== 'FULL' && sync !== 'NORMAL') throw new Error('SQLITE_SYNCHRONOUS must be FULL or NORMAL');
+  const prefix = env.CRDT_PREFIX || 'crdt';
+  const streamName = env.CRDT_STREAM || 'CRDT_OPS';
+  return {
+    natsUrl: env.NATS_URL || 'nats://127.0.0.1:4222',
+    prefix,
+    streamName,
+    streamReplicas: int(env, 'CRDT_STREAM_REPLICAS', 1),
+    streamBytesMax: int(env, 'CRDT_STREAM_BYTES_MAX', 8 * 1024 ** 3),
+    snapshotBucket: env.CRDT_SNAPSHOT_BUCKET || `${streamName}_SNAPSHOTS`,
+    replicaId,
+    dataDir: env.DATA_DIR || join(process.cwd(), 'data', replicaId ?? 'replica'),
+    sqliteSynchronous: sync,
+    publishTimeoutMs: int(env, 'PUBLISH_TIMEOUT_MS', 5_000),
+    streamCheckMs: int(env, 'STREAM_CHECK_MS', 1_000),
+  };
+}

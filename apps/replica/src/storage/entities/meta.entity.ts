@@ -1,0 +1,19 @@
+import { Column, Entity, PrimaryColumn } from 'typeorm';
+
+/** Names of the rows of the `meta` table. */
+export const META_KEYS = {
+  replicaId: 'replica_id',
+  streamSeq: 'stream_seq',
+  publishedThrough: 'published_through',
+} as const;
+
+/** One progress marker or identity fact of the replica (see `META_KEYS`), as text. */
+@Entity({ name: 'meta', withoutRowid: true })
+export class MetaEntity {
+  @PrimaryColumn({ type: 'varchar', name: 'key' })
+  key!: string;
+
+  /** The value as text: the replica id, or a decimal integer for the sequence markers. */
+  @Column({ type: 'text', name: 'value' })
+  value!: string;
+}

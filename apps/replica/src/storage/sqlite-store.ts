@@ -1,0 +1,285 @@
+import type BetterSqlite3 from 'better-sqlite3';
+import type { DataSource } from 'typeorm';
+import type { Json, VersionVector } from '../../../../libs/crdt/src';
+import type { CommitBatch, SnapshotRecord, StoredReplica, StorePort } from '../../../../libs/replication/src/ports';
+import type { ReplicatedEvent } from '../../../../libs/replication/src/replicated-event';
+import { createStoreDataSource, type StoreDataSourceConfig } from './data-source';
+import { META_KEYS } from './entities/meta.entity';
+import { SNAPSHOT_META_ROW_ID } from './entities/snapshot-meta.entity';
+import { StoreError } from './store-error';
+
+/** Options of `openSqliteStore`. */
+export type SqliteStoreOptions = StoreDataSourceConfig;
+
+/**
+ * Opens (creating when missing) the store at `options.file`, brings its schema up to date
+ * with the migrations, and returns it. Rejects with a `StoreError` when it cannot.
+ */
+export async function openSqliteStore(options: SqliteStoreOptions): Promise<SqliteStore> {
+  const dataSource = createStoreDataSource(options);
+  try {
+    await dataSource.initialize();
+    return new SqliteStore(dataSource);
+  } catch (err) {
+    if (dataSource.isInitialized) await dataSource.destroy().catch(() => undefined);
+    throw new StoreError('STORE_IO', 'open', `cannot open the store at ${options.file}: ${messageOf(err)}`, { cause: err });
+  }
+}
+
+/** The SQL the store runs, prepared once per open store. */
+function prepareStatements(db: BetterSqlite3.Database) {
+  return {
+    // ON CONFLICT names the one constraint a redelivered event may hit; OR IGNORE would
+    // also swallow NOT NULL failures, which are bugs.
+    insertEvent: db.prepare<[string, number, string, string]>(
+      `INSERT INTO "op_log" ("origin", "seq", "key", "event") VALUES (?, ?, ?, ?) ON CONFLICT ("origin", "seq") DO NOTHING`,
+    ),
+    allEvents: db.prepare<[], string>(`SELECT "event" FROM "op_log" ORDER BY "id"`).pluck(),
+    countEvents: db.prepare<[], number>(`SELECT COUNT(*) FROM "op_log"`).pluck(),
+    keyEvents: db.prepare<[string, number], string>(`SELECT "event" FROM "op_log" WHERE "key" = ? ORDER BY "id" LIMIT ?`).pluck(),
+    originEventsAfter: db
+      .prepare<[string, number, number], string>(`SELECT "event" FROM "op_log" WHERE "origin" = ? AND "seq" > ? ORDER BY "seq" LIMIT ?`)
+      .pluck(),
+    deleteCovered: db.prepare<[string, number]>(`DELETE FROM "op_log" WHERE "origin" = ? AND "seq" <= ?`),
+    deleteAllEvents: db.prepare(`DELETE FROM "op_log"`),
+
+    getMeta: db.prepare<[string], string>(`SELECT "value" FROM "meta" WHERE "key" = ?`).pluck(),
+    setMeta: db.prepare<[string, string]>(
+      `INSERT INTO "meta" ("key", "value") VALUES (?, ?) ON CONFLICT ("key") DO UPDATE SET "value" = excluded."value"`,
+    ),
+
+    getSnapshotMeta: db.prepare<[number], { epoch: number; round: number; cut: string; stream_seq: number }>(
+      `SELECT "epoch", "round", "cut", "stream_seq" FROM "snapshot_meta" WHERE "id" = ?`,
+    ),
+    putSnapshotMeta: db.prepare<[number, number, number, string, number]>(
+      `INSERT OR REPLACE INTO "snapshot_meta" ("id", "epoch", "round", "cut", "stream_seq") VALUES (?, ?, ?, ?, ?)`,
+    ),
+    deleteSnapshotMeta: db.prepare(`DELETE FROM "snapshot_meta"`),
+    allSnapshotKeys: db.prepare<[], [string, string]>(`SELECT "key", "encoded" FROM "snapshot_key"`).raw(),
+    getSnapshotKey: db.prepare<[string], string>(`SELECT "encoded" FROM "snapshot_key" WHERE "key" = ?`).pluck(),
+    insertSnapshotKey: db.prepare<[string, string]>(`INSERT INTO "snapshot_key" ("key", "encoded") VALUES (?, ?)`),
+    deleteSnapshotKeys: db.prepare(`DELETE FROM "snapshot_key"`),
+  };
+}
+
+type Statements = ReturnType<typeof prepareStatements>;
+
+/**
+ * The replica's durable store on SQLite (see `StorePort`). Create it with `openSqliteStore`.
+ *
+ * TypeORM owns the connection, the schema and the migrations; the reads and writes run as
+ * prepared statements on the better-sqlite3 connection underneath, for two reasons.
+ * Speed: `commit` is the hot path, and TypeORM's query builder costs far more per row than
+ * a reused prepared statement (a group commit carries thousands of events). Atomicity:
+ * better-sqlite3 is one synchronous connection, and TypeORM's transactions span `await`s,
+ * so another call could run its statements inside a transaction TypeORM later rolls back;
+ * a `db.transaction(fn)` runs start to finish within one tick, so nothing interleaves.
+ * Each method is therefore a single synchronous step (fsync included, which blocks the
+ * event loop for its duration: group commit keeps that to one sync per batch).
+ */
+export class SqliteStore implements StorePort {
+  private readonly db: BetterSqlite3.Database;
+  private readonly sql: Statements;
+  private opLogCount: number;
+  private closed = false;
+
+  private readonly commitTx: (batch: CommitBatch) => number;
+  private readonly writeSnapshotTx: (snapshot: SnapshotRecord) => number;
+  private readonly resetToTx: (snapshot: SnapshotRecord, streamSeq: number) => void;
+  private readonly loadTx: () => StoredReplica;
+
+  /** Wraps an initialised DataSource whose migrations have run (`openSqliteStore` does both). */
+  constructor(private readonly dataSource: DataSource) {
+    this.db = (dataSource.driver as unknown as { databaseConnection: BetterSqlite3.Database }).databaseConnection;
+    if (!this.db?.open) throw new Error('SqliteStore needs an initialised better-sqlite3 DataSource');
+    this.sql = prepareStatements(this.db);
+    this.opLogCount = this.sql.countEvents.get() ?? 0;
+
+    const db = this.db;
+    const sql = this.sql;
+    // Writes take the lock up front (BEGIN IMMEDIATE): a deferred transaction that meets
+    // another process's lock half-way fails without waiting out the busy timeout.
+    this.commitTx = db.transaction((batch: CommitBatch): number => {
+      let inserted = 0;
+      for (const e of batch.events) inserted += sql.insertEvent.run(e.origin, e.seq, e.key, JSON.stringify(e)).changes;
+      if (batch.streamSeq !== undefined) sql.setMeta.run(META_KEYS.streamSeq, String(batch.streamSeq));
+      if (batch.publishedThrough !== undefined) sql.setMeta.run(META_KEYS.publishedThrough, String(batch.publishedThrough));
+      return inserted;
+    }).immediate;
+
+    this.writeSnapshotTx = db.transaction((snapshot: SnapshotRecord): number => {
+      this.replaceSnapshot(snapshot);
+      let deleted = 0;
+      for (const [origin, seq] of Object.entries(snapshot.cut)) deleted += sql.deleteCovered.run(origin, seq).changes;
+      const streamSeq = Math.max(this.readNat('writeSnapshot', META_KEYS.streamSeq), snapshot.streamSeq);
+      sql.setMeta.run(META_KEYS.streamSeq, String(streamSeq));
+      return deleted;
+    }).immediate;
+
+    this.resetToTx = db.transaction((snapshot: SnapshotRecord, streamSeq: number): void => {
+      sql.deleteAllEvents.run();
+      this.replaceSnapshot(snapshot);
+      sql.setMeta.run(META_KEYS.streamSeq, String(streamSeq));
+    }).immediate;
+
+    // One read transaction, so the parts agree even if another process wrote meanwhile.
+    this.loadTx = db.transaction((): StoredReplica => {
+      const events = sql.allEvents.all().map((text) => parseEvent('load', text));
+      this.opLogCount = events.length;
+      return {
+        replicaId: sql.getMeta.get(META_KEYS.replicaId),
+        snapshot: this.readSnapshot(),
+        events,
+        streamSeq: this.readNat('load', META_KEYS.streamSeq),
+        publishedThrough: this.readNat('load', META_KEYS.publishedThrough),
+      };
+    }).deferred;
+  }
+
+  async load(): Promise<StoredReplica> {
+    return this.io('load', () => this.loadTx());
+  }
+
+  async saveReplicaId(id: string): Promise<void> {
+    if (typeof id !== 'string' || id.length === 0) throw new Error(`saveReplicaId: the id must be a non-empty string, not ${JSON.stringify(id)}`);
+    this.io('saveReplicaId', () => this.sql.setMeta.run(META_KEYS.replicaId, id));
+  }
+
+  async commit(batch: CommitBatch): Promise<void> {
+    if (batch.streamSeq !== undefined) assertNat('commit: streamSeq', batch.streamSeq);
+    if (batch.publishedThrough !== undefined) assertNat('commit: publishedThrough', batch.publishedThrough);
+    if (batch.events.length === 0 && batch.streamSeq === undefined && batch.publishedThrough === undefined) return;
+    const inserted = this.io('commit', () => this.commitTx(batch));
+    this.opLogCount += inserted;
+  }
+
+  async history(key: string, limit: number): Promise<ReplicatedEvent[]> {
+    assertNat('history: limit', limit);
+    if (limit === 0) return [];
+    return this.io('history', () => this.sql.keyEvents.all(key, limit).map((text) => parseEvent('history', text)));
+  }
+
+  async ownEventsAfter(origin: string, afterSeq: number, limit: number): Promise<ReplicatedEvent[]> {
+    assertNat('ownEventsAfter: afterSeq', afterSeq);
+    assertNat('ownEventsAfter: limit', limit);
+    if (limit === 0) return [];
+    return this.io('ownEventsAfter', () =>
+      this.sql.originEventsAfter.all(origin, afterSeq, limit).map((text) => parseEvent('ownEventsAfter', text)),
+    );
+  }
+
+  async snapshotKey(key: string): Promise<Json | undefined> {
+    return this.io('snapshotKey', () => {
+      const text = this.sql.getSnapshotKey.get(key);
+      return text === undefined ? undefined : (parseJson('snapshotKey', `snapshot key ${JSON.stringify(key)}`, text) as Json);
+    });
+  }
+
+  async writeSnapshot(snapshot: SnapshotRecord): Promise<void> {
+    assertSnapshot('writeSnapshot', snapshot);
+    const deleted = this.io('writeSnapshot', () => this.writeSnapshotTx(snapshot));
+    this.opLogCount -= deleted;
+  }
+
+  async resetTo(snapshot: SnapshotRecord, streamSeq: number): Promise<void> {
+    assertSnapshot('resetTo', snapshot);
+    assertNat('resetTo: streamSeq', streamSeq);
+    this.io('resetTo', () => this.resetToTx(snapshot, streamSeq));
+    this.opLogCount = 0;
+  }
+
+  opLogLength(): number {
+    return this.opLogCount;
+  }
+
+  /** Closes the file (SQLite checkpoints the WAL into it). Later calls reject with `STORE_CLOSED`. */
+  async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    try {
+      await this.dataSource.destroy();
+    } catch (err) {
+      throw new StoreError('STORE_IO', 'close', `close failed: ${messageOf(err)}`, { cause: err });
+    }
+  }
+
+  // ---------------------------------------------------------------- helpers
+
+  /** Runs one synchronous database step, turning driver failures into `StoreError`s. */
+  private io<T>(operation: string, step: () => T): T {
+    if (this.closed) throw new StoreError('STORE_CLOSED', operation, `${operation}: the store is closed`);
+    try {
+      return step();
+    } catch (err) {
+      if (err instanceof StoreError) throw err;
+      throw new StoreError('STORE_IO', operation, `${operation} failed: ${messageOf(err)}`, { cause: err });
+    }
+  }
+
+  /** Replaces the snapshot (meta row and all keys); runs inside the caller's transaction. */
+  private replaceSnapshot(snapshot: SnapshotRecord): void {
+    const { sql } = this;
+    sql.putSnapshotMeta.run(SNAPSHOT_META_ROW_ID, snapshot.epoch, snapshot.round, JSON.stringify(snapshot.cut), snapshot.streamSeq);
+    sql.deleteSnapshotKeys.run();
+    for (const [key, encoded] of snapshot.keys) sql.insertSnapshotKey.run(key, JSON.stringify(encoded));
+  }
+
+  private readSnapshot(): SnapshotRecord | undefined {
+    const row = this.sql.getSnapshotMeta.get(SNAPSHOT_META_ROW_ID);
+    if (!row) return undefined;
+    const cut = parseJson('load', 'the snapshot cut', row.cut);
+    if (typeof cut !== 'object' || cut === null || Array.isArray(cut)) throw new StoreError('STORE_CORRUPT', 'load', 'the snapshot cut is not an object');
+    const keys = this.sql.allSnapshotKeys
+      .all()
+      .map(([key, text]): readonly [string, Json] => [key, parseJson('load', `snapshot key ${JSON.stringify(key)}`, text) as Json]);
+    // SQLite orders text by its UTF-8 bytes, JavaScript by UTF-16 code units; they differ
+    // for characters above U+FFFF against U+E000..U+FFFF. The snapshot must come back in
+    // the order the core sorts in (and digests), so sort here; on rows already in SQLite's
+    // order this is a near-linear pass.
+    keys.sort((a, b) => (a[0] < b[0] ? -1 : a[0] > b[0] ? 1 : 0));
+    return { epoch: row.epoch, round: row.round, cut: cut as VersionVector, streamSeq: row.stream_seq, keys };
+  }
+
+  /** A sequence marker from `meta`; 0 when it was never written. */
+  private readNat(operation: string, key: string): number {
+    const text = this.sql.getMeta.get(key);
+    if (text === undefined) return 0;
+    const n = Number(text);
+    if (!isNat(n)) throw new StoreError('STORE_CORRUPT', operation, `meta ${key} is not a non-negative integer: ${JSON.stringify(text)}`);
+    return n;
+  }
+}
+
+function parseJson(operation: string, what: string, text: string): unknown {
+  try {
+    return JSON.parse(text);
+  } catch (err) {
+    throw new StoreError('STORE_CORRUPT', operation, `${what} is not JSON: ${messageOf(err)}`, { cause: err });
+  }
+}
+
+// Events were checked (isReplicatedEvent) before they were first committed; reading them
+// back only needs to decode.
+function parseEvent(operation: string, text: string): ReplicatedEvent {
+  return parseJson(operation, 'an op-log event', text) as ReplicatedEvent;
+}
+
+function isNat(n: unknown): n is number {
+  return typeof n === 'number' && Number.isSafeInteger(n) && n >= 0;
+}
+
+// Bad arguments are bugs in the caller, not I/O failures: they throw plain Errors.
+function assertNat(what: string, n: unknown): void {
+  if (!isNat(n)) throw new Error(`${what} must be a non-negative safe integer, not ${String(n)}`);
+}
+
+function assertSnapshot(operation: string, s: SnapshotRecord): void {
+  assertNat(`${operation}: epoch`, s.epoch);
+  assertNat(`${operation}: round`, s.round);
+  assertNat(`${operation}: streamSeq`, s.streamSeq);
+  for (const [origin, seq] of Object.entries(s.cut)) assertNat(`${operation}: cut[${origin}]`, seq);
+}
+
+function messageOf(err: unknown): string {
+  return err instanceof Error ? err.message : String(err);
+}
