@@ -165,15 +165,18 @@ export class KeySpace {
     const typeKey = typeKeyOf(impl.name, parsedOptions.value);
     let entry = this.entries.get(event.key);
     const variant = entry?.get(typeKey);
-    const state = variant ? variant.state : impl.create(parsedOptions.value);
-    const validated: Json[] = [];
+    const current = variant ? variant.state : impl.create(parsedOptions.value);
+    // Later ops of a batch may depend on earlier ones (an insert after a just-inserted
+    // element), so a batch validates and applies op by op on a copy, swapped in only
+    // when every op passed: all or nothing. A single op needs no copy.
+    const state = event.ops.length > 1 && variant ? impl.clone(current) : current;
     for (const op of event.ops) {
       const v = impl.validateOp(op, state);
       if (!v.ok) return { ok: false, reason: `${v.error.code}: ${v.error.message}` };
-      validated.push(v.value);
+      impl.apply(state, v.value);
     }
-    for (const op of validated) impl.apply(state, op);
     if (variant) {
+      variant.state = state;
       if (event.time < variant.createdTime || (event.time === variant.createdTime && event.origin < variant.createdBy)) {
         variant.createdTime = event.time;
         variant.createdBy = event.origin;

@@ -1,6 +1,7 @@
 import { jetstream, jetstreamManager } from '@nats-io/jetstream';
 import type { NatsConnection } from '@nats-io/transport-node';
 import { pollUntil, portAccepts } from './free-port';
+import { eventually } from './eventually';
 import { connectClient, requestJson, waitForJetStream } from './nats-client';
 import { findNatsServer, NatsServerMissingError, NatsServerStartError, startNatsCluster, startNatsServer, type NatsServerHandle } from './nats-server';
 import { makeTempDir } from './temp-dir';
@@ -135,18 +136,12 @@ describe('nats-server cluster launcher', () => {
 
       // Two of three nodes keep the quorum; the killed node rejoins on restart.
       await cluster.nodes[2].kill();
-      const ok = await pollUntil(async () => {
-        try {
-          await js.publish('r.b', 'two', { timeout: 2_000 });
-          return true;
-        } catch {
-          return false;
-        }
-      }, 20_000, 250);
-      expect(ok).toBe(true);
+      const second = await eventually(() => js.publish('r.b', 'two', { timeout: 2_000 }), 20_000);
+      expect(second.seq).toBe(first.seq + 1);
       await cluster.nodes[2].restart();
       expect(cluster.nodes[2].running).toBe(true);
-      await expect(storedData(nc, 'R', first.seq)).resolves.toBe('one');
+      // The client may be reconnecting and the stream re-electing: read once both settle.
+      await expect(eventually(() => storedData(nc!, 'R', first.seq), 20_000)).resolves.toBe('one');
     } finally {
       await nc?.close().catch(() => undefined);
       await cluster.dispose();

@@ -111,7 +111,12 @@ export interface NatsServerHandle {
 /** Starts a nats-server (JetStream on by default) on a free port with its own store dir. */
 export async function startNatsServer(opts: NatsServerOptions = {}): Promise<NatsServerHandle> {
   const server = new NatsServer(findNatsServer(opts.env), opts);
-  await server.start();
+  try {
+    await server.start();
+  } catch (e) {
+    await server.dispose();
+    throw e;
+  }
   return server;
 }
 

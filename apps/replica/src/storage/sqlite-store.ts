@@ -148,8 +148,8 @@ export class SqliteStore implements StorePort {
   async commit(batch: CommitBatch): Promise<void> {
     if (batch.streamSeq !== undefined) assertNat('commit: streamSeq', batch.streamSeq);
     if (batch.publishedThrough !== undefined) assertNat('commit: publishedThrough', batch.publishedThrough);
-    if (batch.events.length === 0 && batch.streamSeq === undefined && batch.publishedThrough === undefined) return;
-    const inserted = this.io('commit', () => this.commitTx(batch));
+    const empty = batch.events.length === 0 && batch.streamSeq === undefined && batch.publishedThrough === undefined;
+    const inserted = this.io('commit', () => (empty ? 0 : this.commitTx(batch)));
     this.opLogCount += inserted;
   }
 

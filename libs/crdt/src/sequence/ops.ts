@@ -41,7 +41,7 @@ export function parseIndex(v: unknown, length: number, end: boolean): Result<num
 /** The first clock of a new op of `count` elements, or OUT_OF_RANGE when the clocks would pass 2^53 - 1. */
 export function newClock<C extends Content>(seq: Sequence<C>, ctx: OpContext, count: number): Result<number> {
   const clock = seq.nextClock(ctx.time);
-  if (!Number.isSafeInteger(clock + count - 1)) return err('OUT_OF_RANGE', 'element clocks would pass 2^53 - 1');
+  if (clock > Number.MAX_SAFE_INTEGER - (count - 1)) return err('OUT_OF_RANGE', 'element clocks would pass 2^53 - 1');
   return ok(clock);
 }
 
@@ -68,7 +68,8 @@ export function validateDelete<C extends Content>(op: Record<string, unknown>, s
       return err('INVALID_OP', 'a delete span is [replica (non-empty string), clock (natural number), count (positive integer)]');
     }
     const [replica, clock, count] = s as [string, number, number];
-    if (clock + count - 1 > seq.appliedClock(replica)) {
+    const applied = seq.appliedClock(replica);
+    if (clock > applied || count - 1 > applied - clock) {
       return err('INVALID_OP', `delete span ${JSON.stringify(s)} names elements that were never applied here; ops must arrive in causal order`);
     }
     out.push([replica, clock, count]);
@@ -84,7 +85,7 @@ export function validateDelete<C extends Content>(op: Record<string, unknown>, s
 export function validatePlacement<C extends Content>(seq: Sequence<C>, replica: unknown, time: unknown, after: unknown, count: number, shape: string): Result<{ replica: string; time: number; after: ElementId | null }> {
   if (!isNonEmptyString(replica) || !isNat(time) || !(after === null || isElementId(after))) return err('INVALID_OP', shape);
   if (count < 1 || count > INSERT_ELEMENTS_MAX) return err('INVALID_OP', `an insert carries 1..${INSERT_ELEMENTS_MAX} elements, not ${count}`);
-  if (!Number.isSafeInteger(time + count - 1)) return err('INVALID_OP', 'element clocks would pass 2^53 - 1');
+  if (time > Number.MAX_SAFE_INTEGER - (count - 1)) return err('INVALID_OP', 'element clocks would pass 2^53 - 1');
   const placement = { replica, time, after: after === null ? null : ([after[0], after[1]] as ElementId) };
   if (time <= seq.appliedClock(replica)) return ok(placement); // a duplicate
   if (after !== null) {

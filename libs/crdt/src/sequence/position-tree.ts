@@ -27,10 +27,11 @@ export class PositionTree<C extends Content> {
 
   /** The run holding visible element `index` (0 ≤ index < length); its offset is left in `offset`. */
   find(index: number): Run<C> {
-    let x = this.root;
-    if (x === null || index < 0 || index >= x.sum) throw new Error(`position tree: index ${index} outside 0..${sumOf(x) - 1}`);
+    const root = this.root;
+    if (root === null || index < 0 || index >= root.sum) throw new Error(`position tree: index ${index} outside 0..${sumOf(root) - 1}`);
+    let x: Run<C> = root;
     for (;;) {
-      const l = x.left;
+      const l: Run<C> | null = x.left;
       const ls = l === null ? 0 : l.sum;
       if (index < ls) {
         x = l!;

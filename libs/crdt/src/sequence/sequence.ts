@@ -308,7 +308,7 @@ export class Sequence<C extends Content> {
         len = kind.length(c);
       }
       const replica = replicas[ri] as string;
-      if (clock + len - 1 > (clocks[ri] as number)) return bad(`run ${i} has clocks above its replica's last applied clock`);
+      if (clock > (clocks[ri] as number) || len - 1 > (clocks[ri] as number) - clock) return bad(`run ${i} has clocks above its replica's last applied clock`);
       const prev = list.length > 0 ? list[list.length - 1] : undefined;
       if (prev !== undefined && prev.replica === replica && prev.clock + prev.len === clock && (prev.content === null) === (content === null)) {
         if (content !== null) kind.append(prev, content);

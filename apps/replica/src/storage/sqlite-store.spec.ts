@@ -1,0 +1,320 @@
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import type { DataSource } from 'typeorm';
+import type { SnapshotRecord } from '../../../../libs/replication/src/ports';
+import type { ReplicatedEvent } from '../../../../libs/replication/src/replicated-event';
+import { createStoreDataSource } from './data-source';
+import { openSqliteStore, type SqliteStore, type SqliteStoreOptions } from './sqlite-store';
+import { isStoreError, StoreError } from './store-error';
+
+// HLC timestamps as the replica makes them: ms since 2020-01-01 shifted left by 12 bits.
+const HLC_EPOCH_MS = 1_577_836_800_000;
+const WALL_MS = 1_767_225_600_000;
+
+/** A pn-counter increment by `origin` on `key`: the shape the replica core commits. */
+function event(origin: string, seq: number, key: string, total = seq): ReplicatedEvent {
+  return {
+    v: 1,
+    origin,
+    seq,
+    time: (WALL_MS - HLC_EPOCH_MS) * 4096 + seq,
+    deps: seq > 1 ? { [origin]: seq - 1 } : {},
+    key,
+    type: 'pn-counter',
+    options: null,
+    ops: [{ type: 'increment', replica: origin, total }],
+  };
+}
+
+function snapshot(cut: Record<string, number>, keys: Array<[string, number]>, streamSeq: number, round = 1): SnapshotRecord {
+  return {
+    epoch: 1,
+    round,
+    cut,
+    streamSeq,
+    keys: keys.map(([k, n]): [string, { p: Record<string, number>; n: Record<string, number> }] => [k, { p: { a: n }, n: {} }]),
+  };
+}
+
+const ids = (events: readonly ReplicatedEvent[]) => events.map((e) => `${e.origin}${e.seq}`);
+
+describe('SqliteStore', () => {
+  let dir: string;
+  const open: Array<{ close(): Promise<void> }> = [];
+
+  beforeEach(() => {
+    dir = fs.mkdtempSync(path.join(os.tmpdir(), 'sqlite-store-'));
+  });
+
+  afterEach(async () => {
+    for (const s of open.splice(0)) await s.close().catch(() => undefined);
+    fs.rmSync(dir, { recursive: true, force: true });
+  });
+
+  async function openStore(options: Partial<SqliteStoreOptions> = {}): Promise<SqliteStore> {
+    const store = await openSqliteStore({ file: path.join(dir, 'replica.db'), ...options });
+    open.push(store);
+    return store;
+  }
+
+  async function reopen(store: SqliteStore): Promise<SqliteStore> {
+    await store.close();
+    return openStore();
+  }
+
+  /** A raw DataSource on the same file, for looking at what the store cannot show. */
+  async function inspect(options: Partial<SqliteStoreOptions> = {}): Promise<DataSource> {
+    const ds = await createStoreDataSource({ file: path.join(dir, 'replica.db'), ...options }).initialize();
+    open.push({ close: () => ds.destroy() });
+    return ds;
+  }
+
+  it('store - a fresh file loads empty', async () => {
+    const store = await openStore();
+    expect(await store.load()).toEqual({ replicaId: undefined, snapshot: undefined, events: [], streamSeq: 0, publishedThrough: 0 });
+    expect(store.opLogLength()).toBe(0);
+    expect(await store.snapshotKey('k')).toBeUndefined();
+  });
+
+  it('commit - events, replica id and markers survive close and reopen, in applied order', async () => {
+    let store = await openStore();
+    await store.saveReplicaId('r1');
+    const first = [event('a', 1, 'x'), event('b', 1, 'y'), event('a', 2, 'y')];
+    const second = [event('b', 2, 'x'), event('c', 1, 'z')];
+    await store.commit({ events: first, streamSeq: 3 });
+    await store.commit({ events: second, streamSeq: 5, publishedThrough: 2 });
+    expect(store.opLogLength()).toBe(5);
+
+    store = await reopen(store);
+    expect(store.opLogLength()).toBe(5);
+    const loaded = await store.load();
+    expect(loaded.replicaId).toBe('r1');
+    expect(loaded.events).toEqual([...first, ...second]);
+    expect(loaded.streamSeq).toBe(5);
+    expect(loaded.publishedThrough).toBe(2);
+    expect(loaded.snapshot).toBeUndefined();
+  });
+
+  it('commit - duplicates within and across commits are ignored; the first copy stays', async () => {
+    const store = await openStore();
+    await store.commit({ events: [event('a', 1, 'x'), event('a', 2, 'x')] });
+    await store.commit({ events: [event('a', 2, 'x', 99), event('a', 3, 'x'), event('a', 3, 'x', 77)], streamSeq: 4 });
+    expect(store.opLogLength()).toBe(3);
+    const loaded = await store.load();
+    expect(ids(loaded.events)).toEqual(['a1', 'a2', 'a3']);
+    expect(loaded.events[1].ops).toEqual([{ type: 'increment', replica: 'a', total: 2 }]);
+    expect(loaded.events[2].ops).toEqual([{ type: 'increment', replica: 'a', total: 3 }]);
+    expect(loaded.streamSeq).toBe(4);
+  });
+
+  it('commit - a failing commit writes nothing, not even its markers', async () => {
+    const store = await openStore();
+    await store.commit({ events: [event('a', 1, 'x')], streamSeq: 1 });
+    const broken = { ...event('a', 3, 'x'), key: null } as unknown as ReplicatedEvent;
+    const err = await store.commit({ events: [event('a', 2, 'x'), broken], streamSeq: 9, publishedThrough: 9 }).catch((e: unknown) => e);
+    expect(isStoreError(err, 'STORE_IO')).toBe(true);
+    expect((err as StoreError).operation).toBe('commit');
+    expect((err as StoreError).cause).toBeInstanceOf(Error);
+    expect(store.opLogLength()).toBe(1);
+    const loaded = await store.load();
+    expect(ids(loaded.events)).toEqual(['a1']);
+    expect(loaded.streamSeq).toBe(1);
+    expect(loaded.publishedThrough).toBe(0);
+  });
+
+  it('commit - stream_seq and published_through change only when given, and persist', async () => {
+    let store = await openStore();
+    await store.commit({ events: [], streamSeq: 10 });
+    await store.commit({ events: [], publishedThrough: 4 });
+    await store.commit({ events: [event('a', 1, 'x')] });
+    store = await reopen(store);
+    let loaded = await store.load();
+    expect([loaded.streamSeq, loaded.publishedThrough]).toEqual([10, 4]);
+    await store.commit({ events: [], streamSeq: 12, publishedThrough: 5 });
+    store = await reopen(store);
+    loaded = await store.load();
+    expect([loaded.streamSeq, loaded.publishedThrough]).toEqual([12, 5]);
+  });
+
+  it('writeSnapshot - deletes exactly the events the cut covers, keeps later ones in applied order', async () => {
+    let store = await openStore();
+    // Applied order interleaves origins; c is not in the cut at all.
+    const applied = [
+      event('a', 1, 'x'), event('b', 1, 'y'), event('a', 2, 'x'), event('c', 1, 'z'), event('a', 3, 'y'),
+      event('b', 2, 'x'), event('a', 4, 'x'), event('b', 3, 'y'), event('c', 2, 'z'), event('a', 5, 'y'),
+    ];
+    await store.commit({ events: applied, streamSeq: 20, publishedThrough: 5 });
+    const snap = snapshot({ a: 3, b: 3 }, [['x', 3], ['y', 2]], 15);
+    await store.writeSnapshot(snap);
+    expect(store.opLogLength()).toBe(4);
+
+    store = await reopen(store);
+    const loaded = await store.load();
+    expect(ids(loaded.events)).toEqual(['c1', 'a4', 'c2', 'a5']);
+    expect(loaded.snapshot).toEqual(snap);
+    // stream_seq never moves back: the log already held events up to 20.
+    expect(loaded.streamSeq).toBe(20);
+    expect(loaded.publishedThrough).toBe(5);
+    expect(store.opLogLength()).toBe(4);
+    expect(await store.snapshotKey('x')).toEqual({ p: { a: 3 }, n: {} });
+    expect(await store.snapshotKey('nope')).toBeUndefined();
+    expect(ids(await store.history('x', 10))).toEqual(['a4']);
+  });
+
+  it('writeSnapshot - replaces the previous snapshot whole and can move stream_seq forward', async () => {
+    const store = await openStore();
+    await store.commit({ events: [event('a', 1, 'x'), event('a', 2, 'gone')], streamSeq: 2 });
+    await store.writeSnapshot(snapshot({ a: 1 }, [['gone', 1], ['x', 1]], 1));
+    const second = snapshot({ a: 2 }, [['x', 2]], 30, 2);
+    await store.writeSnapshot(second);
+    const loaded = await store.load();
+    expect(loaded.snapshot).toEqual(second);
+    expect(loaded.events).toEqual([]);
+    expect(loaded.streamSeq).toBe(30);
+    expect(await store.snapshotKey('gone')).toBeUndefined();
+    expect(store.opLogLength()).toBe(0);
+  });
+
+  it('writeSnapshot - keys come back in JavaScript string order, not SQLite byte order', async () => {
+    const store = await openStore();
+    // UTF-8 puts U+FFFF before U+1F600; UTF-16 code units put the surrogate 0xD83D first.
+    const keys: Array<[string, number]> = [['a', 1], ['\u{1F600}', 2], ['\uFFFF', 3]];
+    await store.writeSnapshot(snapshot({}, keys, 0));
+    const loaded = await store.load();
+    expect(loaded.snapshot!.keys.map(([k]) => k)).toEqual(['a', '\u{1F600}', '\uFFFF']);
+  });
+
+  it('history - events of one key, oldest first, at most limit', async () => {
+    const store = await openStore();
+    await store.commit({ events: [event('b', 1, 'x'), event('a', 1, 'y'), event('a', 2, 'x')] });
+    await store.commit({ events: [event('a', 3, 'x'), event('b', 2, 'y'), event('c', 1, 'x')] });
+    expect(ids(await store.history('x', 100))).toEqual(['b1', 'a2', 'a3', 'c1']);
+    expect(ids(await store.history('x', 2))).toEqual(['b1', 'a2']);
+    expect(await store.history('x', 0)).toEqual([]);
+    expect(await store.history('none', 5)).toEqual([]);
+  });
+
+  it('ownEventsAfter - one origin, seq after the bound, ordered by seq, at most limit', async () => {
+    const store = await openStore();
+    // Applied out of seq order (a peer's events can land that way); the outbox wants seq order.
+    await store.commit({ events: [event('a', 2, 'x'), event('b', 1, 'x'), event('a', 1, 'y'), event('a', 4, 'x')] });
+    await store.commit({ events: [event('a', 3, 'z'), event('a', 5, 'x')] });
+    expect(ids(await store.ownEventsAfter('a', 0, 100))).toEqual(['a1', 'a2', 'a3', 'a4', 'a5']);
+    expect(ids(await store.ownEventsAfter('a', 2, 2))).toEqual(['a3', 'a4']);
+    expect(await store.ownEventsAfter('a', 5, 10)).toEqual([]);
+    expect(await store.ownEventsAfter('a', 0, 0)).toEqual([]);
+    expect(ids(await store.ownEventsAfter('b', 0, 10))).toEqual(['b1']);
+  });
+
+  it('resetTo - replaces log and snapshot, sets stream_seq, keeps replica id and published_through', async () => {
+    let store = await openStore();
+    await store.saveReplicaId('r1');
+    await store.commit({ events: [event('r1', 1, 'x'), event('b', 1, 'old')], streamSeq: 50, publishedThrough: 1 });
+    await store.writeSnapshot(snapshot({ b: 1 }, [['old', 1]], 40));
+    const fetched = snapshot({ r1: 1, b: 7 }, [['x', 1]], 35, 9);
+    await store.resetTo(fetched, 35);
+    expect(store.opLogLength()).toBe(0);
+
+    store = await reopen(store);
+    const loaded = await store.load();
+    expect(loaded).toEqual({ replicaId: 'r1', snapshot: fetched, events: [], streamSeq: 35, publishedThrough: 1 });
+    expect(await store.snapshotKey('old')).toBeUndefined();
+    // The log works as before after a reset.
+    await store.commit({ events: [event('b', 8, 'x')], streamSeq: 36 });
+    expect(ids((await store.load()).events)).toEqual(['b8']);
+    expect(store.opLogLength()).toBe(1);
+  });
+
+  it('migrations - run once, reopening changes nothing, and the entities match the migrated schema', async () => {
+    let store = await openStore();
+    await store.commit({ events: [event('a', 1, 'x')] });
+    for (let i = 0; i < 3; i++) store = await reopen(store);
+    expect(ids((await store.load()).events)).toEqual(['a1']);
+    await store.close();
+
+    const ds = await inspect();
+    expect(await ds.query(`SELECT "name" FROM "typeorm_migrations"`)).toEqual([{ name: 'InitialSchema1767225600000' }]);
+    // What `synchronize` would still do: nothing, or entities and migration disagree.
+    const pending = await ds.driver.createSchemaBuilder().log();
+    expect(pending.upQueries.map((q) => q.query)).toEqual([]);
+  });
+
+  it('pragmas - WAL journal, synchronous FULL by default and NORMAL when asked', async () => {
+    const full = await inspect();
+    expect(await full.query('PRAGMA journal_mode')).toEqual([{ journal_mode: 'wal' }]);
+    expect(await full.query('PRAGMA synchronous')).toEqual([{ synchronous: 2 }]);
+    await full.destroy();
+    const normal = await inspect({ synchronous: 'NORMAL' });
+    expect(await normal.query('PRAGMA synchronous')).toEqual([{ synchronous: 1 }]);
+  });
+
+  it('errors - a closed store rejects with STORE_CLOSED', async () => {
+    const store = await openStore();
+    await store.close();
+    await expect(store.load()).rejects.toMatchObject({ name: 'StoreError', code: 'STORE_CLOSED', operation: 'load' });
+    await expect(store.commit({ events: [event('a', 1, 'x')] })).rejects.toBeInstanceOf(StoreError);
+    await store.close();
+  });
+
+  it('errors - a file that cannot be opened rejects with STORE_IO keeping the cause', async () => {
+    const notADir = path.join(dir, 'plain-file');
+    fs.writeFileSync(notADir, 'x');
+    const err1 = await openSqliteStore({ file: path.join(notADir, 'replica.db') }).catch((e: unknown) => e);
+    expect(isStoreError(err1, 'STORE_IO')).toBe(true);
+    expect((err1 as StoreError).cause).toBeDefined();
+
+    const garbage = path.join(dir, 'garbage.db');
+    fs.writeFileSync(garbage, Buffer.alloc(8192, 0x5a));
+    const err2 = await openSqliteStore({ file: garbage }).catch((e: unknown) => e);
+    expect(isStoreError(err2, 'STORE_IO')).toBe(true);
+    expect(String((err2 as StoreError).message)).toMatch(/not a database/);
+  });
+
+  it('errors - bad arguments are bugs and throw plain errors', async () => {
+    const store = await openStore();
+    await expect(store.history('x', -1)).rejects.toThrow(/limit/);
+    await expect(store.commit({ events: [], streamSeq: 1.5 })).rejects.toThrow(/streamSeq/);
+    await expect(store.saveReplicaId('')).rejects.toThrow(/non-empty/);
+    await expect(store.history('x', -1)).rejects.not.toBeInstanceOf(StoreError);
+  });
+
+  it('commit - 50k events in group commits of 1000 vs one transaction each', async () => {
+    const total = 50_000;
+    const batch = 1_000;
+    const events = Array.from({ length: total }, (_, i) => event(`r${i % 5}`, Math.floor(i / 5) + 1, `k${i % 1000}`));
+
+    let store = await openStore();
+    let t0 = process.hrtime.bigint();
+    for (let i = 0; i < total; i += batch) await store.commit({ events: events.slice(i, i + batch), streamSeq: i + batch });
+    const groupedMs = Number(process.hrtime.bigint() - t0) / 1e6;
+    expect(store.opLogLength()).toBe(total);
+    store = await reopen(store);
+    const loaded = await store.load();
+    expect(loaded.events.length).toBe(total);
+    expect(loaded.events[total - 1]).toEqual(events[total - 1]);
+    expect(loaded.streamSeq).toBe(total);
+    await store.close();
+    fs.rmSync(path.join(dir, 'replica.db'));
+
+    // One fsync per event: bounded by time, then extrapolated (measured, not asserted).
+    const budgetMs = 5_000;
+    store = await openStore();
+    let done = 0;
+    t0 = process.hrtime.bigint();
+    let singleMs = 0;
+    while (done < total && singleMs < budgetMs) {
+      await store.commit({ events: [events[done]], streamSeq: done + 1 });
+      done++;
+      if (done % 100 === 0) singleMs = Number(process.hrtime.bigint() - t0) / 1e6;
+    }
+    singleMs = Number(process.hrtime.bigint() - t0) / 1e6;
+    expect(store.opLogLength()).toBe(done);
+    const singleTotalMs = (singleMs / done) * total;
+    console.log(
+      `sqlite store, synchronous FULL: ${total} events in batches of ${batch}: ${groupedMs.toFixed(0)} ms; ` +
+        `one per transaction: ${done} events in ${singleMs.toFixed(0)} ms, ~${singleTotalMs.toFixed(0)} ms for ${total} ` +
+        `(x${(singleTotalMs / groupedMs).toFixed(1)})`,
+    );
+  });
+});
