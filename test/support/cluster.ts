@@ -1,4 +1,4 @@
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { NatsConnection } from '@nats-io/transport-node';
@@ -19,7 +19,9 @@ export class TestCluster {
     readonly nats: NatsServerHandle,
     readonly nc: NatsConnection,
     readonly env: Record<string, string>,
-  ) {}
+  ) {
+    mkdirSync(join(this.dir, 'logs'), { recursive: true });
+  }
 
   /** Starts nats-server and the named replicas (in parallel), waiting until each is ready. */
   static async start(ids: readonly string[], env: Record<string, string> = {}): Promise<TestCluster> {
@@ -41,7 +43,14 @@ export class TestCluster {
     }, { logDir: join(this.dir, 'logs'), name: `${id}-${Date.now()}` });
     this.replicas.set(id, app);
     await app.waitForLog((l) => l.msg === 'ready', 20_000);
-    return app;
+    // Ready means listening; a replica joining with an empty disk serves writes once it has caught up.
+    const deadline = Date.now() + 20_000;
+    while (Date.now() < deadline) {
+      const s = await this.request('status', {}, id, 2_000).catch(() => undefined);
+      if (s?.ok && s.mode === 'Work') return app;
+      await sleep(50);
+    }
+    throw new Error(`replica ${id} did not reach Work mode: ${app.logs().slice(-5).join('\n')}`);
   }
 
   /** Sends a request to `crdt.api.<command>` (any replica) or to one replica. */

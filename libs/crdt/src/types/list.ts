@@ -10,21 +10,30 @@ function copyJson(v: Json): Json {
   if (v === null || typeof v !== 'object') return v;
   if (Array.isArray(v)) return v.map(copyJson);
   const out: Record<string, Json> = {};
-  for (const k of Object.keys(v)) out[k] = copyJson(v[k]);
+  for (const k of Object.keys(v)) {
+    // A "__proto__" key (JSON.parse makes it an own property) must stay data, not become a prototype.
+    if (k === '__proto__') Object.defineProperty(out, k, { value: copyJson(v[k]), enumerable: true, writable: true, configurable: true });
+    else out[k] = copyJson(v[k]);
+  }
   return out;
 }
 
-/** Arrays of values as run content; the engine owns its arrays and appends in place. */
+/**
+ * Arrays of values as run content. The engine owns its arrays and appends in place; values
+ * are copied on the way in (from ops) and out (encodings), so the state shares nothing
+ * with ops, commands or encodings. Slices made by splits share values between the two
+ * halves of one state, which is fine: stored values are never mutated.
+ */
 const listKind: ContentKind<Json[]> = {
   length: (c) => c.length,
   slice: (c, from, to) => c.slice(from, to),
   append(run: Run<Json[]>, more: Json[]): void {
     const a = run.content!;
-    for (let i = 0; i < more.length; i++) a.push(more[i]);
+    for (let i = 0; i < more.length; i++) a.push(copyJson(more[i]));
   },
-  own: (c) => c.slice(),
+  own: (c) => c.map(copyJson),
   decode: (v) => (Array.isArray(v) && v.every((x) => isJson(x)) ? v.map((x) => copyJson(x as Json)) : undefined),
-  encode: (c) => c.slice(),
+  encode: (c) => c.map(copyJson),
 };
 
 /** The state of a `list` key. */
@@ -109,7 +118,7 @@ export const list: CrdtType<ListState, ListOp, Json[]> = {
       if (!Array.isArray(values) || values.length === 0 || !values.every((v) => isJson(v))) return err('INVALID_OP', INSERT_SHAPE);
       const placed = validatePlacement(state, own(op, 'replica'), own(op, 'time'), own(op, 'after'), values.length, INSERT_SHAPE);
       if (!placed.ok) return placed;
-      return ok({ type: 'insert', ...placed.value, values: values.map((v) => copyJson(v as Json)) });
+      return ok({ type: 'insert', ...placed.value, values: values as Json[] });
     }
     if (type === 'set') {
       const target = own(op, 'target');
@@ -117,7 +126,7 @@ export const list: CrdtType<ListState, ListOp, Json[]> = {
       if (!isElementId(target) || value === undefined || !isJson(value)) return err('INVALID_OP', SET_SHAPE);
       const placed = validatePlacement(state, own(op, 'replica'), own(op, 'time'), target, 1, SET_SHAPE);
       if (!placed.ok) return placed;
-      return ok({ type: 'set', replica: placed.value.replica, time: placed.value.time, target: placed.value.after!, value: copyJson(value) });
+      return ok({ type: 'set', replica: placed.value.replica, time: placed.value.time, target: placed.value.after!, value });
     }
     return err('INVALID_OP', `a list op has type "insert", "set" or "delete", not ${JSON.stringify(type)}`);
   },

@@ -1,0 +1,193 @@
+import { checkKey } from '../../../libs/protocol/src';
+import {
+  POPULATE_COUNT_DEFAULT,
+  POPULATE_COUNT_MAX,
+  REQUEST_TIMEOUT_MS_MAX,
+  usageError,
+  type AckLevel,
+  type Command,
+  type GlobalOptions,
+  type UsageError,
+} from './command';
+import { tokenize } from './tokenize';
+
+/** A parsed line: the command and the global options given with it. */
+export interface ParsedLine {
+  readonly command: Command;
+  readonly options: GlobalOptions;
+}
+
+/** Where a line comes from: the process's arguments or the interactive shell. */
+export type LineSource = 'cli' | 'shell';
+
+/** Parses crdtctl's arguments (process.argv without node and the script). */
+export function parseArgs(argv: readonly string[]): ParsedLine | UsageError {
+  return parseWords(argv, 'cli');
+}
+
+/**
+ * Parses one shell line: every subcommand, plus the short forms `+5 x` (increment x by
+ * 5, creating a pn-counter if missing), `-3 x`, `exit`/`quit`. An empty line parses to
+ * undefined.
+ */
+export function parseShellLine(line: string): ParsedLine | UsageError | undefined {
+  const t = tokenize(line.trim());
+  if (!t.ok) return usageError(t.message);
+  if (t.words.length === 0) return undefined;
+  return parseWords(t.words, 'shell');
+}
+
+/** `+5`, `-3`, `+` and `-` (by 1): the shell's counter short forms. */
+const SHORT_FORM = /^([+-])(\d*)$/;
+
+function parseWords(words: readonly string[], source: LineSource): ParsedLine | UsageError {
+  const positional: string[] = [];
+  const flags = new Map<string, string | true>();
+  for (let i = 0; i < words.length; i++) {
+    const w = words[i];
+    if (positional.length === 0 && source === 'shell' && SHORT_FORM.test(w)) {
+      positional.push(w); // a short form, not a flag
+    } else if (w === '--') {
+      positional.push(...words.slice(i + 1));
+      break;
+    } else if (w === '-h' || w === '--help') {
+      flags.set('help', true);
+    } else if (w.startsWith('--')) {
+      const eq = w.indexOf('=');
+      const name = eq >= 0 ? w.slice(2, eq) : w.slice(2);
+      if (name === 'json') {
+        flags.set(name, true);
+        continue;
+      }
+      if (!VALUE_FLAGS.has(name)) return usageError(`unknown option --${name}; see \`crdtctl help\``);
+      const value = eq >= 0 ? w.slice(eq + 1) : words[++i];
+      if (value === undefined) return usageError(`--${name} needs a value`);
+      flags.set(name, value);
+    } else {
+      positional.push(w);
+    }
+  }
+
+  const timeout = flags.get('timeout');
+  let timeoutMs: number | undefined;
+  if (typeof timeout === 'string') {
+    const n = Number(timeout);
+    if (!Number.isInteger(n) || n < 1 || n > REQUEST_TIMEOUT_MS_MAX) return usageError(`--timeout is milliseconds, from 1 to ${REQUEST_TIMEOUT_MS_MAX}`);
+    timeoutMs = n;
+  }
+  const options: GlobalOptions = { json: flags.has('json'), timeoutMs };
+
+  if (flags.has('help') || positional.length === 0) {
+    return { command: { name: 'help', topic: source === 'shell' ? 'shell' : undefined }, options };
+  }
+  const command = parseCommand(positional, flags, source);
+  if (command.name === 'usage-error') return command;
+  const allowed = FLAGS_OF[command.name] ?? [];
+  for (const f of flags.keys()) {
+    if (!GLOBAL_FLAGS.has(f) && !allowed.includes(f)) return usageError(`${command.name} takes no --${f}`);
+  }
+  return { command, options };
+}
+
+const GLOBAL_FLAGS = new Set(['json', 'timeout', 'help']);
+const VALUE_FLAGS = new Set(['timeout', 'type', 'ack', 'count']);
+const FLAGS_OF: Partial<Record<Command['name'], string[]>> = {
+  update: ['type', 'ack'],
+  populate: ['type', 'count'],
+};
+
+function parseCommand(args: string[], flags: Map<string, string | true>, source: LineSource): Command | UsageError {
+  const [verb, ...rest] = args;
+  const arity = (min: number, max: number, usage: string): UsageError | undefined =>
+    rest.length < min || rest.length > max ? usageError(`usage: ${usage}`) : undefined;
+  const key = (k: string): UsageError | undefined => {
+    const bad = checkKey(k);
+    return bad ? usageError(bad.error.message) : undefined;
+  };
+
+  const short = SHORT_FORM.exec(verb);
+  if (short && source === 'shell') {
+    if (rest.length !== 1) return usageError(`usage: ${verb} KEY (for example \`+5 visits\`)`);
+    const by = short[2] === '' ? 1 : Number(short[2]);
+    if (!Number.isSafeInteger(by)) return usageError('the amount must be a safe integer');
+    return key(rest[0]) ?? {
+      name: 'update',
+      key: rest[0],
+      op: { type: short[1] === '+' ? 'increment' : 'decrement', by },
+      type: 'pn-counter',
+    };
+  }
+
+  switch (verb) {
+    case 'help':
+      return { name: 'help', topic: source === 'shell' || rest[0] === 'shell' ? 'shell' : undefined };
+    case 'status':
+    case 'peers':
+    case 'sync':
+    case 'rounds':
+      return arity(0, 0, verb) ?? { name: verb };
+    case 'keys':
+    case 'variables':
+      return arity(0, 1, `${verb} [PREFIX]`) ?? { name: verb, prefix: rest[0] };
+    case 'get':
+    case 'history':
+    case 'before-sync':
+      return arity(1, 1, `${verb} KEY`) ?? key(rest[0]) ?? { name: verb, key: rest[0] };
+    case 'create': {
+      const bad = arity(2, 3, 'create KEY TYPE [OPTIONS_JSON]') ?? key(rest[0]);
+      if (bad) return bad;
+      if (rest[2] === undefined) return { name: 'create', key: rest[0], type: rest[1] };
+      const options = parseJson(rest[2], 'OPTIONS_JSON', `create ${rest[0]} ${rest[1]} '{"states":["open","closed"]}'`);
+      return 'error' in options ? options.error : { name: 'create', key: rest[0], type: rest[1], options: options.value };
+    }
+    case 'update': {
+      const bad = arity(2, 2, 'update KEY OP_JSON [--type TYPE] [--ack local|stream|all]') ?? key(rest[0]);
+      if (bad) return bad;
+      const parsed = parseJson(rest[1], 'OP_JSON', `update ${rest[0]} '{"type":"increment","by":2}'`);
+      if ('error' in parsed) return parsed.error;
+      const v = parsed.value;
+      const isObj = typeof v === 'object' && v !== null;
+      if (!isObj) return usageError('OP_JSON is an op object like {"type":"add","value":"x"} or an array of them');
+      if (Array.isArray(v) && v.length === 0) return usageError('OP_JSON is an empty array: give at least one op');
+      const type = flags.get('type');
+      const ack = flags.get('ack');
+      if (ack !== undefined && ack !== 'local' && ack !== 'stream' && ack !== 'all') return usageError('--ack is local, stream or all');
+      return {
+        name: 'update',
+        key: rest[0],
+        ...(Array.isArray(v) ? { ops: v } : { op: v }),
+        ...(typeof type === 'string' ? { type } : {}),
+        ...(ack !== undefined ? { ack: ack as AckLevel } : {}),
+      };
+    }
+    case 'watch':
+      if (rest.length > 1) return usageError('usage: watch [KEY|PATTERN] (for example `watch visits`, `watch "users.*"` or `watch` for every key)');
+      return { name: 'watch', key: rest[0] ?? '>' };
+    case 'populate': {
+      const bad = arity(1, 1, 'populate KEY [--count N] [--type TYPE]') ?? key(rest[0]);
+      if (bad) return bad;
+      const countFlag = flags.get('count');
+      const count = typeof countFlag === 'string' ? Number(countFlag) : POPULATE_COUNT_DEFAULT;
+      if (!Number.isInteger(count) || count < 1 || count > POPULATE_COUNT_MAX) return usageError(`--count is a whole number from 1 to ${POPULATE_COUNT_MAX}`);
+      const type = flags.get('type');
+      return { name: 'populate', key: rest[0], count, type: typeof type === 'string' ? type : 'pn-counter' };
+    }
+    case 'shell':
+      if (source === 'shell') return usageError('already in the shell');
+      return arity(0, 0, 'shell') ?? { name: 'shell' };
+    case 'exit':
+    case 'quit':
+      if (source !== 'shell') return usageError(`${verb} works in the shell only`);
+      return { name: 'exit' };
+    default:
+      return usageError(`unknown command ${JSON.stringify(verb)}; see \`${source === 'shell' ? 'help' : 'crdtctl help'}\``);
+  }
+}
+
+function parseJson(text: string, what: string, example: string): { value: unknown } | { error: UsageError } {
+  try {
+    return { value: JSON.parse(text) };
+  } catch (e) {
+    return { error: usageError(`${what} is not JSON (${(e as Error).message}); for example: ${example}`) };
+  }
+}

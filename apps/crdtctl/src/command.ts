@@ -1,0 +1,68 @@
+/** What crdtctl can be asked to do: one parsed command line (or shell line). */
+export type Command =
+  | { readonly name: 'help'; readonly topic?: 'shell' }
+  | { readonly name: 'status' }
+  | { readonly name: 'peers' }
+  | { readonly name: 'keys'; readonly prefix?: string }
+  | { readonly name: 'variables'; readonly prefix?: string }
+  | { readonly name: 'get'; readonly key: string }
+  | { readonly name: 'create'; readonly key: string; readonly type: string; readonly options?: unknown }
+  | { readonly name: 'update'; readonly key: string; readonly op?: unknown; readonly ops?: readonly unknown[]; readonly type?: string; readonly ack?: AckLevel }
+  | { readonly name: 'history'; readonly key: string }
+  | { readonly name: 'before-sync'; readonly key: string }
+  | { readonly name: 'sync' }
+  | { readonly name: 'rounds' }
+  | { readonly name: 'watch'; readonly key: string }
+  | { readonly name: 'populate'; readonly key: string; readonly count: number; readonly type: string }
+  | { readonly name: 'shell' }
+  | { readonly name: 'exit' };
+
+/** Acknowledgement levels an update may ask for. */
+export type AckLevel = 'local' | 'stream' | 'all';
+
+/** A command line that does not parse: the message says what is wrong and what to type. */
+export interface UsageError {
+  readonly name: 'usage-error';
+  readonly message: string;
+}
+
+/** Options that apply to every command. */
+export interface GlobalOptions {
+  /** Print raw JSON replies instead of the human format. */
+  readonly json: boolean;
+  /** How long to wait for a reply, ms (`--timeout`); each command has its default. */
+  readonly timeoutMs?: number;
+}
+
+/** Exit codes of crdtctl. */
+export const EXIT = {
+  OK: 0,
+  /** The store answered with an error (or nobody answered). */
+  ERROR: 1,
+  /** The command line is wrong. */
+  USAGE: 2,
+  /** NATS cannot be reached. */
+  UNREACHABLE: 3,
+} as const;
+
+/** How long a request waits for its reply unless `--timeout` says otherwise, ms. */
+export const REQUEST_TIMEOUT_MS_DEFAULT = 10_000;
+/** How long `sync` waits for the round to finish unless `--timeout` says otherwise, ms. */
+export const SYNC_TIMEOUT_MS_DEFAULT = 60_000;
+/** How long `status` waits for the coordinator before it falls back to heartbeats, ms. */
+export const STATUS_PROBE_MS = 2_000;
+/** How long `peers` (and the `status` fallback) listens to heartbeats, ms. */
+export const HEARTBEAT_LISTEN_MS = 1_000;
+/** Longest `--timeout` accepted, ms. */
+export const REQUEST_TIMEOUT_MS_MAX = 600_000;
+/** Ops per `update` request when populating (the protocol allows 1000 per batch). */
+export const POPULATE_BATCH_OPS_MAX = 500;
+/** Most ops one `populate` sends. */
+export const POPULATE_COUNT_MAX = 10_000_000;
+/** Ops `populate` sends when `--count` is absent. */
+export const POPULATE_COUNT_DEFAULT = 1_000;
+
+/** Builds a usage error. */
+export function usageError(message: string): UsageError {
+  return { name: 'usage-error', message };
+}

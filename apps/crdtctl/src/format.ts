@@ -1,0 +1,327 @@
+import type { Heartbeat } from '../../../libs/replication/src/ports';
+import type { TransportError } from './client';
+
+/**
+ * Pure formatting of crdtctl's output: every function takes data and returns lines, so
+ * the output is testable without a cluster. Replies of the coordinator are read
+ * leniently (fields it does not send are left out), since its status shape may grow.
+ */
+
+type Obj = Record<string, unknown>;
+
+function isObj(v: unknown): v is Obj {
+  return typeof v === 'object' && v !== null && !Array.isArray(v);
+}
+
+function num(v: unknown): number | undefined {
+  return typeof v === 'number' && Number.isFinite(v) ? v : undefined;
+}
+
+function str(v: unknown): string | undefined {
+  return typeof v === 'string' ? v : undefined;
+}
+
+/** Values longer than this print on several lines. */
+const INLINE_VALUE_CHARS_MAX = 100;
+
+/** A JSON value for people: compact when short, indented when long. */
+export function formatValue(v: unknown): string {
+  const compact = JSON.stringify(v) ?? 'undefined';
+  return compact.length <= INLINE_VALUE_CHARS_MAX ? compact : JSON.stringify(v, null, 2);
+}
+
+/** Pads cells into aligned columns. */
+export function table(header: readonly string[], rows: ReadonlyArray<readonly string[]>): string[] {
+  const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => (r[i] ?? '').length)));
+  const line = (cells: readonly string[]) => cells.map((c, i) => (i === cells.length - 1 ? c : c.padEnd(widths[i]))).join('  ').trimEnd();
+  return [line(header), ...rows.map(line)];
+}
+
+// ------------------------------------------------------------------ errors and hints
+
+/** What to do about each error code of the protocol. */
+const HINTS: Record<string, string> = {
+  BAD_REQUEST: 'check the command against `crdtctl help`',
+  UNKNOWN_COMMAND: 'the replica does not know this command: is it an older version?',
+  NOT_FOUND: 'create it first (`create KEY TYPE`), or pass --type with update to create it on first write',
+  TYPE_MISMATCH: 'see the key\'s type with `get KEY`, and send ops of that type',
+  UNKNOWN_TYPE: 'types: ew-flag, dw-flag, g-counter, pn-counter, lww-register, mv-register, g-set, 2p-set, lww-set, or-set, or-map, text, list, lifecycle',
+  INVALID_OP: 'the message says what the type expects; for a pn-counter: {"type":"increment","by":1}',
+  INVALID_OPTIONS: 'the message says which options the type takes',
+  TOO_LARGE: 'split the batch or shorten the key or value',
+  TIMEOUT: 'the write is kept and will replicate; retry, raise --timeout, or ask for a weaker --ack',
+  NOT_CAUGHT_UP: 'the replica is behind; retry shortly',
+  FROZEN: 'a compaction round was running; nothing was applied, retry',
+  OVERLOADED: 'the replica is busy; nothing was applied, retry shortly',
+  UNAVAILABLE: 'the replica is starting or re-joining; retry shortly',
+  INTERNAL: 'the replica logged the failure; look at its log',
+};
+
+/** An error reply: its code and message, and a hint of what to do. */
+export function formatErrorReply(reply: Obj): string[] {
+  const e = isObj(reply.error) ? reply.error : {};
+  const code = str(e.code) ?? 'ERROR';
+  const lines = [`error ${code}: ${str(e.message) ?? JSON.stringify(reply)}`];
+  if (HINTS[code]) lines.push(`hint: ${HINTS[code]}`);
+  return lines;
+}
+
+/** A request that got no reply, with what to check. */
+export function formatTransportError(e: TransportError, prefix: string): string[] {
+  const coordinator = e.subject.startsWith(`${prefix}.coordinator.`);
+  switch (e.kind) {
+    case 'no-responders':
+      return coordinator
+        ? [`error: no coordinator answers on ${prefix}.coordinator.*`, 'hint: is the cluster running? try `npm start` (it starts the coordinator and three replicas)']
+        : [`error: no replica answers on ${prefix}.api.*`, 'hint: is the cluster running? try `npm start`, or check CRDT_PREFIX'];
+    case 'timeout':
+      return [`error: ${e.message}`, `hint: the ${coordinator ? 'coordinator' : 'replica'} may be busy, paused or cut off; retry, or raise --timeout`];
+    default:
+      return [`error: ${e.message}`];
+  }
+}
+
+/** NATS cannot be reached. */
+export function formatUnreachable(url: string, cause: unknown): string[] {
+  const why = cause instanceof Error ? (cause.cause instanceof Error ? cause.cause.message : cause.message) : String(cause);
+  return [
+    `error: cannot reach NATS at ${url} (${why})`,
+    'hint: is nats-server running? `npm start` runs one with the cluster and prints the NATS_URL to use; or set NATS_URL',
+  ];
+}
+
+// ------------------------------------------------------------------ key commands
+
+/** `get`: the key's value. */
+export function formatGet(r: Obj): string[] {
+  return [`${str(r.key)} (${str(r.type)}) = ${formatValue(r.value)}`];
+}
+
+/** `create`. */
+export function formatCreate(r: Obj): string[] {
+  return [r.created === false ? `${str(r.key)} already exists as a ${str(r.type)}` : `created ${str(r.key)} as a ${str(r.type)}`];
+}
+
+/** `update`. */
+export function formatUpdate(r: Obj, ack: string | undefined): string[] {
+  const seq = num(r.seq) !== undefined ? ` as event #${r.seq}` : '';
+  return [`updated ${str(r.key)} (${str(r.type)})${seq}${ack && ack !== 'local' ? `, acknowledged by ${ack === 'all' ? 'every live replica' : 'the stream'}` : ''}`];
+}
+
+/** `keys`. */
+export function formatKeys(r: Obj): string[] {
+  const keys = Array.isArray(r.keys) ? r.keys.filter(isObj) : [];
+  if (keys.length === 0) return ['(no keys)'];
+  const lines = table(['KEY', 'TYPE'], keys.map((k) => [str(k.key) ?? '?', str(k.type) ?? '?']));
+  if (r.truncated === true) lines.push(`(more keys than listed; narrow with a prefix)`);
+  return lines;
+}
+
+/** `variables`: keys with their values. */
+export function formatVariables(rows: ReadonlyArray<{ key: string; type: string; value?: unknown; error?: string }>, truncated: boolean): string[] {
+  if (rows.length === 0) return ['(no keys)'];
+  const lines = table(
+    ['KEY', 'TYPE', 'VALUE'],
+    rows.map((r) => [r.key, r.type, r.error !== undefined ? `(${r.error})` : JSON.stringify(r.value) ?? '']),
+  );
+  if (truncated) lines.push('(more keys than listed; narrow with a prefix)');
+  return lines;
+}
+
+/** A timestamp as an ISO time (HLC readings carry wall-clock milliseconds). */
+function formatTime(ms: unknown): string {
+  const n = num(ms);
+  if (n === undefined) return '?';
+  const d = new Date(n);
+  return Number.isNaN(d.getTime()) ? String(ms) : d.toISOString();
+}
+
+/** `history`: events since the last round, oldest first. */
+export function formatHistory(r: Obj): string[] {
+  const events = Array.isArray(r.events) ? r.events.filter(isObj) : [];
+  const since = isObj(r.sinceRound) ? ` since round ${r.sinceRound.epoch}/${r.sinceRound.round}` : '';
+  const lines = [`${str(r.key)} (${str(r.type)}): ${events.length} event${events.length === 1 ? '' : 's'}${since}`];
+  for (const e of events) {
+    const ops = Array.isArray(e.ops) ? e.ops : [];
+    const what = ops.length === 0 ? 'create' : ops.length === 1 ? JSON.stringify(ops[0]) : `${ops.length} ops: ${JSON.stringify(ops).slice(0, 200)}`;
+    lines.push(`  ${str(e.origin)}#${e.seq}  ${formatTime(e.time)}  ${what}`);
+  }
+  if (r.truncated === true) lines.push('  (older events left out)');
+  return lines;
+}
+
+/** `before-sync`: the value at the last compaction round. */
+export function formatBeforeSync(r: Obj): string[] {
+  const round = isObj(r.round) ? `round ${r.round.epoch}/${r.round.round}` : 'the last round';
+  return [`${str(r.key)} (${str(r.type)}) at ${round} = ${formatValue(r.value)}`];
+}
+
+/** A change notice from `watch`. */
+export function formatNotice(subject: string, body: unknown, nowMs: number, prefix: string): string {
+  const time = new Date(nowMs).toISOString().slice(11, 23);
+  if (!isObj(body)) return `${time}  ${subject}  ${JSON.stringify(body)}`;
+  const key = str(body.key) ?? subject.slice(`${prefix}.changes.`.length);
+  const origin = body.origin !== undefined ? `  by ${str(body.origin)}#${body.seq}` : '';
+  return `${time}  ${key} (${str(body.type) ?? '?'})${origin}`;
+}
+
+// ------------------------------------------------------------------ cluster commands
+
+/**
+ * How far each member is behind the most advanced one: the events (summed over
+ * origins) that some member has applied and this one has not.
+ */
+export function appliedLag(members: ReadonlyArray<Pick<Heartbeat, 'replica' | 'applied'>>): Map<string, number> {
+  const max: Record<string, number> = {};
+  for (const m of members) for (const [o, n] of Object.entries(m.applied ?? {})) if (n > (max[o] ?? 0)) max[o] = n;
+  const lag = new Map<string, number>();
+  for (const m of members) {
+    let behind = 0;
+    for (const [o, n] of Object.entries(max)) behind += Math.max(0, n - (m.applied?.[o] ?? 0));
+    lag.set(m.replica, behind);
+  }
+  return lag;
+}
+
+/** Reads member records from a status reply (`members` or `replicas`, as an array or a map by id). */
+export function membersOf(r: Obj): Heartbeat[] {
+  const raw = r.members ?? r.replicas;
+  const list = Array.isArray(raw) ? raw : isObj(raw) ? Object.entries(raw).map(([id, v]) => (isObj(v) ? { replica: id, ...v } : v)) : [];
+  return list.filter((m): m is Heartbeat => isObj(m) && typeof m.replica === 'string');
+}
+
+/** The members table: mode, applied lag, op-log size, outbox depth, keys, stream position, round. */
+export function formatMembers(members: readonly Heartbeat[], nowMs: number): string[] {
+  if (members.length === 0) return ['(no replicas heard)'];
+  const lag = appliedLag(members);
+  const sorted = [...members].sort((a, b) => a.replica.localeCompare(b.replica));
+  return table(
+    ['REPLICA', 'MODE', 'LAG', 'OPLOG', 'OUTBOX', 'KEYS', 'STREAMSEQ', 'ROUND', 'SEEN'],
+    sorted.map((m) => [
+      m.replica,
+      String(m.mode ?? '?'),
+      String(lag.get(m.replica) ?? 0),
+      String(m.opLogLength ?? '?'),
+      String(m.outboxDepth ?? '?'),
+      String(m.keys ?? '?'),
+      String(m.streamSeq ?? '?'),
+      m.epoch !== undefined ? `${m.epoch}/${m.round}` : '?',
+      num(m.sentMs) !== undefined ? `${Math.max(0, Math.round(nowMs - m.sentMs))} ms ago` : '?',
+    ]),
+  );
+}
+
+/** One round summary: id, outcome, duration and per-phase timings when given. */
+export function formatRound(r: unknown): string {
+  if (!isObj(r)) return JSON.stringify(r);
+  const id = r.epoch !== undefined ? `round ${r.epoch}/${r.round}` : `round ${r.round ?? '?'}`;
+  const outcome = str(r.outcome) ?? str(r.result) ?? str(r.status) ?? (r.ok === true ? 'committed' : r.ok === false ? 'failed' : undefined);
+  const parts = [id];
+  if (outcome) parts.push(outcome);
+  const dur = num(r.durationMs) ?? num(r.ms) ?? num(r.elapsedMs);
+  if (dur !== undefined) parts.push(`in ${dur} ms`);
+  const started = num(r.startedMs) ?? num(r.startMs);
+  if (started !== undefined) parts.push(`at ${formatTime(started)}`);
+  if (isObj(r.phases)) parts.push(Object.entries(r.phases).map(([p, v]) => `${p} ${isObj(v) ? (num(v.ms) ?? num(v.durationMs) ?? JSON.stringify(v)) : v}${typeof v === 'number' ? ' ms' : ''}`).join(', '));
+  const reason = str(r.reason) ?? (isObj(r.error) ? str(r.error.message) : str(r.error));
+  if (reason) parts.push(`(${reason})`);
+  if (Array.isArray(r.mismatched) && r.mismatched.length > 0) parts.push(`keys that differed: ${r.mismatched.join(', ')}`);
+  return parts.join('  ');
+}
+
+/** `rounds`. */
+export function formatRounds(r: Obj): string[] {
+  const rounds = Array.isArray(r.rounds) ? r.rounds : [];
+  if (rounds.length === 0) return ['(no rounds yet)'];
+  return rounds.map(formatRound);
+}
+
+/** Fields of a round event that the line already shows. */
+const EVENT_SHOWN = new Set(['v', 'epoch', 'round', 'phase', 'event', 'ms', 'durationMs', 'elapsedMs', 'ok', 'sentMs']);
+
+/** One round progress event (from `<prefix>.rounds.events`), timed from when `sync` was sent. */
+export function formatRoundEvent(e: unknown, sinceStartMs: number): string {
+  const t = `+${String(Math.max(0, Math.round(sinceStartMs))).padStart(5)} ms`;
+  if (!isObj(e)) return `${t}  ${JSON.stringify(e)}`;
+  const id = e.epoch !== undefined ? `round ${e.epoch}/${e.round}` : e.round !== undefined ? `round ${e.round}` : '';
+  const phase = str(e.phase) ?? str(e.event) ?? '?';
+  const dur = num(e.durationMs) ?? num(e.ms) ?? num(e.elapsedMs);
+  const status = e.ok === false ? ' FAILED' : '';
+  const rest = Object.fromEntries(Object.entries(e).filter(([k]) => !EVENT_SHOWN.has(k)));
+  const extra = Object.keys(rest).length > 0 ? `  ${JSON.stringify(rest)}` : '';
+  return `${t}  ${id} ${phase}${status}${dur !== undefined ? ` (${dur} ms)` : ''}${extra}`.replace(/ {3,}/g, '  ');
+}
+
+/** Fields of a coordinator status reply shown elsewhere (members, rounds) or not at all. */
+const STATUS_SHOWN = new Set(['ok', 'members', 'replicas', 'rounds', 'lastRound', 'lastRounds']);
+
+/** `status` from the coordinator's reply. */
+export function formatStatus(r: Obj, nowMs: number): string[] {
+  const lines: string[] = [];
+  for (const [k, v] of Object.entries(r)) {
+    if (STATUS_SHOWN.has(k)) continue;
+    lines.push(`${k}: ${typeof v === 'string' ? v : JSON.stringify(v)}`);
+  }
+  lines.push('', ...formatMembers(membersOf(r), nowMs));
+  const rounds = Array.isArray(r.rounds) ? r.rounds : Array.isArray(r.lastRounds) ? r.lastRounds : r.lastRound !== undefined ? [r.lastRound] : [];
+  lines.push('', rounds.length === 0 ? 'last rounds: none yet' : 'last rounds:');
+  for (const round of rounds.slice(-5)) lines.push(`  ${formatRound(round)}`);
+  return lines;
+}
+
+/** `status` from heartbeats alone (no coordinator answered). */
+export function formatHeartbeatStatus(beats: readonly Heartbeat[], prefix: string, nowMs: number): string[] {
+  const lines = [`no coordinator answered on ${prefix}.coordinator.status; from replica heartbeats on ${prefix}.heartbeat:`, ''];
+  lines.push(...formatMembers(beats, nowMs));
+  const last = beats.reduce<{ epoch: number; round: number } | undefined>(
+    (best, b) => (b.epoch !== undefined && (!best || b.epoch > best.epoch || (b.epoch === best.epoch && b.round > best.round)) ? { epoch: b.epoch, round: b.round } : best),
+    undefined,
+  );
+  lines.push('', last && (last.epoch > 0 || last.round > 0) ? `last round heard of: ${last.epoch}/${last.round}` : 'no round heard of yet');
+  return lines;
+}
+
+// ------------------------------------------------------------------ help
+
+/** crdtctl's help. */
+export function helpText(topic?: 'shell'): string[] {
+  const commands = [
+    '  status                          members, modes, applied lag, op-log sizes, outbox depth, last rounds',
+    '  peers                           replicas heard on the heartbeat subject in ~1 s',
+    '  keys [PREFIX]                   list keys',
+    '  variables [PREFIX]              list keys with their values',
+    '  get KEY                         read a key',
+    '  create KEY TYPE [OPTIONS_JSON]  make a key of a CRDT type (pn-counter, or-set, lww-register, ...)',
+    '  update KEY OP_JSON [--type T] [--ack local|stream|all]',
+    '                                  apply an op ({...}) or a batch ([{...},...]); --type creates the key if missing',
+    '  history KEY                     events of a key since the last compaction round',
+    '  before-sync KEY                 the key\'s value at the last compaction round',
+    '  sync                            run a compaction round now, printing each phase',
+    '  rounds                          recent compaction rounds',
+    '  watch [KEY|PATTERN]             print change notices (default: every key) until Ctrl-C',
+    '  populate KEY [--count N] [--type T]   send N random ops in batches (default 1000, pn-counter)',
+  ];
+  if (topic === 'shell') {
+    return [
+      'commands (as on the command line, without `crdtctl`):',
+      ...commands,
+      'short forms:',
+      '  +5 x                            increment x by 5 (creates a pn-counter if x is missing)',
+      '  -3 x                            decrement x by 3',
+      '  help, exit (or Ctrl-D)',
+      'reads in the shell wait for the shell\'s own earlier writes (read-your-writes across replicas).',
+    ];
+  }
+  return [
+    'crdtctl: admin CLI of the CRDT store over NATS',
+    '',
+    'usage: crdtctl COMMAND [ARGS] [--json] [--timeout MS]',
+    '',
+    'commands:',
+    ...commands,
+    '  shell                           interactive prompt (also takes +5 x, -3 x, variables, exit)',
+    '',
+    'environment: NATS_URL (default nats://127.0.0.1:4222), CRDT_PREFIX (default crdt)',
+    'exit codes: 0 ok, 1 error reply or no answer, 2 usage, 3 cannot reach NATS',
+  ];
+}
