@@ -57,12 +57,27 @@ const HINTS: Record<string, string> = {
   INTERNAL: 'the replica logged the failure; look at its log',
 };
 
+/** What to do about the coordinator's error codes (libs/coordination/src/error-codes.ts). */
+const COORDINATOR_HINTS: Record<string, string> = {
+  BAD_REQUEST: 'check the command against `crdtctl help`',
+  NOT_LEADER: 'another coordinator leads, or none yet: retry in a few seconds',
+  STOPPING: 'the coordinator is shutting down: retry once it (or another) is back',
+  NO_MEMBERS: 'no replica sends heartbeats: start the replicas (`npm start`)',
+  REPLICA_STARTING: 'a replica is still catching up: retry when `crdtctl status` shows every member in mode Work',
+  TIMEOUT: 'a replica did not answer a phase in time: see `crdtctl status`, then retry',
+  UNREACHABLE: 'a replica stopped or lost its connection: see `crdtctl status`',
+  REFUSED: 'a replica refused a phase: its code and message are listed above',
+  BAD_REPLY: 'a replica runs another protocol version: check the versions',
+  DIGEST_MISMATCH: 'replicas differ at the same cut: a replication bug; report it with the keys named',
+};
+
 /** An error reply: its code and message, and a hint of what to do. */
-export function formatErrorReply(reply: Obj): string[] {
+export function formatErrorReply(reply: Obj, source: 'replica' | 'coordinator' = 'replica'): string[] {
   const e = isObj(reply.error) ? reply.error : {};
   const code = str(e.code) ?? 'ERROR';
   const lines = [`error ${code}: ${str(e.message) ?? JSON.stringify(reply)}`];
-  if (HINTS[code]) lines.push(`hint: ${HINTS[code]}`);
+  const hint = (source === 'coordinator' ? COORDINATOR_HINTS : HINTS)[code];
+  if (hint) lines.push(`hint: ${hint}`);
   return lines;
 }
 
@@ -190,6 +205,12 @@ export function membersOf(r: Obj): Heartbeat[] {
   return list.filter((m): m is Heartbeat => isObj(m) && typeof m.replica === 'string');
 }
 
+/** How long ago a member was heard: the coordinator's `ageMs`, else from the heartbeat's send time. */
+function seen(m: Heartbeat & { ageMs?: unknown }, nowMs: number): string {
+  const age = num(m.ageMs) ?? (num(m.sentMs) !== undefined ? nowMs - m.sentMs : undefined);
+  return age === undefined ? '?' : `${Math.max(0, Math.round(age))} ms ago`;
+}
+
 /** The members table: mode, applied lag, op-log size, outbox depth, keys, stream position, round. */
 export function formatMembers(members: readonly Heartbeat[], nowMs: number): string[] {
   if (members.length === 0) return ['(no replicas heard)'];
@@ -206,66 +227,144 @@ export function formatMembers(members: readonly Heartbeat[], nowMs: number): str
       String(m.keys ?? '?'),
       String(m.streamSeq ?? '?'),
       m.epoch !== undefined ? `${m.epoch}/${m.round}` : '?',
-      num(m.sentMs) !== undefined ? `${Math.max(0, Math.round(nowMs - m.sentMs))} ms ago` : '?',
+      seen(m as Heartbeat & { ageMs?: unknown }, nowMs),
     ]),
   );
 }
 
-/** One round summary: id, outcome, duration and per-phase timings when given. */
-export function formatRound(r: unknown): string {
-  if (!isObj(r)) return JSON.stringify(r);
-  const id = r.epoch !== undefined ? `round ${r.epoch}/${r.round}` : `round ${r.round ?? '?'}`;
-  const outcome = str(r.outcome) ?? str(r.result) ?? str(r.status) ?? (r.ok === true ? 'committed' : r.ok === false ? 'failed' : undefined);
-  const parts = [id];
-  if (outcome) parts.push(outcome);
-  const dur = num(r.durationMs) ?? num(r.ms) ?? num(r.elapsedMs);
-  if (dur !== undefined) parts.push(`in ${dur} ms`);
-  const started = num(r.startedMs) ?? num(r.startMs);
-  if (started !== undefined) parts.push(`at ${formatTime(started)}`);
-  if (isObj(r.phases)) parts.push(Object.entries(r.phases).map(([p, v]) => `${p} ${isObj(v) ? (num(v.ms) ?? num(v.durationMs) ?? JSON.stringify(v)) : v}${typeof v === 'number' ? ' ms' : ''}`).join(', '));
-  const reason = str(r.reason) ?? (isObj(r.error) ? str(r.error.message) : str(r.error));
-  if (reason) parts.push(`(${reason})`);
-  if (Array.isArray(r.mismatched) && r.mismatched.length > 0) parts.push(`keys that differed: ${r.mismatched.join(', ')}`);
-  return parts.join('  ');
+/** A digest, shortened for people. */
+function shortDigest(d: unknown): string {
+  return typeof d === 'string' ? (d.length > 12 ? `${d.slice(0, 12)}…` : d) : '?';
 }
 
-/** `rounds`. */
+/** A version vector in one short line: `r1:5 r2:7`. */
+function formatVector(v: unknown): string {
+  if (!isObj(v)) return '?';
+  const parts = Object.keys(v).sort().map((k) => `${k}:${v[k]}`);
+  return parts.length === 0 ? '(empty)' : parts.join(' ');
+}
+
+/**
+ * One round's record (a `RoundResult` of libs/coordination): its outcome, trigger, phase
+ * timings, members and, when aborted, why and which replicas failed. Lines after the
+ * first are indented details.
+ */
+export function formatRound(r: unknown): string[] {
+  if (!isObj(r)) return [JSON.stringify(r)];
+  const id = `round ${r.epoch ?? '?'}/${r.round ?? '?'}`;
+  const outcome = str(r.outcome) ?? '?';
+  const trigger = str(r.trigger);
+  const t = isObj(r.timings) ? r.timings : {};
+  const head = [`${id} ${outcome}${trigger ? ` (${trigger})` : ''}`];
+  if (num(t.totalMs) !== undefined) head.push(`in ${t.totalMs} ms`);
+  if (num(r.startedAtMs) !== undefined) head.push(`at ${formatTime(r.startedAtMs)}`);
+  if (str(r.coordinator)) head.push(`by ${r.coordinator}`);
+  const lines = [head.join(' ')];
+  if (num(t.freezeMs) !== undefined) {
+    lines.push(`  freeze ${t.freezeMs} ms, cut ${t.cutMs ?? 0} ms, commit ${t.commitMs ?? 0} ms; client writes held ${t.writesHeldMs ?? '?'} ms`);
+  }
+  const members = Array.isArray(r.members) ? r.members.join(', ') : undefined;
+  if (members) lines.push(`  members ${members}${r.digest !== undefined ? `, digest ${shortDigest(r.digest)}` : ''}${str(r.publisher) ? `, snapshot by ${r.publisher}` : ''}`);
+  if (num(r.keepFromSeq) !== undefined) lines.push(`  stream purged below seq ${r.keepFromSeq}`);
+  if (str(r.purgeError)) lines.push(`  purge failed: ${r.purgeError}`);
+  if (outcome !== 'committed' && (str(r.reason) || str(r.code))) lines.push(`  why: ${str(r.code) ? `${r.code}: ` : ''}${str(r.reason) ?? ''}`);
+  for (const f of Array.isArray(r.failures) ? r.failures.filter(isObj) : []) {
+    lines.push(`  failure: ${str(f.replica) ?? 'coordinator'} at ${str(f.phase)}: ${str(f.code)}${str(f.replicaCode) ? `/${f.replicaCode}` : ''} ${str(f.message) ?? ''}`.trimEnd());
+  }
+  if (Array.isArray(r.mismatchedKeys) && r.mismatchedKeys.length > 0) {
+    const total = num(r.mismatchedKeysTotal) ?? r.mismatchedKeys.length;
+    lines.push(`  keys that differ (${total}): ${r.mismatchedKeys.join(', ')}${total > r.mismatchedKeys.length ? ', …' : ''}`);
+  }
+  return lines;
+}
+
+/** `rounds` (newest first, as the coordinator sends them). */
 export function formatRounds(r: Obj): string[] {
   const rounds = Array.isArray(r.rounds) ? r.rounds : [];
   if (rounds.length === 0) return ['(no rounds yet)'];
-  return rounds.map(formatRound);
+  return rounds.flatMap(formatRound);
 }
 
-/** Fields of a round event that the line already shows. */
-const EVENT_SHOWN = new Set(['v', 'epoch', 'round', 'phase', 'event', 'ms', 'durationMs', 'elapsedMs', 'ok', 'sentMs']);
+/** The reply to `sync`: the round's record (also on failure, when the coordinator sends it). */
+export function formatSync(r: Obj, requestToReplyMs: number): string[] {
+  const lines = isObj(r.result) ? formatRound(r.result) : [r.ok === true ? 'round done' : 'round not run'];
+  lines.push(`(${Math.round(requestToReplyMs)} ms from request to reply)`);
+  return lines;
+}
 
-/** One round progress event (from `<prefix>.rounds.events`), timed from when `sync` was sent. */
-export function formatRoundEvent(e: unknown, sinceStartMs: number): string {
+/**
+ * One round progress event (a `RoundEvent` on `<prefix>.rounds.events`), timed from when
+ * `sync` was sent.
+ */
+export function formatRoundEvent(e: unknown, sinceStartMs: number): string[] {
   const t = `+${String(Math.max(0, Math.round(sinceStartMs))).padStart(5)} ms`;
-  if (!isObj(e)) return `${t}  ${JSON.stringify(e)}`;
-  const id = e.epoch !== undefined ? `round ${e.epoch}/${e.round}` : e.round !== undefined ? `round ${e.round}` : '';
-  const phase = str(e.phase) ?? str(e.event) ?? '?';
-  const dur = num(e.durationMs) ?? num(e.ms) ?? num(e.elapsedMs);
-  const status = e.ok === false ? ' FAILED' : '';
-  const rest = Object.fromEntries(Object.entries(e).filter(([k]) => !EVENT_SHOWN.has(k)));
-  const extra = Object.keys(rest).length > 0 ? `  ${JSON.stringify(rest)}` : '';
-  return `${t}  ${id} ${phase}${status}${dur !== undefined ? ` (${dur} ms)` : ''}${extra}`.replace(/ {3,}/g, '  ');
+  if (!isObj(e)) return [`${t}  ${JSON.stringify(e)}`];
+  const id = `round ${e.epoch ?? '?'}/${e.round ?? '?'}`;
+  const phase = str(e.phase) ?? '?';
+  let what: string;
+  switch (phase) {
+    case 'started':
+      what = `started${str(e.trigger) ? ` (${e.trigger})` : ''}; members ${Array.isArray(e.members) ? e.members.join(', ') : '?'}`;
+      break;
+    case 'frozen':
+      what = `frozen in ${e.freezeMs ?? '?'} ms; cut ${formatVector(e.cut)}`;
+      break;
+    case 'cut':
+      what = `cut reached in ${e.cutMs ?? '?'} ms; ${e.digest !== undefined ? `digest ${shortDigest(e.digest)}` : `digests differ: ${JSON.stringify(e.digests)}`}`;
+      break;
+    case 'mismatch':
+      what = `MISMATCH on ${e.mismatchedKeysTotal ?? '?'} keys${Array.isArray(e.mismatchedKeys) ? `: ${e.mismatchedKeys.join(', ')}` : ''}`;
+      break;
+    case 'committed':
+      what = `committed in ${e.commitMs ?? '?'} ms${str(e.publisher) ? `; snapshot published by ${e.publisher}` : ''}`;
+      break;
+    case 'resumed':
+      what = `resumed${e.committed === false ? ' (aborted)' : ''}; client writes were held ${e.writesHeldMs ?? '?'} ms`;
+      break;
+    case 'purged':
+      what = `stream purged below seq ${e.keepFromSeq ?? '?'}`;
+      break;
+    case 'done': {
+      const result = isObj(e.result) ? e.result : {};
+      what = `done: ${str(result.outcome) ?? '?'}${num(isObj(result.timings) ? result.timings.totalMs : undefined) !== undefined ? ` in ${(result.timings as Obj).totalMs} ms` : ''}`;
+      break;
+    }
+    default: {
+      const rest = Object.fromEntries(Object.entries(e).filter(([k]) => !['v', 'coordinator', 'epoch', 'round', 'phase', 'atMs'].includes(k)));
+      what = `${phase} ${JSON.stringify(rest)}`;
+    }
+  }
+  return [`${t}  ${id} ${what}`];
 }
 
-/** Fields of a coordinator status reply shown elsewhere (members, rounds) or not at all. */
-const STATUS_SHOWN = new Set(['ok', 'members', 'replicas', 'rounds', 'lastRound', 'lastRounds']);
+/** Fields of a coordinator status reply that get their own lines. */
+const STATUS_SHOWN = new Set(['ok', 'coordinator', 'leader', 'isLeader', 'epoch', 'members', 'running', 'lastRounds', 'rounds', 'freeze', 'schedule']);
 
-/** `status` from the coordinator's reply. */
+/** Milliseconds as people read them. */
+function formatMs(ms: unknown): string {
+  const n = num(ms);
+  if (n === undefined) return '?';
+  return n >= 10_000 ? `${Math.round(n / 1000)} s` : `${n} ms`;
+}
+
+/** `status` from the coordinator's reply (`StatusReply` of libs/coordination). */
 export function formatStatus(r: Obj, nowMs: number): string[] {
   const lines: string[] = [];
-  for (const [k, v] of Object.entries(r)) {
-    if (STATUS_SHOWN.has(k)) continue;
-    lines.push(`${k}: ${typeof v === 'string' ? v : JSON.stringify(v)}`);
+  const leader = r.isLeader === true ? 'the leader' : r.leader ? `following leader ${r.leader}` : 'no leader holds the lease';
+  lines.push(`coordinator ${str(r.coordinator) ?? '?'}: ${leader}, epoch ${r.epoch ?? '?'}`);
+  lines.push(`running: ${isObj(r.running) ? `round ${r.running.epoch}/${r.running.round}` : 'no round'}`);
+  if (isObj(r.schedule)) lines.push(`schedule: a round every ${formatMs(r.schedule.intervalMs)}, or when an op log passes ${r.schedule.opLogThreshold ?? '?'} events`);
+  if (isObj(r.freeze)) {
+    const f = r.freeze;
+    lines.push(
+      `rounds: ${f.committedRounds ?? 0} committed, ${f.abortedRounds ?? 0} aborted; writes held last ${formatMs(f.lastWritesHeldMs ?? undefined)}, max ${formatMs(f.maxWritesHeldMs ?? undefined)}, mean ${formatMs(f.meanWritesHeldMs ?? undefined)}`,
+    );
   }
+  for (const [k, v] of Object.entries(r)) if (!STATUS_SHOWN.has(k)) lines.push(`${k}: ${typeof v === 'string' ? v : JSON.stringify(v)}`);
   lines.push('', ...formatMembers(membersOf(r), nowMs));
-  const rounds = Array.isArray(r.rounds) ? r.rounds : Array.isArray(r.lastRounds) ? r.lastRounds : r.lastRound !== undefined ? [r.lastRound] : [];
-  lines.push('', rounds.length === 0 ? 'last rounds: none yet' : 'last rounds:');
-  for (const round of rounds.slice(-5)) lines.push(`  ${formatRound(round)}`);
+  const rounds = Array.isArray(r.lastRounds) ? r.lastRounds : Array.isArray(r.rounds) ? r.rounds : [];
+  lines.push('', rounds.length === 0 ? 'last rounds: none yet' : 'last rounds (newest first):');
+  for (const round of rounds.slice(0, 5)) lines.push(...formatRound(round).map((l) => `  ${l}`));
   return lines;
 }
 

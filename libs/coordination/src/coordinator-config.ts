@@ -15,6 +15,8 @@ export interface CoordinatorConfig {
   readonly historyMax: number;
   /** Round results `status` lists. */
   readonly statusRoundsMax: number;
+  /** On stop, how long to let a running round finish before releasing the lease anyway. */
+  readonly stopRoundWaitMs: number;
   readonly schedule: RoundScheduleConfig;
   readonly round: RoundLimits;
 }
@@ -26,6 +28,7 @@ export const DEFAULT_COORDINATOR_CONFIG: Omit<CoordinatorConfig, 'id'> = {
   membersMax: 1_000,
   historyMax: 100,
   statusRoundsMax: 10,
+  stopRoundWaitMs: 15_000,
   schedule: DEFAULT_ROUND_SCHEDULE,
   round: DEFAULT_ROUND_LIMITS,
 };

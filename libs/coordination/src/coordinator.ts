@@ -71,6 +71,8 @@ export class Coordinator {
   private readonly history: RoundResult[] = [];
   private startedMs = 0;
   private roundNo = 0;
+  /** Counts terms of leadership, so a late continuation of an old term does nothing. */
+  private term = 0;
   private current: { epoch: number; round: number } | undefined;
   /** Resolves when a new leader has warmed up and cleaned up after its predecessor. */
   private ready: Promise<void> = Promise.resolve();
@@ -108,7 +110,14 @@ export class Coordinator {
     if (this.stopping) return;
     this.stopping = true;
     this.scheduler.disable();
-    await this.scheduler.idle();
+    // A round left running is ended by the next leader's take-over resume, or by the freeze leases.
+    let cancel = () => undefined as void;
+    const waited = await Promise.race([
+      this.scheduler.idle().then(() => true),
+      new Promise<boolean>((r) => (cancel = this.ports.clock.setTimer(this.config.stopRoundWaitMs, () => r(false)))),
+    ]);
+    cancel();
+    if (!waited) this.ports.log.warn('stopping with a round still running', { round: this.current });
     await this.lease.stop(true);
   }
 
@@ -189,12 +198,13 @@ export class Coordinator {
   }
 
   private elected(epoch: number): void {
+    const term = ++this.term;
     this.roundNo = 0;
     this.ports.log.info('leader', { coordinator: this.config.id, epoch });
     this.ports.leadershipChanged(true, epoch);
-    this.ready = this.takeOver(epoch);
+    this.ready = this.takeOver(term);
     void this.ready.then(() => {
-      if (this.lease.isLeader() && this.lease.epoch === epoch && !this.stopping) this.scheduler.enable();
+      if (this.term === term && this.lease.isLeader() && !this.stopping) this.scheduler.enable();
     });
   }
 
@@ -207,13 +217,18 @@ export class Coordinator {
   /**
    * A new term starts by resuming every live member under the new epoch: a round the
    * previous leader left half-done ends here (its members return to Work with
-   * `committed: false`), and the replicas now refuse that leader's messages.
+   * `committed: false`), and the replicas now refuse that leader's messages. The lease
+   * may have been taken before any heartbeat was heard (a fresh start), so the epoch is
+   * first moved above whatever the replicas report.
    */
-  private async takeOver(epoch: number): Promise<void> {
+  private async takeOver(term: number): Promise<void> {
     const { clock, log } = this.ports;
     const warmupLeftMs = this.startedMs + this.config.heartbeatTimeoutMs - clock.nowMs();
     if (warmupLeftMs > 0) await new Promise<void>((r) => clock.setTimer(warmupLeftMs, r));
-    if (!this.lease.isLeader() || this.lease.epoch !== epoch) return;
+    if (this.term !== term || !this.lease.isLeader()) return;
+    const newest = this.membership.newestRoundSeen();
+    if (newest.epoch >= this.lease.epoch && !(await this.lease.raiseEpoch(newest.epoch + 1))) return;
+    const epoch = this.lease.epoch;
     const members = this.membership.live(clock.nowMs()).map((m) => m.beat.replica);
     const body = { epoch, round: 0, committed: false };
     try {

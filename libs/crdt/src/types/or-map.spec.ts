@@ -24,10 +24,6 @@ const remove = (field: string) => ({ type: 'remove', field });
 const nestedInc = (levels: number): Record<string, unknown> =>
   levels === 0 ? inc('n') : { type: 'update', field: 'm', fieldType: 'or-map', op: nestedInc(levels - 1) };
 
-// TEMPORARY until text.ts and list.ts land
-jest.mock('./text', () => ({ text: { name: 'text' } }), { virtual: true });
-jest.mock('./list', () => ({ list: { name: 'list' } }), { virtual: true });
-
 describe('or-map', () => {
   it('or-map - fields hold nested CRDTs and read as a plain object with sorted keys', () => {
     const s = orMap.create(null);
@@ -38,6 +34,19 @@ describe('or-map', () => {
     const v = orMap.value(s);
     expect(v).toEqual({ doc: { likes: 1 }, tags: ['b'], title: 'Hello', visits: 3 });
     expect(Object.keys(v)).toEqual(['doc', 'tags', 'title', 'visits']);
+  });
+
+  it('or-map - fields can hold sequences: text and list', () => {
+    const a = orMap.create(null);
+    const b = orMap.create(null);
+    const text = (op: Json) => ({ type: 'update', field: 'body', fieldType: 'text', op });
+    deliver(b, exec(a, text({ type: 'insert', index: 0, text: 'held' }), 'a'));
+    const fromA = exec(a, text({ type: 'insert', index: 4, text: 'o' }), 'a');
+    const fromB = exec(b, { type: 'update', field: 'items', fieldType: 'list', op: { type: 'insert', index: 0, values: [1, { two: 2 }] } }, 'b');
+    deliver(a, fromB);
+    deliver(b, fromA);
+    expect([orMap.value(a), orMap.value(b)]).toEqual([{ body: 'heldo', items: [1, { two: 2 }] }, { body: 'heldo', items: [1, { two: 2 }] }]);
+    expect(enc(a)).toBe(enc(b));
   });
 
   it('or-map - nested counters updated concurrently merge', () => {
@@ -277,10 +286,12 @@ describe('or-map', () => {
     const element = fc.constantFrom<Json>(1, 'x', { y: [2] });
     const counterOp = fc.record({ type: fc.constantFrom('increment', 'decrement'), by: fc.integer({ min: 1, max: 5 }) });
     const setOp = fc.record({ type: fc.constantFrom('add', 'remove'), value: element });
+    const textOp = fc.oneof(fc.record({ type: fc.constant('insert'), index: fc.nat({ max: 3 }), text: fc.constantFrom('a', 'bc') }), fc.record({ type: fc.constant('delete'), index: fc.nat({ max: 3 }) }));
     const leaf = fc.oneof(
-      fc.record({ type: fc.constant('update'), field, fieldType: fc.constant('pn-counter'), op: counterOp }),
-      fc.record({ type: fc.constant('update'), field, fieldType: fc.constant('or-set'), op: setOp }),
-      fc.record({ type: fc.constant('remove'), field }),
+      { weight: 2, arbitrary: fc.record({ type: fc.constant('update'), field, fieldType: fc.constant('pn-counter'), op: counterOp }) },
+      { weight: 2, arbitrary: fc.record({ type: fc.constant('update'), field, fieldType: fc.constant('or-set'), op: setOp }) },
+      { weight: 1, arbitrary: fc.record({ type: fc.constant('update'), field, fieldType: fc.constant('text'), op: textOp }) },
+      { weight: 2, arbitrary: fc.record({ type: fc.constant('remove'), field }) },
     );
     const command = fc.oneof(
       { weight: 3, arbitrary: leaf },

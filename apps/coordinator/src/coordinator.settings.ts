@@ -1,0 +1,84 @@
+import { randomBytes } from 'node:crypto';
+import { DEFAULT_COORDINATOR_CONFIG, DEFAULT_ROUND_LIMITS, DEFAULT_ROUND_SCHEDULE, type CoordinatorConfig } from '../../../libs/coordination/src';
+
+/** Everything a coordinator process reads from its environment, parsed once at start. */
+export interface CoordinatorSettings {
+  readonly natsUrl: string;
+  readonly prefix: string;
+  /** The op stream rounds purge. */
+  readonly streamName: string;
+  /** The KV bucket holding the leader lease. */
+  readonly leaseBucket: string;
+  /** JetStream replicas of the lease bucket (3 on a three-node NATS cluster). */
+  readonly leaseBucketReplicas: number;
+  readonly coordinator: CoordinatorConfig;
+}
+
+function int(env: NodeJS.ProcessEnv, name: string, fallback: number, min = 0): number {
+  const raw = env[name];
+  if (raw === undefined || raw === '') return fallback;
+  const n = Number(raw);
+  if (!Number.isSafeInteger(n) || n < min) throw new Error(`${name} must be an integer ≥ ${min}, got ${JSON.stringify(raw)}`);
+  return n;
+}
+
+/**
+ * Reads the settings; throws naming the variable when one is malformed.
+ *
+ * | variable | default | meaning |
+ * |---|---|---|
+ * | NATS_URL | nats://127.0.0.1:4222 | server(s), comma-separated |
+ * | CRDT_PREFIX | crdt | subject prefix, as the replicas' |
+ * | CRDT_STREAM | CRDT_OPS | the op stream purged after committed rounds |
+ * | COORDINATOR_ID | c-<random> | this coordinator's id in the lease, logs and events |
+ * | COORDINATOR_BUCKET | <prefix>-coordinator | KV bucket of the leader lease |
+ * | COORDINATOR_BUCKET_REPLICAS | 1 | its JetStream replicas |
+ * | ROUND_INTERVAL_MS | 60000 | a round this long after the previous one; 0 = only by hand or threshold |
+ * | ROUND_OPLOG_THRESHOLD | 100000 | a round when any replica's op log reaches this; 0 = off |
+ * | LEASE_MS | 3000 | leader lease; a standby takes over this long after the leader stops renewing |
+ * | HEARTBEAT_TIMEOUT_MS | 1500 | a replica silent this long is no longer a member |
+ * | FREEZE_LEASE_MS | 12000 | sent to replicas: they thaw on their own if the round goes silent this long |
+ * | ROUND_FREEZE_TIMEOUT_MS / ROUND_CUT_TIMEOUT_MS / ROUND_COMMIT_TIMEOUT_MS | 4000 / 6000 / 10000 | per-phase waits |
+ *
+ * Rounds run every minute by default so a deployment compacts without anyone asking; the
+ * threshold catches bursts sooner.
+ */
+export function readCoordinatorSettings(env: NodeJS.ProcessEnv = process.env): CoordinatorSettings {
+  const id = env.COORDINATOR_ID || `c-${randomBytes(4).toString('hex')}`;
+  if (!/^[A-Za-z0-9_-]{1,64}$/.test(id)) throw new Error(`COORDINATOR_ID must be 1-64 letters, digits, _ or -, got ${JSON.stringify(id)}`);
+  const prefix = env.CRDT_PREFIX || 'crdt';
+  const leaseBucket = env.COORDINATOR_BUCKET || `${prefix.replace(/[^A-Za-z0-9_-]/g, '_')}-coordinator`;
+  if (!/^[A-Za-z0-9_-]+$/.test(leaseBucket)) throw new Error(`COORDINATOR_BUCKET may hold only letters, digits, _ and -, got ${JSON.stringify(leaseBucket)}`);
+  const round = {
+    ...DEFAULT_ROUND_LIMITS,
+    freezeTimeoutMs: int(env, 'ROUND_FREEZE_TIMEOUT_MS', DEFAULT_ROUND_LIMITS.freezeTimeoutMs, 1),
+    cutTimeoutMs: int(env, 'ROUND_CUT_TIMEOUT_MS', DEFAULT_ROUND_LIMITS.cutTimeoutMs, 1),
+    commitTimeoutMs: int(env, 'ROUND_COMMIT_TIMEOUT_MS', DEFAULT_ROUND_LIMITS.commitTimeoutMs, 1),
+    freezeLeaseMs: int(env, 'FREEZE_LEASE_MS', DEFAULT_ROUND_LIMITS.freezeLeaseMs, 1),
+  };
+  const longestPhaseMs = Math.max(round.freezeTimeoutMs, round.cutTimeoutMs, round.commitTimeoutMs, round.controlTimeoutMs);
+  if (round.freezeLeaseMs <= longestPhaseMs) {
+    // A lease shorter than a phase's wait thaws replicas in the middle of a healthy but slow phase.
+    throw new Error(`FREEZE_LEASE_MS (${round.freezeLeaseMs}) must be longer than the longest phase timeout (${longestPhaseMs})`);
+  }
+  const leaseMs = int(env, 'LEASE_MS', DEFAULT_COORDINATOR_CONFIG.leaseMs, 30);
+  return {
+    natsUrl: env.NATS_URL || 'nats://127.0.0.1:4222',
+    prefix,
+    streamName: env.CRDT_STREAM || 'CRDT_OPS',
+    leaseBucket,
+    leaseBucketReplicas: int(env, 'COORDINATOR_BUCKET_REPLICAS', 1, 1),
+    coordinator: {
+      ...DEFAULT_COORDINATOR_CONFIG,
+      id,
+      leaseMs,
+      heartbeatTimeoutMs: int(env, 'HEARTBEAT_TIMEOUT_MS', DEFAULT_COORDINATOR_CONFIG.heartbeatTimeoutMs, 1),
+      schedule: {
+        ...DEFAULT_ROUND_SCHEDULE,
+        intervalMs: int(env, 'ROUND_INTERVAL_MS', DEFAULT_ROUND_SCHEDULE.intervalMs),
+        opLogThreshold: int(env, 'ROUND_OPLOG_THRESHOLD', DEFAULT_ROUND_SCHEDULE.opLogThreshold),
+      },
+      round,
+    },
+  };
+}

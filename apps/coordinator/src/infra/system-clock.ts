@@ -1,0 +1,11 @@
+import type { ClockPort } from '../../../../libs/coordination/src';
+
+/** The real clock and timers. */
+export const systemClock: ClockPort = {
+  nowMs: () => Date.now(),
+  setTimer(ms, fn) {
+    const t = setTimeout(fn, ms);
+    return () => clearTimeout(t);
+  },
+  defer: (fn) => void setImmediate(fn),
+};

@@ -1,0 +1,167 @@
+import { parseArgs, parseShellLine, type ParsedLine } from './args';
+import type { Command, UsageError } from './command';
+import { tokenize } from './tokenize';
+
+function command(r: ParsedLine | UsageError | undefined): Command {
+  if (r === undefined || 'message' in r) throw new Error(`expected a command, got ${JSON.stringify(r)}`);
+  return r.command;
+}
+
+function usage(r: ParsedLine | UsageError | undefined): string {
+  if (r === undefined || !('message' in r)) throw new Error(`expected a usage error, got ${JSON.stringify(r)}`);
+  return r.message;
+}
+
+describe('crdtctl tokenizer', () => {
+  it('tokenize - splits on whitespace and drops shell quotes', () => {
+    expect(tokenize(`get  x`)).toEqual({ ok: true, words: ['get', 'x'] });
+    expect(tokenize(`watch 'users.*'`)).toEqual({ ok: true, words: ['watch', 'users.*'] });
+    expect(tokenize(`a "b c" d`)).toEqual({ ok: true, words: ['a', 'b c', 'd'] });
+  });
+
+  it('tokenize - keeps JSON with spaces whole, its quotes included', () => {
+    expect(tokenize(`update x {"type": "add", "value": "a b"}`)).toEqual({ ok: true, words: ['update', 'x', '{"type": "add", "value": "a b"}'] });
+    expect(tokenize(`update x [{"type":"add","value":"}"}, {"type":"remove","value":"]"}]`)).toEqual({
+      ok: true,
+      words: ['update', 'x', '[{"type":"add","value":"}"}, {"type":"remove","value":"]"}]'],
+    });
+    expect(tokenize(`update x '{"type": "increment"}'`)).toEqual({ ok: true, words: ['update', 'x', '{"type": "increment"}'] });
+  });
+
+  it('tokenize - reports unclosed quotes and brackets', () => {
+    expect(tokenize(`get "x`).ok).toBe(false);
+    expect(tokenize(`update x {"type":"add"`).ok).toBe(false);
+  });
+});
+
+describe('crdtctl argument parser', () => {
+  it('args - no arguments, help and --help print help', () => {
+    expect(command(parseArgs([]))).toEqual({ name: 'help' });
+    expect(command(parseArgs(['help']))).toEqual({ name: 'help' });
+    expect(command(parseArgs(['get', 'x', '--help']))).toEqual({ name: 'help' });
+    expect(command(parseArgs(['help', 'shell']))).toEqual({ name: 'help', topic: 'shell' });
+  });
+
+  it('args - commands without arguments', () => {
+    for (const name of ['status', 'peers', 'sync', 'rounds', 'shell'] as const) expect(command(parseArgs([name]))).toEqual({ name });
+    expect(usage(parseArgs(['status', 'extra']))).toMatch(/usage: status/);
+  });
+
+  it('args - key commands check the key', () => {
+    expect(command(parseArgs(['get', 'visits']))).toEqual({ name: 'get', key: 'visits' });
+    expect(command(parseArgs(['history', 'a.b']))).toEqual({ name: 'history', key: 'a.b' });
+    expect(command(parseArgs(['before-sync', 'a']))).toEqual({ name: 'before-sync', key: 'a' });
+    expect(usage(parseArgs(['get']))).toMatch(/usage: get KEY/);
+    expect(usage(parseArgs(['get', 'a b']))).toMatch(/letters, digits/);
+    expect(usage(parseArgs(['get', 'a..b']))).toMatch(/empty part/);
+    expect(usage(parseArgs(['get', 'x'.repeat(300)]))).toMatch(/limit is 256/);
+  });
+
+  it('args - keys and variables take an optional prefix', () => {
+    expect(command(parseArgs(['keys']))).toEqual({ name: 'keys', prefix: undefined });
+    expect(command(parseArgs(['keys', 'user.']))).toEqual({ name: 'keys', prefix: 'user.' });
+    expect(command(parseArgs(['variables', 'a']))).toEqual({ name: 'variables', prefix: 'a' });
+  });
+
+  it('args - create takes a type and optional options JSON', () => {
+    expect(command(parseArgs(['create', 'x', 'pn-counter']))).toEqual({ name: 'create', key: 'x', type: 'pn-counter' });
+    expect(command(parseArgs(['create', 's', 'lifecycle', '{"states":["open","closed"]}']))).toEqual({
+      name: 'create',
+      key: 's',
+      type: 'lifecycle',
+      options: { states: ['open', 'closed'] },
+    });
+    expect(usage(parseArgs(['create', 'x']))).toMatch(/usage: create KEY TYPE/);
+    expect(usage(parseArgs(['create', 'x', 'lifecycle', '{bad']))).toMatch(/OPTIONS_JSON is not JSON/);
+  });
+
+  it('args - update takes an op or a batch, --type and --ack', () => {
+    expect(command(parseArgs(['update', 'x', '{"type":"increment","by":2}']))).toEqual({ name: 'update', key: 'x', op: { type: 'increment', by: 2 } });
+    expect(command(parseArgs(['update', 's', '[{"type":"add","value":1},{"type":"add","value":2}]', '--type', 'or-set', '--ack=all']))).toEqual({
+      name: 'update',
+      key: 's',
+      ops: [{ type: 'add', value: 1 }, { type: 'add', value: 2 }],
+      type: 'or-set',
+      ack: 'all',
+    });
+    expect(usage(parseArgs(['update', 'x', '{"type":"increment"}', '--ack', 'most']))).toMatch(/--ack is local, stream or all/);
+    expect(usage(parseArgs(['update', 'x', 'increment']))).toMatch(/OP_JSON is not JSON.*for example/);
+    expect(usage(parseArgs(['update', 'x', '5']))).toMatch(/op object/);
+    expect(usage(parseArgs(['update', 'x', '[]']))).toMatch(/empty array/);
+    expect(usage(parseArgs(['update', 'x', '{}', '--count', '3']))).toMatch(/update takes no --count/);
+  });
+
+  it('args - watch defaults to every key', () => {
+    expect(command(parseArgs(['watch']))).toEqual({ name: 'watch', key: '>' });
+    expect(command(parseArgs(['watch', 'users.*']))).toEqual({ name: 'watch', key: 'users.*' });
+  });
+
+  it('args - populate has a count and a type with defaults and bounds', () => {
+    expect(command(parseArgs(['populate', 'x']))).toEqual({ name: 'populate', key: 'x', count: 1000, type: 'pn-counter' });
+    expect(command(parseArgs(['populate', 's', '--count', '2500', '--type', 'or-set']))).toEqual({ name: 'populate', key: 's', count: 2500, type: 'or-set' });
+    expect(usage(parseArgs(['populate', 'x', '--count', '0']))).toMatch(/--count/);
+    expect(usage(parseArgs(['populate', 'x', '--count', '1.5']))).toMatch(/--count/);
+    expect(usage(parseArgs(['populate', 'x', '--count']))).toMatch(/--count needs a value/);
+  });
+
+  it('args - global options --json and --timeout', () => {
+    expect(parseArgs(['get', 'x', '--json', '--timeout', '250'])).toEqual({ command: { name: 'get', key: 'x' }, options: { json: true, timeoutMs: 250 } });
+    expect(parseArgs(['get', 'x'])).toEqual({ command: { name: 'get', key: 'x' }, options: { json: false, timeoutMs: undefined } });
+    expect(usage(parseArgs(['get', 'x', '--timeout', 'soon']))).toMatch(/--timeout is milliseconds/);
+    expect(usage(parseArgs(['get', 'x', '--verbose']))).toMatch(/unknown option --verbose/);
+  });
+
+  it('args - unknown commands and shell-only words are usage errors', () => {
+    expect(usage(parseArgs(['frobnicate']))).toMatch(/unknown command "frobnicate"; see `crdtctl help`/);
+    expect(usage(parseArgs(['exit']))).toMatch(/shell only/);
+    expect(usage(parseArgs(['+5', 'x']))).toMatch(/unknown command/);
+  });
+});
+
+describe('crdtctl shell lines', () => {
+  it('shell - +N KEY increments, creating a pn-counter when missing', () => {
+    expect(command(parseShellLine('+5 x'))).toEqual({ name: 'update', key: 'x', op: { type: 'increment', by: 5 }, type: 'pn-counter' });
+    expect(command(parseShellLine('  +  x '))).toEqual({ name: 'update', key: 'x', op: { type: 'increment', by: 1 }, type: 'pn-counter' });
+  });
+
+  it('shell - -N KEY decrements', () => {
+    expect(command(parseShellLine('-3 x'))).toEqual({ name: 'update', key: 'x', op: { type: 'decrement', by: 3 }, type: 'pn-counter' });
+    expect(command(parseShellLine('- x'))).toEqual({ name: 'update', key: 'x', op: { type: 'decrement', by: 1 }, type: 'pn-counter' });
+  });
+
+  it('shell - short forms need exactly one valid key', () => {
+    expect(usage(parseShellLine('+5'))).toMatch(/usage: \+5 KEY/);
+    expect(usage(parseShellLine('+5 x y'))).toMatch(/usage/);
+    expect(usage(parseShellLine('+5 a*b'))).toMatch(/letters, digits/);
+    expect(usage(parseShellLine('+99999999999999999999 x'))).toMatch(/safe integer/);
+  });
+
+  it('shell - every subcommand works without `crdtctl`', () => {
+    expect(command(parseShellLine('populate x'))).toEqual({ name: 'populate', key: 'x', count: 1000, type: 'pn-counter' });
+    expect(command(parseShellLine('get x'))).toEqual({ name: 'get', key: 'x' });
+    expect(command(parseShellLine('history x'))).toEqual({ name: 'history', key: 'x' });
+    expect(command(parseShellLine('before-sync x'))).toEqual({ name: 'before-sync', key: 'x' });
+    expect(command(parseShellLine('create x pn-counter'))).toEqual({ name: 'create', key: 'x', type: 'pn-counter' });
+    expect(command(parseShellLine('variables'))).toEqual({ name: 'variables', prefix: undefined });
+    expect(command(parseShellLine('peers'))).toEqual({ name: 'peers' });
+    expect(command(parseShellLine('update s {"type": "add", "value": "a b"} --type or-set'))).toEqual({
+      name: 'update',
+      key: 's',
+      op: { type: 'add', value: 'a b' },
+      type: 'or-set',
+    });
+  });
+
+  it('shell - help, exit and quit; empty lines are nothing', () => {
+    expect(command(parseShellLine('help'))).toEqual({ name: 'help', topic: 'shell' });
+    expect(command(parseShellLine('exit'))).toEqual({ name: 'exit' });
+    expect(command(parseShellLine('quit'))).toEqual({ name: 'exit' });
+    expect(parseShellLine('   ')).toBeUndefined();
+    expect(usage(parseShellLine('shell'))).toMatch(/already in the shell/);
+    expect(usage(parseShellLine('nope'))).toMatch(/see `help`/);
+  });
+
+  it('shell - per-line options apply to that line', () => {
+    expect(parseShellLine('get x --json')).toEqual({ command: { name: 'get', key: 'x' }, options: { json: true, timeoutMs: undefined } });
+  });
+});

@@ -1,0 +1,72 @@
+import { parseArgs } from './args';
+import { connectClient, UnreachableError } from './client';
+import { EXIT } from './command';
+import { formatUnreachable, helpText } from './format';
+import { streamOutput } from './output';
+import { runCommand } from './run';
+import { runShell } from './shell';
+
+/** Where crdtctl reads and writes; the process's streams unless a test gives others. */
+export interface Io {
+  readonly stdin: NodeJS.ReadableStream;
+  readonly stdout: NodeJS.WritableStream;
+  readonly stderr: NodeJS.WritableStream;
+  /** Aborted on Ctrl-C: ends `watch`, `sync` and `populate` (the shell has its own). */
+  readonly signal?: AbortSignal;
+}
+
+/** Runs crdtctl with `argv` (without node and the script); resolves with the exit code. */
+export async function main(argv: readonly string[], env: NodeJS.ProcessEnv, io: Io): Promise<number> {
+  const out = streamOutput(io.stdout, io.stderr);
+  const parsed = parseArgs(argv);
+  if ('message' in parsed) {
+    out.error(parsed.message);
+    out.error('see `crdtctl help`');
+    return EXIT.USAGE;
+  }
+  const { command, options } = parsed;
+  const url = env.NATS_URL || 'nats://127.0.0.1:4222';
+  const prefix = env.CRDT_PREFIX || 'crdt';
+  if (command.name === 'help') {
+    for (const l of helpText(command.topic)) out.line(l);
+    return EXIT.OK;
+  }
+  let client;
+  try {
+    client = await connectClient(url, prefix, { reconnect: command.name === 'shell' || command.name === 'watch' });
+  } catch (e) {
+    if (!(e instanceof UnreachableError)) throw e;
+    for (const l of formatUnreachable(url, e)) out.error(l);
+    return EXIT.UNREACHABLE;
+  }
+  try {
+    const base = { client, out, prefix, nowMs: Date.now, random: Math.random };
+    if (command.name === 'shell') return await runShell(base, io.stdin, io.stdout);
+    return await runCommand(command, { ...base, options, signal: io.signal });
+  } finally {
+    await client.close();
+  }
+}
+
+/** The command-line entry: process arguments and streams, Ctrl-C handling, exit code. */
+export function cli(): void {
+  const ctl = new AbortController();
+  process.on('SIGINT', () => {
+    // A second Ctrl-C leaves at once, whatever is still running.
+    if (ctl.signal.aborted) process.exit(130);
+    ctl.abort();
+  });
+  main(process.argv.slice(2), process.env, { stdin: process.stdin, stdout: process.stdout, stderr: process.stderr, signal: ctl.signal }).then(
+    (code) => {
+      process.exitCode = code;
+      // stdin may keep the loop alive after the shell (or a pipe) is done with it.
+      process.stdin.unref?.();
+    },
+    (e: unknown) => {
+      process.stderr.write(`crdtctl failed: ${(e as Error)?.stack ?? e}\n`);
+      process.exitCode = EXIT.ERROR;
+    },
+  );
+}
+
+if (require.main === module) cli();

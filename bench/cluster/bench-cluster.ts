@@ -1,0 +1,201 @@
+import { mkdirSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import type { NatsConnection } from '@nats-io/transport-node';
+import {
+  connectClient,
+  makeTempDir,
+  requestJson,
+  startApp,
+  startNatsServer,
+  type AppHandle,
+  type NatsServerHandle,
+  type TempDir,
+} from '../../libs/testing/src';
+
+/**
+ * The cluster under test: one nats-server with JetStream on a free port, replica processes
+ * (`dist/apps/replica/src/main.js`) with their SQLite files in one temp dir, and a client
+ * connection. Everything it starts is stopped, and the temp dir removed, by `dispose`.
+ */
+
+/** A reply of the client protocol. */
+export type Reply = { ok: boolean; error?: { code: string; message: string }; [k: string]: unknown };
+
+/** A replica's `status` reply. */
+export interface ReplicaStatus extends Reply {
+  readonly replica: string;
+  readonly mode: string;
+  readonly applied: Record<string, number>;
+  readonly outboxDepth: number;
+  readonly waiting: number;
+  readonly streamSeq: number;
+  readonly opLogLength: number;
+}
+
+/** How long a replica may take to log "ready" and then to reach Work mode. */
+const START_WAIT_MS = 30_000;
+/** Status requests during start and convergence polls. */
+const STATUS_TIMEOUT_MS = 2_000;
+/** Output lines of each process printed when a run fails. */
+const FAILURE_TAIL_LINES = 15;
+
+/** dist/bench/cluster (this file's compiled home) → dist. */
+const DIST_ROOT = resolve(__dirname, '..', '..');
+
+/** Options of `BenchCluster.start`. */
+export interface BenchClusterOptions {
+  /** Replica ids, started in parallel. */
+  readonly ids: readonly string[];
+  /** Extra environment of every replica. */
+  readonly env?: Record<string, string>;
+  /** When set, replicas run with a CPU profiler and write profiles here on `writeProfiles()`. */
+  readonly cpuProfileDir?: string;
+}
+
+/** A real cluster for the benchmark. */
+export class BenchCluster {
+  readonly replicas = new Map<string, AppHandle>();
+  private readonly helpers: AppHandle[] = [];
+  private disposed = false;
+
+  private constructor(
+    readonly nats: NatsServerHandle,
+    readonly nc: NatsConnection,
+    readonly dir: TempDir,
+    private readonly opts: BenchClusterOptions,
+  ) {}
+
+  /** Starts nats-server and the replicas; on any failure stops what was started and rethrows. */
+  static async start(opts: BenchClusterOptions, onCreated: (c: BenchCluster) => void): Promise<BenchCluster> {
+    const dir = makeTempDir('bench-cluster');
+    let nats: NatsServerHandle | undefined;
+    let nc: NatsConnection | undefined;
+    try {
+      // The JetStream store lives in the same temp dir, so one removal cleans up everything.
+      nats = await startNatsServer({ storeDir: join(dir.path, 'jetstream') });
+      nc = await connectClient(nats.url, { name: 'bench-cluster' });
+    } catch (e) {
+      await nc?.close().catch(() => undefined);
+      await nats?.dispose();
+      dir.remove();
+      throw e;
+    }
+    const cluster = new BenchCluster(nats, nc, dir, opts);
+    onCreated(cluster);
+    await Promise.all(opts.ids.map((id) => cluster.startReplica(id)));
+    return cluster;
+  }
+
+  /** Starts one replica and waits until it serves writes (Work mode). */
+  private async startReplica(id: string): Promise<void> {
+    const nodeArgs = this.opts.cpuProfileDir ? ['-r', join(DIST_ROOT, 'bench', 'cluster', 'cpu-profile-preload.js')] : [];
+    const app = startApp(
+      'replica',
+      {
+        NATS_URL: this.nats.url,
+        REPLICA_ID: id,
+        DATA_DIR: join(this.dir.path, id),
+        ...(this.opts.cpuProfileDir ? { BENCH_CPU_PROFILE_DIR: this.opts.cpuProfileDir } : {}),
+        ...this.opts.env,
+      },
+      // REPO_ROOT in libs/testing is computed from its source location; compiled into dist it
+      // points at dist/, so the script is named here explicitly.
+      { script: join(DIST_ROOT, 'apps', 'replica', 'src', 'main.js'), logDir: this.logDir(), name: id, nodeArgs },
+    );
+    this.replicas.set(id, app);
+    await app.waitForLog((l) => l.msg === 'ready', START_WAIT_MS);
+    const deadline = Date.now() + START_WAIT_MS;
+    for (;;) {
+      const s = await this.status(id).catch(() => undefined);
+      if (s?.ok && s.mode === 'Work') return;
+      if (Date.now() > deadline) throw new Error(`replica ${id} did not reach Work mode within ${START_WAIT_MS} ms (last status ${JSON.stringify(s)})`);
+      await sleep(50);
+    }
+  }
+
+  /** Starts a helper process (a compiled script under dist/bench/cluster) and waits for its ready line. */
+  async startHelper(name: string, scriptName: string, env: Record<string, string>): Promise<AppHandle> {
+    const app = startApp('replica', { NATS_URL: this.nats.url, ...env }, { script: join(DIST_ROOT, 'bench', 'cluster', scriptName), logDir: this.logDir(), name });
+    this.helpers.push(app);
+    await app.waitForLog((l) => l.msg === 'ready', START_WAIT_MS);
+    return app;
+  }
+
+  private logDir(): string {
+    const d = join(this.dir.path, 'logs');
+    mkdirSync(d, { recursive: true });
+    return d;
+  }
+
+  /** `crdt.replica.<id>.<command>` with a JSON body; resolves with the parsed reply. */
+  request<T extends Reply = Reply>(id: string, command: string, body: unknown, timeoutMs = 10_000): Promise<T> {
+    return requestJson<T>(this.nc, `crdt.replica.${id}.${command}`, body, timeoutMs);
+  }
+
+  /** One replica's status. */
+  status(id: string): Promise<ReplicaStatus> {
+    return this.request<ReplicaStatus>(id, 'status', {}, STATUS_TIMEOUT_MS);
+  }
+
+  /**
+   * Polls every `intervalMs` until all replicas report equal applied vectors, an empty
+   * outbox and nothing waiting in the causal buffer. Resolves with the time it held
+   * (performance.now()) and the statuses; rejects after `timeoutMs`.
+   */
+  async converged(timeoutMs: number, intervalMs = 10): Promise<{ atMs: number; statuses: ReplicaStatus[] }> {
+    const ids = [...this.replicas.keys()];
+    const deadline = performance.now() + timeoutMs;
+    let last: ReplicaStatus[] = [];
+    for (;;) {
+      last = await Promise.all(ids.map((id) => this.status(id)));
+      const atMs = performance.now();
+      const vvs = last.map((s) => canonicalVector(s.applied));
+      if (last.every((s) => s.ok && s.outboxDepth === 0 && s.waiting === 0) && vvs.every((v) => v === vvs[0])) return { atMs, statuses: last };
+      if (atMs > deadline) throw new Error(`replicas did not converge within ${timeoutMs} ms: ${JSON.stringify(last)}`);
+      await sleep(intervalMs);
+    }
+  }
+
+  /** Asks every replica started with a profiler to write its profile, and waits for them. */
+  async writeProfiles(timeoutMs = 10_000): Promise<string[]> {
+    if (!this.opts.cpuProfileDir) return [];
+    const files: string[] = [];
+    for (const app of this.replicas.values()) {
+      const since = app.lineCount();
+      app.kill('SIGUSR2');
+      const line = await app.waitForLog((l) => l.msg === 'cpu profile written', timeoutMs, since);
+      files.push(String(line.file));
+    }
+    return files;
+  }
+
+  /** The last lines of every process's output, for a failure report. */
+  tails(): string {
+    const parts: string[] = [];
+    for (const app of [...this.replicas.values(), ...this.helpers]) {
+      parts.push(`--- ${app.name} (pid ${app.pid}) ---\n${app.logs().slice(-FAILURE_TAIL_LINES).join('\n') || '(no output)'}`);
+    }
+    parts.push(`--- nats-server ---\n${this.nats.logTail(FAILURE_TAIL_LINES)}`);
+    return parts.join('\n');
+  }
+
+  /** Stops every process, closes the client and removes the temp dir. Safe to call twice. */
+  async dispose(): Promise<void> {
+    if (this.disposed) return;
+    this.disposed = true;
+    await this.nc.close().catch(() => undefined);
+    await Promise.all([...this.replicas.values(), ...this.helpers].map((a) => a.stop(5_000).catch(() => undefined)));
+    await this.nats.dispose();
+    this.dir.remove();
+  }
+}
+
+/** A version vector as canonical text, zero entries dropped (absent and 0 mean the same). */
+function canonicalVector(vv: Record<string, number> | undefined): string {
+  return JSON.stringify(Object.entries(vv ?? {}).filter(([, n]) => n !== 0).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)));
+}
+
+/** Waits `ms`. */
+export function sleep(ms: number): Promise<void> {
+  return new Promise((r) => setTimeout(r, ms));
+}
