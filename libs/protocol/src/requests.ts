@@ -126,7 +126,7 @@ export function parseUpdate(body: Record<string, unknown>): Parsed<UpdateRequest
     return errorReply('TOO_LARGE', `batch has ${ops.length} ops; the limit is ${PROTOCOL_LIMITS.batchOpsMax}`);
   }
   for (const op of ops) if (!isObject(op) || typeof op.type !== 'string') return errorReply('INVALID_OP', 'every op is an object with a string "type", for example {"type":"add","value":"x"}');
-  const ack = body.ack ?? 'local';
+  const ack = body.ack === undefined ? 'local' : body.ack;
   if (ack !== 'local' && ack !== 'stream' && ack !== 'all') return errorReply('BAD_REQUEST', '"ack" must be "local", "stream" or "all"');
   const timeoutMs = timeoutOf(body);
   if (typeof timeoutMs !== 'number') return timeoutMs;
@@ -140,7 +140,7 @@ export function parseUpdate(body: Record<string, unknown>): Parsed<UpdateRequest
 export function parseGet(body: Record<string, unknown>): Parsed<GetRequest> {
   const bad = checkKey(body.key) ?? optionalString(body, 'after');
   if (bad) return bad;
-  const consistency = body.consistency ?? 'local';
+  const consistency = body.consistency === undefined ? 'local' : body.consistency;
   if (consistency !== 'local' && consistency !== 'latest') return errorReply('BAD_REQUEST', '"consistency" must be "local" or "latest"');
   const timeoutMs = timeoutOf(body);
   if (typeof timeoutMs !== 'number') return timeoutMs;
@@ -151,7 +151,7 @@ export function parseGet(body: Record<string, unknown>): Parsed<GetRequest> {
 export function parseKeys(body: Record<string, unknown>): Parsed<KeysRequest> {
   const bad = optionalString(body, 'prefix');
   if (bad) return bad;
-  const limit = body.limit ?? 1000;
+  const limit = body.limit === undefined ? 1000 : body.limit;
   if (typeof limit !== 'number' || !Number.isInteger(limit) || limit < 1 || limit > PROTOCOL_LIMITS.keysLimitMax) {
     return errorReply('BAD_REQUEST', `"limit" must be an integer from 1 to ${PROTOCOL_LIMITS.keysLimitMax}`);
   }

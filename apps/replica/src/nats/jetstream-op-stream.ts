@@ -189,7 +189,8 @@ export class JetStreamOpStream implements OpStreamPort {
       } else if (info.state.last_seq < consumed) {
         this.log.warn('op stream came back shorter than what this replica consumed', { lastSeq: info.state.last_seq, consumed });
         this.receiver.streamReset(info.state.last_seq + 1);
-      } else if (info.state.first_seq > consumed + 1 && info.state.messages > 0 && !this.rejoining) {
+      } else if (info.state.first_seq > consumed + 1 && info.state.last_seq > consumed && !this.rejoining) {
+        // Purged past our position (we missed a round): what we lack is only in the snapshot.
         this.rejoining = true;
         const ok = await this.receiver.rejoin(`stream starts at ${info.state.first_seq}, this replica consumed only ${consumed}`).finally(() => (this.rejoining = false));
         if (!ok) this.log.warn('re-join postponed');
