@@ -1,3 +1,4 @@
+import { isTimestamp, wallMsOf } from '../../../libs/crdt/src/causality/hlc';
 import type { Heartbeat } from '../../../libs/replication/src/ports';
 import type { TransportError } from './client';
 
@@ -24,10 +25,23 @@ function str(v: unknown): string | undefined {
 /** Values longer than this print on several lines. */
 const INLINE_VALUE_CHARS_MAX = 100;
 
-/** A JSON value for people: compact when short, indented when long. */
+/** A JSON value for people: compact when short or flat (a list of scalars), indented when long and nested. */
 export function formatValue(v: unknown): string {
   const compact = JSON.stringify(v) ?? 'undefined';
-  return compact.length <= INLINE_VALUE_CHARS_MAX ? compact : JSON.stringify(v, null, 2);
+  if (compact.length <= INLINE_VALUE_CHARS_MAX) return compact;
+  const members = Array.isArray(v) ? v : isObj(v) ? Object.values(v) : [];
+  return members.every((m) => typeof m !== 'object' || m === null) ? compact : JSON.stringify(v, null, 2);
+}
+
+/** Longest value a table cell shows, characters. */
+const CELL_VALUE_CHARS_MAX = 80;
+
+/** A value cut to fit a table cell, saying how much was left out. */
+export function cellValue(v: unknown): string {
+  const compact = JSON.stringify(v) ?? '';
+  if (compact.length <= CELL_VALUE_CHARS_MAX) return compact;
+  const size = Array.isArray(v) ? ` (${v.length} elements)` : isObj(v) ? ` (${Object.keys(v).length} entries)` : '';
+  return `${compact.slice(0, CELL_VALUE_CHARS_MAX)}…${size}`;
 }
 
 /** Pads cells into aligned columns. */
@@ -114,7 +128,7 @@ export function formatGet(r: Obj): string[] {
 
 /** `create`. */
 export function formatCreate(r: Obj): string[] {
-  return [r.created === false ? `${str(r.key)} already exists as a ${str(r.type)}` : `created ${str(r.key)} as a ${str(r.type)}`];
+  return [r.created === false ? `${str(r.key)} (${str(r.type)}) already exists; nothing changed` : `created ${str(r.key)} (${str(r.type)})`];
 }
 
 /** `update`. */
@@ -137,7 +151,7 @@ export function formatVariables(rows: ReadonlyArray<{ key: string; type: string;
   if (rows.length === 0) return ['(no keys)'];
   const lines = table(
     ['KEY', 'TYPE', 'VALUE'],
-    rows.map((r) => [r.key, r.type, r.error !== undefined ? `(${r.error})` : JSON.stringify(r.value) ?? '']),
+    rows.map((r) => [r.key, r.type, r.error !== undefined ? `(${r.error})` : cellValue(r.value)]),
   );
   if (truncated) lines.push('(more keys than listed; narrow with a prefix)');
   return lines;
@@ -151,6 +165,11 @@ function formatTime(ms: unknown): string {
   return Number.isNaN(d.getTime()) ? String(ms) : d.toISOString();
 }
 
+/** A hybrid-logical-clock timestamp as the wall-clock time it stands for. */
+function formatHlc(t: unknown): string {
+  return isTimestamp(t) ? formatTime(wallMsOf(t)) : '?';
+}
+
 /** `history`: events since the last round, oldest first. */
 export function formatHistory(r: Obj): string[] {
   const events = Array.isArray(r.events) ? r.events.filter(isObj) : [];
@@ -159,7 +178,7 @@ export function formatHistory(r: Obj): string[] {
   for (const e of events) {
     const ops = Array.isArray(e.ops) ? e.ops : [];
     const what = ops.length === 0 ? 'create' : ops.length === 1 ? JSON.stringify(ops[0]) : `${ops.length} ops: ${JSON.stringify(ops).slice(0, 200)}`;
-    lines.push(`  ${str(e.origin)}#${e.seq}  ${formatTime(e.time)}  ${what}`);
+    lines.push(`  ${str(e.origin)}#${e.seq}  ${formatHlc(e.time)}  ${what}`);
   }
   if (r.truncated === true) lines.push('  (older events left out)');
   return lines;

@@ -51,11 +51,13 @@ export async function main(argv: readonly string[], env: NodeJS.ProcessEnv, io: 
 /** The command-line entry: process arguments and streams, Ctrl-C handling, exit code. */
 export function cli(): void {
   const ctl = new AbortController();
-  process.on('SIGINT', () => {
+  const interrupt = () => {
     // A second Ctrl-C leaves at once, whatever is still running.
     if (ctl.signal.aborted) process.exit(130);
     ctl.abort();
-  });
+  };
+  process.on('SIGINT', interrupt);
+  process.on('SIGTERM', interrupt);
   main(process.argv.slice(2), process.env, { stdin: process.stdin, stdout: process.stdout, stderr: process.stderr, signal: ctl.signal }).then(
     (code) => {
       process.exitCode = code;

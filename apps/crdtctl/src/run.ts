@@ -63,6 +63,8 @@ export interface RunContext {
 
 /** Keys `variables` reads at most. */
 const VARIABLES_KEYS_MAX = 1_000;
+/** Changes `watch` remembers to show each once (oldest forgotten first). */
+const WATCH_SEEN_MAX = 10_000;
 /** `get`s `variables` keeps in flight. */
 const VARIABLES_CONCURRENCY = 16;
 
@@ -211,7 +213,16 @@ async function sync(ctx: RunContext): Promise<number> {
 async function watch(ctx: RunContext, key: string): Promise<number> {
   const { client, out } = ctx;
   const subject = client.subjects.changes(key);
+  // Every replica announces each change it applies: show a change once, not once per replica.
+  const shown = new Set<string>();
   const stop = client.subscribe(subject, (s, body) => {
+    const b = body as { key?: unknown; origin?: unknown; seq?: unknown } | null;
+    if (b && typeof b === 'object' && b.origin !== undefined && b.seq !== undefined) {
+      const id = `${String(b.key)}\u0000${String(b.origin)}\u0000${String(b.seq)}`;
+      if (shown.has(id)) return;
+      shown.add(id);
+      if (shown.size > WATCH_SEEN_MAX) shown.delete(shown.values().next().value!);
+    }
     out.line(ctx.options.json ? JSON.stringify({ subject: s, notice: body }) : formatNotice(s, body, ctx.nowMs(), ctx.prefix));
   });
   try {

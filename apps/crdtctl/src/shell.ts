@@ -22,8 +22,10 @@ export async function runShell(
     if (running) running.abort();
     else rl.close();
   });
+  // Piped input (a script) gets no banner and no prompts, only the commands' output.
+  const prompt = () => terminal && rl.prompt();
   if (terminal) base.out.line(`connected to ${base.client.url} (prefix ${base.prefix}); type \`help\`, or \`exit\` to leave`);
-  rl.prompt();
+  prompt();
   for await (const line of rl) {
     const parsed = parseShellLine(line);
     if (parsed === undefined) {
@@ -42,7 +44,7 @@ export async function runShell(
         running = undefined;
       }
     }
-    rl.prompt();
+    prompt();
   }
   rl.close();
   return EXIT.OK;

@@ -9,6 +9,8 @@ import type { RoundResult, RoundTrigger } from './round-result';
 import { runRound } from './round-runner';
 import { RoundScheduler } from './round-scheduler';
 
+export type { CoordinatorConfig };
+
 /** Every port a coordinator needs. */
 export interface CoordinatorPorts extends RoundPorts {
   readonly lease: LeaseStorePort;
@@ -36,6 +38,7 @@ export interface StatusReply {
   readonly freeze: {
     readonly committedRounds: number;
     readonly abortedRounds: number;
+    /** Of the newest committed round. */
     readonly lastWritesHeldMs: number | null;
     readonly maxWritesHeldMs: number | null;
     readonly meanWritesHeldMs: number | null;
@@ -145,6 +148,7 @@ export class Coordinator {
     if (!isObject(raw) || raw.phase !== 'done' || raw.coordinator === this.config.id || !isObject(raw.result)) return;
     const r = raw.result;
     if (!isNat(r.epoch) || !isNat(r.round) || (r.outcome !== 'committed' && r.outcome !== 'aborted')) return;
+    if (!isObject(r.timings) || !isNat(r.timings.writesHeldMs) || typeof r.coordinator !== 'string') return;
     this.remember(r as unknown as RoundResult);
   }
 
@@ -171,7 +175,7 @@ export class Coordinator {
     const nowMs = this.ports.clock.nowMs();
     const view = this.lease.view();
     const held = this.history.filter((r) => r.outcome === 'committed').map((r) => r.timings.writesHeldMs);
-    const last = this.history.length > 0 ? this.history[this.history.length - 1].timings.writesHeldMs : null;
+    const last = held.length > 0 ? held[held.length - 1] : null;
     return {
       ok: true,
       coordinator: this.config.id,
@@ -210,7 +214,7 @@ export class Coordinator {
 
   private deposed(reason: string): void {
     this.scheduler.disable();
-    this.ports.log.warn('standby', { coordinator: this.config.id, reason, epoch: this.lease.epoch });
+    (this.stopping ? this.ports.log.info : this.ports.log.warn).call(this.ports.log, 'standby', { coordinator: this.config.id, reason, epoch: this.lease.epoch });
     this.ports.leadershipChanged(false, this.lease.epoch);
   }
 

@@ -37,7 +37,7 @@ export interface RoundTimings {
   readonly cutMs: number;
   /** Commit sent → last commit reply. */
   readonly commitMs: number;
-  /** Round start → resume sent (the stream purge, if any, runs after). */
+  /** Round start → round end (resume confirmed, stream purged). */
   readonly totalMs: number;
   /**
    * First freeze sent → resume sent: the longest any member held client writes in this

@@ -221,7 +221,7 @@ describe('cut and digest helpers', () => {
   });
 
   it('differingKeys - a key missing on one replica differs; equal keys do not', () => {
-    const t = new Map([
+    const t = new Map<string, Record<string, string>>([
       ['r1', { a: 'x', b: 'y', c: 'z' }],
       ['r2', { a: 'x', b: 'Y' }],
     ]);

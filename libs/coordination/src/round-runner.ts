@@ -245,7 +245,6 @@ class RoundRun {
     const id = { epoch: plan.epoch, round: plan.round };
     const sentMs = this.now();
     this.timings.writesHeldMs = this.heldFromMs === undefined ? 0 : sentMs - this.heldFromMs;
-    this.timings.totalMs = sentMs - this.startedMs;
     try {
       ports.broadcastResume({ ...id, committed });
     } catch (e) {
@@ -260,7 +259,7 @@ class RoundRun {
 
   private result(outcome: RoundResult['outcome'], extra: Partial<RoundResult>): RoundResult {
     const { plan } = this;
-    if (this.timings.totalMs === 0) this.timings.totalMs = this.now() - this.startedMs;
+    this.timings.totalMs = this.now() - this.startedMs;
     return {
       epoch: plan.epoch,
       round: plan.round,

@@ -329,17 +329,21 @@ export class ReplicaCore {
     const w = prepared.value;
     const event = this.makeEvent(req.key, w.type, w.options, w.ops, time);
     await this.commitOwn(event);
-    const reply = { ok: true, key: req.key, type: w.type, seq: event.seq, token: this.token() };
-    if (req.ack === 'local') return reply;
+    // The write's identity (replica, seq) and a token covering it go with every answer,
+    // success or TIMEOUT, so a client can follow up with `after` instead of writing twice.
+    const written = { key: req.key, type: w.type, replica: this.id, seq: event.seq, token: this.token() };
+    if (req.ack === 'local') return { ok: true, ...written };
     const ready = req.ack === 'stream'
       ? () => this.outbox.publishedThrough >= event.seq
       : () => this.outbox.publishedThrough >= event.seq && this.peers.allApplied(this.id, event.seq, this.ports.clock.nowMs());
-    const waited = this.waits.wait(ready, req.timeoutMs);
-    if (!waited) return errorReply('OVERLOADED', 'too many requests are waiting; the write is applied locally and will replicate');
-    if (!(await waited)) {
-      return errorReply('TIMEOUT', `the write is durable on this replica (seq ${event.seq}) and will replicate, but ack "${req.ack}" did not come within ${req.timeoutMs} ms`);
+    const waited = await (this.waits.wait(ready, req.timeoutMs) ?? Promise.resolve(false));
+    if (!waited) {
+      return {
+        ...errorReply('TIMEOUT', `the write is durable on replica ${this.id} (seq ${event.seq}) and will replicate, but ack "${req.ack}" did not come within ${req.timeoutMs} ms; do not resend it, follow up with "after": token`),
+        ...written,
+      };
     }
-    return reply;
+    return { ok: true, ...written };
   }
 
   private async get(body: Record<string, unknown>): Promise<Reply> {
@@ -429,7 +433,8 @@ export class ReplicaCore {
   }
 
   private notifyChanged(e: ReplicatedEvent): void {
-    this.ports.notices.changed(e.key, { key: e.key, type: e.type, origin: e.origin, seq: e.seq, time: e.time });
+    // Every replica announces what it applied (`replica`); watchers that want one notice per write keep those with replica === origin.
+    this.ports.notices.changed(e.key, { key: e.key, type: e.type, origin: e.origin, seq: e.seq, time: e.time, replica: this.id });
   }
 
   // ---------------------------------------------------------------- remote events

@@ -146,5 +146,5 @@ describe('nats-server cluster launcher', () => {
       await nc?.close().catch(() => undefined);
       await cluster.dispose();
     }
-  });
+  }, 120_000);
 });

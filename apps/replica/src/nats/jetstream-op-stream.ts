@@ -75,7 +75,11 @@ export class JetStreamOpStream implements OpStreamPort {
     this.checkTimer = setInterval(() => void this.checkStream(), this.opts.streamCheckMs);
   }
 
-  /** Creates the stream when missing (or updates it to the configured limits). Tolerates an unreachable server. */
+  /**
+   * Creates the stream when missing. An existing stream keeps its configuration: limits
+   * an operator changed on purpose are not overwritten by a restarting replica.
+   * Tolerates an unreachable server (false).
+   */
   async ensureStream(): Promise<boolean> {
     try {
       const jsm = await this.manager();

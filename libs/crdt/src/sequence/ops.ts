@@ -1,4 +1,3 @@
-import type { OpContext } from '../crdt-type';
 import { isNat, isNonEmptyString, isObject, type Json } from '../json';
 import { err, ok, type Result } from '../result';
 import type { Content } from './run';
@@ -24,9 +23,14 @@ export function own(o: Record<string, unknown>, key: string): unknown {
   return Object.prototype.hasOwnProperty.call(o, key) ? o[key] : undefined;
 }
 
+/** True when `v` is a positive safe integer (clocks start at 1). */
+export function isClock(v: unknown): v is number {
+  return isNat(v) && v >= 1;
+}
+
 /** True when `v` is an element id `[replica, clock]`. */
 export function isElementId(v: unknown): v is ElementId {
-  return Array.isArray(v) && v.length === 2 && isNonEmptyString(v[0]) && isNat(v[1]);
+  return Array.isArray(v) && v.length === 2 && isNonEmptyString(v[0]) && isClock(v[1]);
 }
 
 /** Reads a command's `index` against a sequence of `length` elements; `end` allows index = length. */
@@ -39,8 +43,8 @@ export function parseIndex(v: unknown, length: number, end: boolean): Result<num
 }
 
 /** The first clock of a new op of `count` elements, or OUT_OF_RANGE when the clocks would pass 2^53 - 1. */
-export function newClock<C extends Content>(seq: Sequence<C>, ctx: OpContext, count: number): Result<number> {
-  const clock = seq.nextClock(ctx.time);
+export function newClock<C extends Content>(seq: Sequence<C>, count: number): Result<number> {
+  const clock = seq.nextClock();
   if (clock > Number.MAX_SAFE_INTEGER - (count - 1)) return err('OUT_OF_RANGE', 'element clocks would pass 2^53 - 1');
   return ok(clock);
 }
@@ -64,8 +68,8 @@ export function validateDelete<C extends Content>(op: Record<string, unknown>, s
   if (!Array.isArray(spans) || spans.length === 0) return err('INVALID_OP', 'a delete op is {"type":"delete","spans":[[replica,clock,count],...]} with at least one span');
   const out: IdSpan[] = [];
   for (const s of spans as unknown[]) {
-    if (!Array.isArray(s) || s.length !== 3 || !isNonEmptyString(s[0]) || !isNat(s[1]) || !isNat(s[2]) || s[2] < 1) {
-      return err('INVALID_OP', 'a delete span is [replica (non-empty string), clock (natural number), count (positive integer)]');
+    if (!Array.isArray(s) || s.length !== 3 || !isNonEmptyString(s[0]) || !isClock(s[1]) || !isNat(s[2]) || s[2] < 1) {
+      return err('INVALID_OP', 'a delete span is [replica (non-empty string), clock (positive integer), count (positive integer)]');
     }
     const [replica, clock, count] = s as [string, number, number];
     const applied = seq.appliedClock(replica);
@@ -78,19 +82,19 @@ export function validateDelete<C extends Content>(op: Record<string, unknown>, s
 }
 
 /**
- * Checks the common fields of an insert-like op from the wire (`replica`, `time`, and the
+ * Checks the common fields of an insert-like op from the wire (`replica`, `clock`, and the
  * element it goes after) for `count` new elements. A duplicate (its clock already applied)
  * passes: applying it changes nothing.
  */
-export function validatePlacement<C extends Content>(seq: Sequence<C>, replica: unknown, time: unknown, after: unknown, count: number, shape: string): Result<{ replica: string; time: number; after: ElementId | null }> {
-  if (!isNonEmptyString(replica) || !isNat(time) || !(after === null || isElementId(after))) return err('INVALID_OP', shape);
+export function validatePlacement<C extends Content>(seq: Sequence<C>, replica: unknown, clock: unknown, after: unknown, count: number, shape: string): Result<{ replica: string; clock: number; after: ElementId | null }> {
+  if (!isNonEmptyString(replica) || !isClock(clock) || !(after === null || isElementId(after))) return err('INVALID_OP', shape);
   if (count < 1 || count > INSERT_ELEMENTS_MAX) return err('INVALID_OP', `an insert carries 1..${INSERT_ELEMENTS_MAX} elements, not ${count}`);
-  if (time > Number.MAX_SAFE_INTEGER - (count - 1)) return err('INVALID_OP', 'element clocks would pass 2^53 - 1');
-  const placement = { replica, time, after: after === null ? null : ([after[0], after[1]] as ElementId) };
-  if (time <= seq.appliedClock(replica)) return ok(placement); // a duplicate
+  if (clock > Number.MAX_SAFE_INTEGER - (count - 1)) return err('INVALID_OP', 'element clocks would pass 2^53 - 1');
+  const placement = { replica, clock, after: after === null ? null : ([after[0], after[1]] as ElementId) };
+  if (clock <= seq.appliedClock(replica)) return ok(placement); // a duplicate
   if (after !== null) {
     // RGA needs every element's clock above the one it follows (see Sequence).
-    if (after[1] >= time) return err('INVALID_OP', `an insert at clock ${time} cannot follow element ${after[1]}@${after[0]}: clocks grow along causality`);
+    if (after[1] >= clock) return err('INVALID_OP', `an insert at clock ${clock} cannot follow element ${after[1]}@${after[0]}: clocks grow along causality`);
     if (!seq.has(after[0], after[1])) {
       const why = after[1] <= seq.appliedClock(after[0]) ? 'it was dropped by compaction (no op may be in flight across a compaction)' : 'it was never applied here; ops must arrive in causal order';
       return err('INVALID_OP', `an insert follows element ${after[1]}@${after[0]}, which this replica does not have: ${why}`);

@@ -26,13 +26,13 @@ class ReferenceRga {
       }
       return;
     }
-    const key = `${op.time}@${op.replica}`;
+    const key = `${op.clock}@${op.replica}`;
     if (this.seen.has(key)) return;
     this.seen.add(key);
     let at = op.after === null ? 0 : this.elements.findIndex((e) => e.replica === op.after![0] && e.clock === op.after![1]) + 1;
     if (op.after !== null && at === 0) throw new Error(`reference: origin ${op.after} missing`);
     for (let k = 0; k < op.text.length; k++) {
-      const clock = op.time + k;
+      const clock = op.clock + k;
       while (at < this.elements.length && outranks(this.elements[at].clock, this.elements[at].replica, clock, op.replica)) at++;
       this.elements.splice(at, 0, { replica: op.replica, clock, ch: op.text[k], deleted: false });
       at++;
@@ -74,7 +74,6 @@ function run(actions: readonly Action[]): void {
   const deliver = (r: number, entry: { origin: number; op: TextOp }) => {
     const checked = text.validateOp(JSON.parse(JSON.stringify(entry.op)), states[r]);
     if (!checked.ok) throw new Error(checked.error.message);
-    if (entry.op.type === 'insert') clocks[r] = Math.max(clocks[r], entry.op.time);
     text.apply(states[r], checked.value);
     refs[r].apply(entry.op);
     applied[r][entry.origin]++;

@@ -36,17 +36,26 @@ export type EncodedRun = [replica: number, clock: number, content: Json];
  * data types", JPDC 2011) over runs of elements.
  *
  * - Every element has a unique id `(replica, clock)`; an insert of k elements takes k
- *   consecutive clocks. The first clock of an op is above every clock the state has seen
- *   (`nextClock`), so it works as RGA's Lamport timestamp: an element's clock is above
- *   its left origin's, and above everything inserted before it causally.
+ *   consecutive clocks. The first clock of an op is one above every clock the state has
+ *   seen (`nextClock`): a Lamport clock (Lamport, 1978), as RGA requires, so an element's
+ *   clock is above its left origin's and above everything inserted before it causally.
+ *   The clock is not the op's HLC reading on purpose: HLC readings jump between two
+ *   keystrokes (4,096 per millisecond), while Lamport clocks of consecutive typing are
+ *   consecutive, which is what lets runs merge (as Yjs's per-client clocks do). Ids stay
+ *   unique because a replica's state holds every op it published itself (replica-core
+ *   applies its own event and makes it durable before publishing it), the assumption
+ *   or-set's dot counters make too.
  * - An insert names the element it goes after (`after`, or null for the start). To
  *   integrate it, skip the elements right after `after` that outrank it (greater
  *   `(clock, replica)`: inserted concurrently at the same place, or after such an element),
  *   and place it before the first one that does not. The elements that follow an element
  *   form its subtree in RGA's tree, every descendant outranking its ancestor, so the scan
  *   stops at the first element with a smaller key. Concurrent inserts at one place
- *   therefore end up in descending key order on every replica, and a run inserted in one
- *   op is never interleaved with another.
+ *   therefore end up in descending key order on every replica, and text typed forwards at
+ *   one place (in one op or key by key) is never interleaved with text typed concurrently
+ *   at the same place. (RGA can interleave text typed backwards, cursor moved left after
+ *   each key: Kleppmann et al., "Interleaving anomalies in collaborative text editors",
+ *   PaPoC 2019.)
  * - A delete names element ids; deleted elements stay as tombstone runs (length only) so
  *   that concurrent inserts can still find them as `after`.
  * - When the new op's clock is above every clock in the state (always, for local edits),
@@ -54,16 +63,18 @@ export type EncodedRun = [replica: number, clock: number, content: Json];
  *
  * Indexes: a splay tree over runs in document order with visible counts (by index) and, per
  * replica, runs by clock (by id). A lookup hint remembers the run touched last, so the op
- * that `prepare` just built is applied without any search.
+ * that `prepare` just built is applied without any search. Lookups made by `prepare`
+ * reshape the splay tree and set the hint; neither shows in values or encodings, so
+ * `prepare` still leaves the state (what it is, not how it is stored) untouched.
  */
 export class Sequence<C extends Content> {
-  readonly tree = new PositionTree<C>();
+  private readonly tree = new PositionTree<C>();
   /** Per replica: its runs by clock. */
   private readonly ids = new Map<string, ReplicaRuns<C>>();
   /** Per replica: the last clock applied (its ops arrive in causal order, so clocks grow). */
   private readonly applied = new Map<string, number>();
-  /** The greatest clock applied from any replica; -1 when none. */
-  private maxClock = -1;
+  /** The greatest clock applied from any replica; 0 when none (clocks start at 1). */
+  private maxClock = 0;
   /** The run touched last: a cache, never part of the value or the encoding. */
   private hint: Run<C> | null = null;
 
@@ -74,18 +85,15 @@ export class Sequence<C extends Content> {
     return this.tree.length;
   }
 
-  /** The last clock applied from `replica`, or -1. */
+  /** The last clock applied from `replica`, or 0. */
   appliedClock(replica: string): number {
     const c = this.applied.get(replica);
-    return c === undefined ? -1 : c;
+    return c === undefined ? 0 : c;
   }
 
-  /**
-   * The first clock of a new op made at `time`: the HLC reading, unless an earlier
-   * multi-element insert already used clocks up to or past it (clocks are `time + offset`).
-   */
-  nextClock(time: number): number {
-    return time > this.maxClock ? time : this.maxClock + 1;
+  /** The first clock of a new op: one above every clock applied here (a Lamport clock). */
+  nextClock(): number {
+    return this.maxClock + 1;
   }
 
   /** The id of visible element `index` (0 ≤ index < length). */
@@ -233,7 +241,8 @@ export class Sequence<C extends Content> {
    * The canonical encoding: replicas sorted, each with its last applied clock, and the
    * runs in document order, joined as far as possible (so how the runs happen to be split
    * on one replica does not show). A visible run carries its content, a tombstone run its
-   * length.
+   * length. For a text where "a" typed "hello", deleted "l" and "b" typed "!" at the end:
+   * `{"replicas":["a","b"],"clocks":[5,6],"runs":[[0,1,"hel"],[0,4,1],[0,5,"o"],[1,6,"!"]]}`.
    */
   encode(): { replicas: string[]; clocks: number[]; runs: EncodedRun[] } {
     const replicas = [...this.applied.keys()].sort(compareStrings);
@@ -285,7 +294,7 @@ export class Sequence<C extends Content> {
       const r: unknown = replicas[i];
       if (!isNonEmptyString(r)) return bad(`replica ${i} is not a non-empty string`);
       if (i > 0 && !(replicas[i - 1] < r)) return bad('replicas are not sorted and unique');
-      if (!isNat(clocks[i])) return bad(`clock ${i} is not a natural number`);
+      if (!isNat(clocks[i]) || (clocks[i] as number) < 1) return bad(`clock ${i} is not a positive integer`);
       seq.applied.set(r, clocks[i] as number);
       if ((clocks[i] as number) > seq.maxClock) seq.maxClock = clocks[i] as number;
     }
@@ -295,7 +304,7 @@ export class Sequence<C extends Content> {
       if (!Array.isArray(e) || e.length !== 3) return bad(`run ${i} is not a triple`);
       const [ri, clock, body] = e as unknown[];
       if (!isNat(ri) || ri >= replicas.length) return bad(`run ${i} names no replica`);
-      if (!isNat(clock)) return bad(`run ${i} has a bad clock`);
+      if (!isNat(clock) || clock < 1) return bad(`run ${i} has a bad clock`);
       let content: C | null = null;
       let len: number;
       if (typeof body === 'number') {

@@ -23,7 +23,6 @@ class Peer {
     for (const op of ops) {
       const checked = list.validateOp(JSON.parse(JSON.stringify(op)), this.state);
       if (!checked.ok) throw new Error(`${this.id}: ${checked.error.message}`);
-      if (op.type !== 'delete' && op.time > this.time) this.time = op.time;
       list.apply(this.state, checked.value);
     }
   }
@@ -180,23 +179,23 @@ describe('list', () => {
     a.do({ type: 'insert', index: 0, values: [1, 2] }); // ids 1..2 @a
     const bad: unknown[] = [
       undefined,
-      { type: 'insert', replica: 'b', time: 3, after: null },
-      { type: 'insert', replica: 'b', time: 3, after: null, values: [] },
-      { type: 'insert', replica: 'b', time: 3, after: null, values: [NaN] },
-      { type: 'insert', replica: 'b', time: 3, after: null, values: {} },
-      { type: 'insert', replica: 'b', time: 3, after: null, text: 'x' },
-      { type: 'insert', replica: 'b', time: 3, after: ['a', 7], values: [1] },
-      { type: 'insert', replica: 7, time: 3, after: null, values: [1] },
-      { type: 'set', replica: 'b', time: 3, target: null, value: 1 },
-      { type: 'set', replica: 'b', time: 3, target: ['a', 1] },
-      { type: 'set', replica: 'b', time: 3, target: ['a', 9], value: 1 },
-      { type: 'set', replica: 'b', time: 1, target: ['a', 2], value: 1 },
+      { type: 'insert', replica: 'b', clock: 3, after: null },
+      { type: 'insert', replica: 'b', clock: 3, after: null, values: [] },
+      { type: 'insert', replica: 'b', clock: 3, after: null, values: [NaN] },
+      { type: 'insert', replica: 'b', clock: 3, after: null, values: {} },
+      { type: 'insert', replica: 'b', clock: 3, after: null, text: 'x' },
+      { type: 'insert', replica: 'b', clock: 3, after: ['a', 7], values: [1] },
+      { type: 'insert', replica: 7, clock: 3, after: null, values: [1] },
+      { type: 'set', replica: 'b', clock: 3, target: null, value: 1 },
+      { type: 'set', replica: 'b', clock: 3, target: ['a', 1] },
+      { type: 'set', replica: 'b', clock: 3, target: ['a', 9], value: 1 },
+      { type: 'set', replica: 'b', clock: 1, target: ['a', 2], value: 1 },
       { type: 'delete', spans: [['a', 2, 2]] },
       { type: '__proto__' },
-      JSON.parse('{"__proto__":{"type":"insert"},"replica":"b","time":3,"after":null,"values":[1]}'),
+      JSON.parse('{"__proto__":{"type":"insert"},"replica":"b","clock":3,"after":null,"values":[1]}'),
     ];
     for (const op of bad) expect(list.validateOp(op, a.state)).toMatchObject({ ok: false, error: { code: 'INVALID_OP' } });
-    expect(list.validateOp({ type: 'set', replica: 'b', time: 3, target: ['a', 1], value: { x: 1 } }, a.state).ok).toBe(true);
+    expect(list.validateOp({ type: 'set', replica: 'b', clock: 3, target: ['a', 1], value: { x: 1 } }, a.state).ok).toBe(true);
     expect(a.value).toEqual([1, 2]);
   });
 

@@ -39,21 +39,21 @@ const listKind: ContentKind<Json[]> = {
 /** The state of a `list` key. */
 export type ListState = Sequence<Json[]>;
 
-/** A list insert op: `values` go after element `after` (null: at the start), the k-th gets id (replica, time + k). */
+/** A list insert op: `values` go after element `after` (null: at the start), the k-th gets id (replica, clock + k). */
 export interface ListInsertOp {
   readonly type: 'insert';
   readonly replica: ReplicaId;
-  readonly time: number;
+  readonly clock: number;
   readonly after: ElementId | null;
   readonly values: Json[];
   readonly [k: string]: Json;
 }
 
-/** A list set op: element `target` is deleted and `value` (id (replica, time)) goes right after it. */
+/** A list set op: element `target` is deleted and `value` (id (replica, clock)) goes right after it. */
 export interface ListSetOp {
   readonly type: 'set';
   readonly replica: ReplicaId;
-  readonly time: number;
+  readonly clock: number;
   readonly target: ElementId;
   readonly value: Json;
   readonly [k: string]: Json;
@@ -62,8 +62,8 @@ export interface ListSetOp {
 /** A list op. */
 export type ListOp = ListInsertOp | ListSetOp | SequenceDeleteOp;
 
-const INSERT_SHAPE = 'a list insert op is {"type":"insert","replica":string,"time":natural number,"after":[replica,clock]|null,"values":[JSON,...]}';
-const SET_SHAPE = 'a list set op is {"type":"set","replica":string,"time":natural number,"target":[replica,clock],"value":JSON}';
+const INSERT_SHAPE = 'a list insert op is {"type":"insert","replica":string,"clock":positive integer,"after":[replica,clock]|null,"values":[JSON,...]}';
+const SET_SHAPE = 'a list set op is {"type":"set","replica":string,"clock":positive integer,"target":[replica,clock],"value":JSON}';
 
 /**
  * `list`: an array of JSON values edited concurrently, by index. The same sequence CRDT
@@ -93,18 +93,18 @@ export const list: CrdtType<ListState, ListOp, Json[]> = {
       if (!values.ok) return values;
       const index = parseIndex(own(command, 'index'), state.length, true);
       if (!index.ok) return index;
-      const time = newClock(state, ctx, values.value.length);
-      if (!time.ok) return time;
-      return ok({ type: 'insert', replica: ctx.replica, time: time.value, after: index.value === 0 ? null : state.idAt(index.value - 1), values: values.value });
+      const clock = newClock(state, values.value.length);
+      if (!clock.ok) return clock;
+      return ok({ type: 'insert', replica: ctx.replica, clock: clock.value, after: index.value === 0 ? null : state.idAt(index.value - 1), values: values.value });
     }
     if (type === 'set') {
       const value = own(command, 'value');
       if (value === undefined || !isJson(value)) return err('BAD_COMMAND', '"value" must be JSON data (finite numbers, plain objects, arrays, strings, booleans, null)');
       const index = parseIndex(own(command, 'index'), state.length, false);
       if (!index.ok) return index;
-      const time = newClock(state, ctx, 1);
-      if (!time.ok) return time;
-      return ok({ type: 'set', replica: ctx.replica, time: time.value, target: state.idAt(index.value), value: copyJson(value) });
+      const clock = newClock(state, 1);
+      if (!clock.ok) return clock;
+      return ok({ type: 'set', replica: ctx.replica, clock: clock.value, target: state.idAt(index.value), value: copyJson(value) });
     }
     if (type === 'delete') return prepareDelete(state, command);
     return err('UNKNOWN_COMMAND', `list understands "insert", "delete" and "set", not ${JSON.stringify(type)}`);
@@ -116,7 +116,7 @@ export const list: CrdtType<ListState, ListOp, Json[]> = {
     if (type === 'insert') {
       const values = own(op, 'values');
       if (!Array.isArray(values) || values.length === 0 || !values.every((v) => isJson(v))) return err('INVALID_OP', INSERT_SHAPE);
-      const placed = validatePlacement(state, own(op, 'replica'), own(op, 'time'), own(op, 'after'), values.length, INSERT_SHAPE);
+      const placed = validatePlacement(state, own(op, 'replica'), own(op, 'clock'), own(op, 'after'), values.length, INSERT_SHAPE);
       if (!placed.ok) return placed;
       return ok({ type: 'insert', ...placed.value, values: values as Json[] });
     }
@@ -124,18 +124,18 @@ export const list: CrdtType<ListState, ListOp, Json[]> = {
       const target = own(op, 'target');
       const value = own(op, 'value');
       if (!isElementId(target) || value === undefined || !isJson(value)) return err('INVALID_OP', SET_SHAPE);
-      const placed = validatePlacement(state, own(op, 'replica'), own(op, 'time'), target, 1, SET_SHAPE);
+      const placed = validatePlacement(state, own(op, 'replica'), own(op, 'clock'), target, 1, SET_SHAPE);
       if (!placed.ok) return placed;
-      return ok({ type: 'set', replica: placed.value.replica, time: placed.value.time, target: placed.value.after!, value });
+      return ok({ type: 'set', replica: placed.value.replica, clock: placed.value.clock, target: placed.value.after!, value });
     }
     return err('INVALID_OP', `a list op has type "insert", "set" or "delete", not ${JSON.stringify(type)}`);
   },
   apply(state, op) {
-    if (op.type === 'insert') state.insert(op.replica, op.time, op.after, op.values);
+    if (op.type === 'insert') state.insert(op.replica, op.clock, op.after, op.values);
     else if (op.type === 'set') {
-      if (op.time <= state.appliedClock(op.replica)) return; // a duplicate: its delete is done too
+      if (op.clock <= state.appliedClock(op.replica)) return; // a duplicate: its delete is done too
       state.delete(op.target[0], op.target[1], 1);
-      state.insert(op.replica, op.time, op.target, [op.value]);
+      state.insert(op.replica, op.clock, op.target, [op.value]);
     } else for (const [replica, clock, count] of op.spans) state.delete(replica, clock, count);
   },
   value(state) {

@@ -27,7 +27,6 @@ class Peer {
     for (const op of ops) {
       const checked = text.validateOp(JSON.parse(JSON.stringify(op)), this.state);
       if (!checked.ok) throw new Error(`${this.id}: ${checked.error.message}`);
-      if (op.type === 'insert' && op.time > this.time) this.time = op.time;
       text.apply(this.state, checked.value);
     }
   }
@@ -86,13 +85,16 @@ describe('text', () => {
     expect(text.encode(a.state)).toMatchObject({ runs: [[0, 1, 6]] });
   });
 
-  it('text - a multi-character insert uses one clock per character, and the next op starts after them', () => {
+  it('text - clocks are Lamport clocks: one per character, the next op one above all seen', () => {
     const a = new Peer('a');
+    const b = new Peer('b');
     const first = a.do(ins(0, 'abc'));
-    const second = a.do(ins(3, 'd')); // ctx.time 2 is taken by 'b': the op takes clock 4
-    expect(first).toMatchObject({ time: 1 });
-    expect(second).toMatchObject({ time: 4, after: ['a', 3] });
-    expect(a.value).toBe('abcd');
+    const second = a.do(ins(3, 'd'));
+    expect(first).toMatchObject({ clock: 1 });
+    expect(second).toMatchObject({ clock: 4, after: ['a', 3] });
+    b.receive(first, second);
+    expect(b.do(ins(0, '>'))).toMatchObject({ clock: 5, after: null });
+    expect(b.value).toBe('>abcd');
   });
 
   it('text - two concurrent inserts at the same index order the same on every replica and do not interleave', () => {
@@ -195,10 +197,9 @@ describe('text', () => {
     expect(prep({ type: 'delete', index: 0, count: 0 })).toMatchObject({ ok: false, error: { code: 'BAD_COMMAND' } });
     expect(prep({ type: 'delete', index: 0, count: Infinity })).toMatchObject({ ok: false, error: { code: 'BAD_COMMAND' } });
     expect(prep(Object.create({ type: 'insert', index: 0, text: 'x' }))).toMatchObject({ ok: false, error: { code: 'UNKNOWN_COMMAND' } });
-    expect(text.prepare(text.create(null), { type: 'insert', index: 0, text: 'ab' }, { replica: 'a', time: Number.MAX_SAFE_INTEGER })).toMatchObject({
-      ok: false,
-      error: { code: 'OUT_OF_RANGE' },
-    });
+    const full = text.create(null);
+    text.apply(full, { type: 'insert', replica: 'z', clock: Number.MAX_SAFE_INTEGER - 1, after: null, text: 'z' });
+    expect(text.prepare(full, { type: 'insert', index: 0, text: 'ab' }, a.ctx())).toMatchObject({ ok: false, error: { code: 'OUT_OF_RANGE' } });
     expect(a.encoding).toBe(before);
     expect(a.value).toBe('abc');
   });
@@ -212,19 +213,19 @@ describe('text', () => {
       [],
       {},
       { type: 'move' },
-      { type: 'insert', replica: 'b', time: 5, after: null },
-      { type: 'insert', replica: 'b', time: 5, after: null, text: '' },
-      { type: 'insert', replica: '', time: 5, after: null, text: 'x' },
-      { type: 'insert', replica: 'b', time: -1, after: null, text: 'x' },
-      { type: 'insert', replica: 'b', time: NaN, after: null, text: 'x' },
-      { type: 'insert', replica: 'b', time: 1e300, after: null, text: 'x' },
-      { type: 'insert', replica: 'b', time: Number.MAX_SAFE_INTEGER, after: null, text: 'xy' },
-      { type: 'insert', replica: 'b', time: 5, after: ['a'], text: 'x' },
-      { type: 'insert', replica: 'b', time: 5, after: ['a', 1.5], text: 'x' },
-      { type: 'insert', replica: 'b', time: 5, after: { 0: 'a', 1: 1 }, text: 'x' },
-      { type: 'insert', replica: 'b', time: 5, after: ['a', 9], text: 'x' }, // never applied
-      { type: 'insert', replica: 'b', time: 5, after: ['z', 1], text: 'x' },
-      { type: 'insert', replica: 'b', time: 2, after: ['a', 3], text: 'x' }, // clock not above its origin
+      { type: 'insert', replica: 'b', clock: 5, after: null },
+      { type: 'insert', replica: 'b', clock: 5, after: null, text: '' },
+      { type: 'insert', replica: '', clock: 5, after: null, text: 'x' },
+      { type: 'insert', replica: 'b', clock: -1, after: null, text: 'x' },
+      { type: 'insert', replica: 'b', clock: NaN, after: null, text: 'x' },
+      { type: 'insert', replica: 'b', clock: 1e300, after: null, text: 'x' },
+      { type: 'insert', replica: 'b', clock: Number.MAX_SAFE_INTEGER, after: null, text: 'xy' },
+      { type: 'insert', replica: 'b', clock: 5, after: ['a'], text: 'x' },
+      { type: 'insert', replica: 'b', clock: 5, after: ['a', 1.5], text: 'x' },
+      { type: 'insert', replica: 'b', clock: 5, after: { 0: 'a', 1: 1 }, text: 'x' },
+      { type: 'insert', replica: 'b', clock: 5, after: ['a', 9], text: 'x' }, // never applied
+      { type: 'insert', replica: 'b', clock: 5, after: ['z', 1], text: 'x' },
+      { type: 'insert', replica: 'b', clock: 2, after: ['a', 3], text: 'x' }, // clock not above its origin
       { type: 'delete' },
       { type: 'delete', spans: [] },
       { type: 'delete', spans: [['a', 1]] },
@@ -236,8 +237,8 @@ describe('text', () => {
       Object.assign(Object.create({ type: 'delete' }), { spans: [['a', 1, 1]] }),
     ];
     for (const op of bad) expect(text.validateOp(op, a.state)).toMatchObject({ ok: false, error: { code: 'INVALID_OP' } });
-    const good = text.validateOp({ type: 'insert', replica: 'b', time: 5, after: ['a', 2], text: 'x', extra: 1 }, a.state);
-    expect(good).toEqual({ ok: true, value: { type: 'insert', replica: 'b', time: 5, after: ['a', 2], text: 'x' } });
+    const good = text.validateOp({ type: 'insert', replica: 'b', clock: 5, after: ['a', 2], text: 'x', extra: 1 }, a.state);
+    expect(good).toEqual({ ok: true, value: { type: 'insert', replica: 'b', clock: 5, after: ['a', 2], text: 'x' } });
     expect(text.validateOp({ type: 'delete', spans: [['a', 1, 3]] }, a.state).ok).toBe(true);
     expect(a.value).toBe('abc');
   });
@@ -258,6 +259,17 @@ describe('text', () => {
     const more = a.do(ins(1, 'YY'));
     text.apply(decoded.value, more);
     expect(text.value(decoded.value)).toBe(a.value);
+  });
+
+  it('text - the encoding lists replicas, their last clocks and runs (the documented example)', () => {
+    const a = new Peer('a');
+    const b = new Peer('b');
+    const ops = [...'hello'].map((ch, i) => a.do(ins(i, ch)));
+    ops.push(a.do(del(3)));
+    b.receive(...ops);
+    a.receive(b.do(ins(4, '!')));
+    expect(a.value).toBe('helo!');
+    expect(text.encode(a.state)).toEqual({ replicas: ['a', 'b'], clocks: [5, 6], runs: [[0, 1, 'hel'], [0, 4, 1], [0, 5, 'o'], [1, 6, '!']] });
   });
 
   it('text - decode rejects malformed encodings', () => {
@@ -316,7 +328,7 @@ describe('text', () => {
     expect(a.value).toBe(b.value);
     expect(a.encoding).toBe(b.encoding);
     // A stray insert naming a dropped tombstone is refused, not misplaced.
-    expect(text.validateOp({ type: 'insert', replica: 'c', time: 100, after: ['a', 6], text: 'x' }, a.state)).toMatchObject({
+    expect(text.validateOp({ type: 'insert', replica: 'c', clock: 100, after: ['a', 6], text: 'x' }, a.state)).toMatchObject({
       ok: false,
       error: { code: 'INVALID_OP' },
     });

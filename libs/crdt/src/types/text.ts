@@ -34,11 +34,11 @@ const textKind: ContentKind<string> = {
 /** The state of a `text` key. */
 export type TextState = Sequence<string>;
 
-/** A text insert op: `text` goes after element `after` (null: at the start), its k-th character gets id (replica, time + k). */
+/** A text insert op: `text` goes after element `after` (null: at the start), its k-th character gets id (replica, clock + k). */
 export interface TextInsertOp {
   readonly type: 'insert';
   readonly replica: ReplicaId;
-  readonly time: number;
+  readonly clock: number;
   readonly after: ElementId | null;
   readonly text: string;
   readonly [k: string]: Json;
@@ -47,7 +47,7 @@ export interface TextInsertOp {
 /** A text op. */
 export type TextOp = TextInsertOp | SequenceDeleteOp;
 
-const INSERT_SHAPE = 'a text insert op is {"type":"insert","replica":string,"time":natural number,"after":[replica,clock]|null,"text":non-empty string}';
+const INSERT_SHAPE = 'a text insert op is {"type":"insert","replica":string,"clock":positive integer,"after":[replica,clock]|null,"text":non-empty string}';
 
 /**
  * `text`: a string edited concurrently, by index. A sequence CRDT: RGA with runs (see
@@ -78,9 +78,9 @@ export const text: CrdtType<TextState, TextOp, string> = {
       if (t.length > INSERT_ELEMENTS_MAX) return err('BAD_COMMAND', `"text" is longer than ${INSERT_ELEMENTS_MAX} code units; split the insert`);
       const index = parseIndex(own(command, 'index'), state.length, true);
       if (!index.ok) return index;
-      const time = newClock(state, ctx, t.length);
-      if (!time.ok) return time;
-      return ok({ type: 'insert', replica: ctx.replica, time: time.value, after: index.value === 0 ? null : state.idAt(index.value - 1), text: t });
+      const clock = newClock(state, t.length);
+      if (!clock.ok) return clock;
+      return ok({ type: 'insert', replica: ctx.replica, clock: clock.value, after: index.value === 0 ? null : state.idAt(index.value - 1), text: t });
     }
     if (type === 'delete') return prepareDelete(state, command);
     return err('UNKNOWN_COMMAND', `text understands "insert" and "delete", not ${JSON.stringify(type)}`);
@@ -92,12 +92,12 @@ export const text: CrdtType<TextState, TextOp, string> = {
     if (type !== 'insert') return err('INVALID_OP', `a text op has type "insert" or "delete", not ${JSON.stringify(type)}`);
     const t = own(op, 'text');
     if (typeof t !== 'string' || t.length === 0) return err('INVALID_OP', INSERT_SHAPE);
-    const placed = validatePlacement(state, own(op, 'replica'), own(op, 'time'), own(op, 'after'), t.length, INSERT_SHAPE);
+    const placed = validatePlacement(state, own(op, 'replica'), own(op, 'clock'), own(op, 'after'), t.length, INSERT_SHAPE);
     if (!placed.ok) return placed;
-    return ok({ type: 'insert', replica: placed.value.replica, time: placed.value.time, after: placed.value.after, text: t });
+    return ok({ type: 'insert', replica: placed.value.replica, clock: placed.value.clock, after: placed.value.after, text: t });
   },
   apply(state, op) {
-    if (op.type === 'insert') state.insert(op.replica, op.time, op.after, op.text);
+    if (op.type === 'insert') state.insert(op.replica, op.clock, op.after, op.text);
     else for (const [replica, clock, count] of op.spans) state.delete(replica, clock, count);
   },
   value(state) {

@@ -1,0 +1,4 @@
+/** Injection tokens of the coordinator app. */
+export const SETTINGS = Symbol('CoordinatorSettings');
+export const LOGGER = Symbol('Logger');
+export const RUNTIME = Symbol('CoordinatorRuntime');

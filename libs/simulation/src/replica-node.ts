@@ -1,0 +1,273 @@
+import { isNat, isNonEmptyString, isObject, vvGet, type Json, type VersionVector } from '../../crdt/src';
+import { errorReply } from '../../protocol/src';
+import type { Heartbeat, NoticePort } from '../../replication/src/ports';
+import { decodeToken } from '../../replication/src/causal-token';
+import { ReplicaCore } from '../../replication/src/replica-core';
+import type { ReplicatedEvent } from '../../replication/src/replicated-event';
+import { BrokerClient } from './broker-client';
+import { checkValue, familyOf } from './model';
+import { SimLog } from './sim-log';
+import { SimOpStream } from './sim-op-stream';
+import { SimSnapshots } from './sim-snapshots';
+import { SimDisk } from './sim-store';
+import { Life, SimClock } from './scheduler';
+import type { ReplicaEndpoint, World } from './world';
+
+/** Client commands a replica answers (`<prefix>.replica.<id>.<command>` and the shared subjects). */
+const CLIENT_COMMANDS = new Set(['create', 'update', 'get', 'keys', 'history', 'before-sync', 'status']);
+
+/** Keys whose types never refuse a well-formed event: a refusal there is a bug, not compaction. */
+const NEVER_REFUSED_PREFIXES = ['c.', 's.', 'r.', 'f.', 'x.'];
+
+/** Keys whose value the simulator records before and after each own event (exact checks). */
+const OBSERVED_PREFIXES = ['c.', 'm.'];
+
+/**
+ * One replica process across its lifetimes: a disk that survives crashes, and for each
+ * lifetime a fresh `ReplicaCore` over that disk with the simulated ports, exactly as
+ * apps/replica/src/replica-runtime.ts wires the production ones. A crash ends the
+ * lifetime (timers stop, pending promises never settle, in-flight disk writes land or
+ * not as a whole); a restart builds a new core over the same disk.
+ *
+ * The core's key space is instrumented to check, on every apply, that no replica ever
+ * applies an event twice or skips one, and that own events are made only in Work mode.
+ */
+export class ReplicaNode implements ReplicaEndpoint {
+  readonly disk: SimDisk;
+  /** This process's clock skew (the fault schedule moves it). */
+  readonly skew = { ms: 0 };
+  core: ReplicaCore | undefined;
+  stream: SimOpStream | undefined;
+  private life: Life | undefined;
+  /** The core finished `start()` (the production app subscribes its subjects only then). */
+  ready = false;
+  incarnation = 0;
+  crashes = 0;
+
+  constructor(
+    readonly id: string,
+    private readonly world: World,
+  ) {
+    this.disk = new SimDisk(id, world.scheduler, world.prng(`disk ${id}`), world.monitor);
+  }
+
+  /** True while a lifetime runs. */
+  get up(): boolean {
+    return this.life?.alive === true;
+  }
+
+  /** Starts a new lifetime over the disk. */
+  start(): void {
+    if (this.up) return;
+    const w = this.world;
+    const life = new Life(`${this.id}#${++this.incarnation}`);
+    this.life = life;
+    this.ready = false;
+    const log = new SimLog(life.name, (l) => w.trace.line(w.scheduler.nowMs, l), (msg, fields) => this.judgeErrorLog(msg, fields));
+    const clock = new SimClock(w.scheduler, life, this.skew);
+    const client = new BrokerClient(this.id, life, w.scheduler, w.net, w.broker);
+    const prng = w.prng(`stream ${life.name}`);
+    const stream = new SimOpStream(this.id, life, client, w.broker, w.net, w.scheduler, prng, log, {
+      publishTimeoutMs: w.timings.publishTimeoutMs,
+      streamCheckMs: w.timings.streamCheckMs,
+      commitBacklogMax: w.timings.commitBacklogMax,
+    }, w.streamFaults);
+    const idPrng = w.prng(`ids ${life.name}`);
+    const core = new ReplicaCore(
+      {
+        store: this.disk.open(life),
+        stream,
+        notices: new SimNotices(this.id, life, w),
+        snapshots: new SimSnapshots(client, w.timings.snapshotTimeoutMs),
+        clock,
+        log,
+        newReplicaId: () => `r-${idPrng.u32().toString(16)}`,
+        onFatal: (err) => {
+          // Production exits (code 70) and a supervisor restarts it from disk.
+          log.warn('fatal: the store failed under a commit; exiting to recover from disk', { error: String(err) });
+          if (life.alive) {
+            this.crash('fatal store error');
+            w.scheduler.after(w.prng(`restart ${life.name}`).int(100, 1_000), `restart ${this.id}`, () => this.start());
+          }
+        },
+      },
+      { replicaId: this.id, limits: w.timings.replicaLimits },
+    );
+    this.core = core;
+    this.stream = stream;
+    this.instrument(core);
+    stream.attach(core);
+    w.note(`${life.name} starting`);
+    void (async () => {
+      await stream.ensureStream();
+      if (!life.alive) return;
+      await core.start();
+      if (!life.alive) return;
+      this.ready = true;
+      w.note(`${life.name} ready mode=${core.currentMode} applied=${JSON.stringify(core.applied())} streamSeq=${core.consumedSeq()}`);
+    })().catch((e: unknown) => {
+      if (!life.alive) return;
+      w.monitor.violation(`${life.name} failed to start: ${String((e as Error)?.stack ?? e)}`);
+    });
+  }
+
+  /** Ends the lifetime now (kill -9): what the disk had not written is decided by the seed. */
+  crash(why: string): void {
+    if (!this.life?.alive) return;
+    const name = this.life.name;
+    this.life.end();
+    this.stream?.close();
+    this.ready = false;
+    this.core = undefined;
+    this.stream = undefined;
+    this.crashes++;
+    const d = this.disk.crash();
+    this.world.note(`${name} CRASH (${why}); in-flight writes landed ${d.landed}, lost ${d.lost}`);
+  }
+
+  // ---------------------------------------------------------------- the wire (the controller's handlers)
+
+  onHeartbeat(body: Json): void {
+    if (!this.ready || !this.core) return;
+    if (isObject(body) && isNonEmptyString(body.replica) && isObject(body.applied)) this.core.heardPeer(body as unknown as Heartbeat);
+  }
+
+  onResend(body: Json): void {
+    if (!this.ready || !this.core) return;
+    if (isObject(body) && isNat(body.fromSeq) && body.fromSeq > 0) this.core.resend(body.fromSeq);
+  }
+
+  onRoundResume(body: Json): void {
+    if (!this.ready || !this.core) return;
+    this.core.round.resume(body);
+  }
+
+  onRequest(subject: string, body: Record<string, unknown>): Promise<Json> | undefined {
+    const core = this.core;
+    if (!this.ready || !core) return undefined;
+    const run = async (): Promise<Json> => {
+      if (subject === 'get') {
+        const reply = (await core.handle(subject, body)) as Json;
+        this.checkRead(body.key, reply);
+        return reply;
+      }
+      if (CLIENT_COMMANDS.has(subject)) return (await core.handle(subject, body)) as Json;
+      switch (subject) {
+        case 'freeze':
+          return await core.round.freeze(body);
+        case 'cut':
+          return await core.round.cut(body);
+        case 'commit':
+          return await core.round.commit(body);
+        case 'resume':
+          return core.round.resume(body);
+        case 'digests':
+          return core.round.digests();
+        default:
+          return errorReply('UNKNOWN_COMMAND', `unknown command ${subject}`) as unknown as Json;
+      }
+    };
+    // The production transport turns a throwing handler into an INTERNAL reply.
+    return run().catch((e: unknown) => errorReply('INTERNAL', `handler failed: ${(e as Error)?.message ?? e}`) as unknown as Json);
+  }
+
+  // ---------------------------------------------------------------- instrumentation
+
+  /** A read's value must be what the model says for exactly the events its token covers. */
+  private checkRead(key: unknown, reply: Json): void {
+    if (typeof key !== 'string' || familyOf(key) === 'free' || !isObject(reply) || reply.ok !== true || typeof reply.token !== 'string') return;
+    const applied = decodeToken(reply.token);
+    if (!applied) return;
+    const wrong = checkValue(this.world.monitor, key, applied, reply.value);
+    if (wrong) this.world.monitor.violation(`${this.id} answered a read wrongly: ${wrong}`);
+  }
+
+  private instrument(core: ReplicaCore): void {
+    const w = this.world;
+    const ks = core.keys;
+    const apply = ks.apply.bind(ks);
+    const clear = ks.clear.bind(ks);
+    /** Per origin, the last seq applied to this key space since it was last cleared. */
+    let last = new Map<string, number>();
+    ks.clear = () => {
+      last = new Map();
+      clear();
+    };
+    ks.apply = (e: ReplicatedEvent) => {
+      const prev = last.get(e.origin);
+      if (prev === undefined) {
+        const floor = vvGet(snapshotCutOf(core), e.origin);
+        if (e.seq <= floor) w.monitor.violation(`${this.id} applied ${e.origin}#${e.seq}, which its snapshot (cut ${floor}) already holds`);
+      } else if (e.seq <= prev) {
+        w.monitor.violation(`${this.id} applied ${e.origin}#${e.seq} twice (last applied ${e.origin}#${prev})`);
+      } else if (e.seq !== prev + 1) {
+        w.monitor.violation(`${this.id} applied ${e.origin}#${e.seq} right after ${e.origin}#${prev}: skipped events`);
+      }
+      last.set(e.origin, e.seq);
+      const creating = e.origin === core.replicaId && core.currentMode !== 'Starting';
+      const observed = creating && OBSERVED_PREFIXES.some((p) => e.key.startsWith(p));
+      if (creating && core.currentMode !== 'Work') w.monitor.violation(`${this.id} made event #${e.seq} on ${e.key} in mode ${core.currentMode}: a write slipped past the freeze`);
+      const before = observed ? valueOf(ks, e.key) : undefined;
+      const result = apply(e);
+      if (creating) w.monitor.eventCreated(e, before, observed ? valueOf(ks, e.key) : undefined);
+      return result;
+    };
+  }
+
+  private judgeErrorLog(msg: string, fields: Record<string, unknown> | undefined): void {
+    const m = this.world.monitor;
+    m.stats.errorLogs++;
+    if (msg === 'refused an invalid event from the stream') {
+      m.stats.refusedEvents++;
+      const key = typeof fields?.key === 'string' ? fields.key : '';
+      // Text, lists and maps may refuse an op that was in flight across a compaction (an
+      // insert after a tombstone the round dropped); every replica refuses it alike.
+      if (NEVER_REFUSED_PREFIXES.some((p) => key.startsWith(p))) m.violation(`${this.id} refused a valid-by-construction event: ${JSON.stringify(fields)}`);
+      return;
+    }
+    m.violation(`${this.id} logged an error: ${msg} ${JSON.stringify(fields ?? {})}`);
+  }
+}
+
+/** The visible value of a key, or undefined. */
+function valueOf(ks: ReplicaCore['keys'], key: string): Json | undefined {
+  const v = ks.get(key);
+  return v ? (JSON.parse(JSON.stringify(v.impl.value(v.state))) as Json) : undefined;
+}
+
+/** The cut of the snapshot the core last loaded or wrote (read for the double-apply check only). */
+function snapshotCutOf(core: ReplicaCore): VersionVector {
+  return (core as unknown as { snapshotCut: VersionVector }).snapshotCut ?? {};
+}
+
+/** Notices on core NATS: fire and forget, through the lossy network. */
+class SimNotices implements NoticePort {
+  constructor(
+    private readonly self: string,
+    private readonly life: Life,
+    private readonly world: World,
+  ) {}
+
+  changed(_key: string, _notice: Json): void {
+    // Nobody in the simulation watches keys; the notice is a hint, never the data.
+  }
+
+  heartbeat(beat: Heartbeat): void {
+    if (!this.life.alive) return;
+    const text = JSON.stringify(beat);
+    const w = this.world;
+    for (const r of w.replicas()) {
+      if (r.id === this.self) continue;
+      w.net.send('notice', this.self, r.id, 'heartbeat', () => r.onHeartbeat(JSON.parse(text) as Json));
+    }
+    for (const c of w.coordinators()) w.net.send('notice', this.self, c.id, 'heartbeat', () => c.onHeartbeat(JSON.parse(text) as Json));
+  }
+
+  requestResend(origin: string, fromSeq: number): void {
+    if (!this.life.alive) return;
+    const w = this.world;
+    const target = w.replica(origin);
+    w.note(`${this.self} asks ${origin} to resend from #${fromSeq}`);
+    if (target) w.net.send('notice', this.self, origin, 'resend', () => target.onResend({ fromSeq }));
+  }
+}

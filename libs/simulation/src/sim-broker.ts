@@ -1,0 +1,191 @@
+import type { LeaseEntry, LeaseRecord } from '../../coordination/src/ports';
+import type { SnapshotRecord } from '../../replication/src/ports';
+
+/** One stored stream message: the encoded batch, as JetStream keeps the bytes. */
+export interface StoredMessage {
+  readonly seq: number;
+  readonly msgId: string;
+  readonly data: string;
+}
+
+/** `streams.info(...).state` and `created`, the fields the adapter reads. */
+export interface StreamInfo {
+  readonly created: string;
+  readonly first_seq: number;
+  readonly last_seq: number;
+  readonly messages: number;
+}
+
+/** The result of a publish at the server. */
+export type PublishOutcome = { readonly ok: true; readonly seq: number; readonly duplicate: boolean } | { readonly ok: false; readonly error: string };
+
+/** One incarnation of the op stream (a deleted and recreated stream is a new one). */
+class StreamInstance {
+  /** Messages with contiguous sequence numbers, starting at `base`. */
+  msgs: StoredMessage[] = [];
+  base = 1;
+  /** Nats-Msg-Id → sequence and when it was stored (the duplicate window). */
+  dedup = new Map<string, { seq: number; atMs: number }>();
+
+  constructor(readonly created: string) {}
+
+  get lastSeq(): number {
+    return this.base + this.msgs.length - 1;
+  }
+
+  info(): StreamInfo {
+    const last = this.lastSeq;
+    const first = this.msgs.length > 0 ? this.base : last === 0 ? 0 : last + 1;
+    return { created: this.created, first_seq: first, last_seq: last, messages: this.msgs.length };
+  }
+}
+
+/**
+ * The NATS server with JetStream, as the replicas and coordinators use it: the op stream
+ * (sequence numbers, `Nats-Msg-Id` de-duplication within a window, purge, loss of the
+ * unsynced tail in a broker crash, deletion and re-creation), the object store holding
+ * the snapshot for joiners, and the KV key holding the coordinators' leader lease. Calls
+ * here happen at the moment a request reaches the server; the network adds the delays.
+ */
+export class SimBroker {
+  /** False during a broker outage: nothing reaches JetStream. */
+  up = true;
+  private stream: StreamInstance | undefined;
+  private generation = 0;
+  private latestSnapshot: string | undefined;
+  private lease: { value: string | undefined; revision: number } | undefined;
+  private leaseRevision = 0;
+  private readonly appendListeners = new Set<() => void>();
+  /** Counts for the report. */
+  readonly stats = { published: 0, duplicates: 0, lostTail: 0, purged: 0, deleted: 0, created: 0 };
+
+  constructor(private readonly duplicateWindowMs: number) {
+    this.create();
+  }
+
+  // ---------------------------------------------------------------- the op stream
+
+  /** True when the stream exists. */
+  get exists(): boolean {
+    return this.stream !== undefined;
+  }
+
+  /** Creates the stream when missing; returns its info. */
+  create(): StreamInfo {
+    if (!this.stream) {
+      this.stream = new StreamInstance(`created-${++this.generation}`);
+      this.stats.created++;
+    }
+    return this.stream.info();
+  }
+
+  /** Deletes the stream (an operator's mistake, a lost volume). */
+  deleteStream(): void {
+    if (!this.stream) return;
+    this.stream = undefined;
+    this.stats.deleted++;
+  }
+
+  /** The stream's info, or undefined when it does not exist. */
+  info(): StreamInfo | undefined {
+    return this.stream?.info();
+  }
+
+  /** Stores a batch (de-duplicated by `msgId` within the window). */
+  publish(msgId: string, data: string, nowMs: number): PublishOutcome {
+    const s = this.stream;
+    if (!s) return { ok: false, error: 'no responders: stream not found' };
+    for (const [id, d] of s.dedup) {
+      if (nowMs - d.atMs <= this.duplicateWindowMs) break;
+      s.dedup.delete(id);
+    }
+    const dup = s.dedup.get(msgId);
+    if (dup) {
+      // Like JetStream, a purge does not forget ids still in the window.
+      this.stats.duplicates++;
+      return { ok: true, seq: dup.seq, duplicate: true };
+    }
+    const seq = s.lastSeq + 1;
+    s.msgs.push({ seq, msgId, data });
+    s.dedup.delete(msgId);
+    s.dedup.set(msgId, { seq, atMs: nowMs });
+    this.stats.published++;
+    for (const l of [...this.appendListeners]) l();
+    return { ok: true, seq, duplicate: false };
+  }
+
+  /** The message at `seq`, or the first one after it when `seq` was purged; undefined past the end. */
+  messageFrom(seq: number): StoredMessage | undefined {
+    const s = this.stream;
+    if (!s || s.msgs.length === 0) return undefined;
+    const i = Math.max(0, seq - s.base);
+    return s.msgs[i];
+  }
+
+  /** Calls `fn` once on the next append (a consumer waiting at the end of the stream). */
+  onNextAppend(fn: () => void): () => void {
+    const once = () => {
+      this.appendListeners.delete(once);
+      fn();
+    };
+    this.appendListeners.add(once);
+    return () => this.appendListeners.delete(once);
+  }
+
+  /** A broker crash before fsync: the last `count` messages are gone (acknowledged or not). */
+  loseTail(count: number): number {
+    const s = this.stream;
+    if (!s) return 0;
+    const n = Math.min(count, s.msgs.length);
+    const lost = s.msgs.splice(s.msgs.length - n, n);
+    for (const m of lost) if (s.dedup.get(m.msgId)?.seq === m.seq) s.dedup.delete(m.msgId);
+    this.stats.lostTail += n;
+    return n;
+  }
+
+  /** Removes every message below `keepFromSeq`. */
+  purge(keepFromSeq: number): boolean {
+    const s = this.stream;
+    if (!s) return false;
+    const keep = Math.min(keepFromSeq, s.lastSeq + 1);
+    const drop = keep - s.base;
+    if (drop <= 0) return true;
+    const last = s.lastSeq;
+    s.msgs.splice(0, drop);
+    s.base = keep;
+    if (s.msgs.length === 0) s.base = last + 1;
+    this.stats.purged += drop;
+    return true;
+  }
+
+  // ---------------------------------------------------------------- the snapshot object store
+
+  /** Stores the snapshot for joiners (replaces the previous one). */
+  putSnapshot(snapshot: SnapshotRecord): void {
+    this.latestSnapshot = JSON.stringify(snapshot);
+  }
+
+  /** The latest snapshot, a fresh copy. */
+  getSnapshot(): SnapshotRecord | undefined {
+    return this.latestSnapshot === undefined ? undefined : (JSON.parse(this.latestSnapshot) as SnapshotRecord);
+  }
+
+  // ---------------------------------------------------------------- the leader lease (a KV key)
+
+  leaseRead(): LeaseEntry | undefined {
+    if (!this.lease) return undefined;
+    return { value: this.lease.value === undefined ? undefined : (JSON.parse(this.lease.value) as LeaseRecord), revision: this.lease.revision };
+  }
+
+  leaseCreate(value: LeaseRecord): number | undefined {
+    if (this.lease && this.lease.value !== undefined) return undefined;
+    this.lease = { value: JSON.stringify(value), revision: ++this.leaseRevision };
+    return this.lease.revision;
+  }
+
+  leaseUpdate(value: LeaseRecord, revision: number): number | undefined {
+    if (!this.lease || this.lease.revision !== revision) return undefined;
+    this.lease = { value: JSON.stringify(value), revision: ++this.leaseRevision };
+    return this.lease.revision;
+  }
+}
