@@ -3,7 +3,8 @@
  *
  * 1. The editing trace (see TRACE_ATTRIBUTION: by Martin Kleppmann and the Automerge
  *    contributors, CC BY 4.0) applied to our `text` type, one replica, every edit through
- *    prepare + apply with ctx.time incrementing; the result must equal the trace's final
+ *    prepare + apply with ctx.time incrementing (text's element clocks are Lamport clocks,
+ *    so real HLC readings would give the same runs); the result must equal the trace's final
  *    text exactly, or the run fails. Then the same trace on Yjs's Y.Text (one transaction
  *    per edit, as an editor binding does) and on Automerge (batches of edits per change),
  *    and our figures as ratios to theirs.
@@ -13,6 +14,8 @@
  * at run time); Automerge keeps its document in WebAssembly memory, so for it the figure
  * is the growth of memory outside the JavaScript heap, a high-water mark.
  */
+import { readFileSync } from 'node:fs';
+import { resolve } from 'node:path';
 import { canonicalJson } from '../libs/crdt/src/encoding/canonical-json';
 import { orSet } from '../libs/crdt/src/types/or-set';
 import { pnCounter } from '../libs/crdt/src/types/pn-counter';
@@ -41,6 +44,16 @@ interface TraceInfo {
 interface Outcome {
   readonly name: string;
   readonly m: Measured<TraceInfo>;
+}
+
+/** The version of a dev dependency as the repository's package.json pins it. */
+function pinned(name: string): string {
+  try {
+    const pkg = JSON.parse(readFileSync(resolve(__dirname, '../../package.json'), 'utf8')) as { devDependencies?: Record<string, string> };
+    return pkg.devDependencies?.[name] ?? '?';
+  } catch {
+    return '?';
+  }
 }
 
 function fail(message: string): never {
@@ -233,12 +246,12 @@ async function main(): Promise<void> {
   const Y = (await import('yjs')) as YModule;
   const yjs = runYjs(Y, trace);
   if (!yjs.info.ok) fail('Yjs produced a different text (the trace or the harness is wrong)');
-  report({ name: 'Yjs 13.6 Y.Text: one transaction per edit', m: yjs }, trace.edits.length);
+  report({ name: `Yjs ${pinned('yjs')} Y.Text (ESM build): one transaction per edit`, m: yjs }, trace.edits.length);
 
   const A = (await import('@automerge/automerge')) as AModule;
   const am = runAutomerge(A, trace);
   if (!am.info.ok) fail('Automerge produced a different text (the trace or the harness is wrong)');
-  report({ name: `Automerge 3.5 (WebAssembly): A.splice, ${num(AUTOMERGE_EDITS_PER_CHANGE)} edits per A.change (heap includes WebAssembly memory)`, m: am }, trace.edits.length);
+  report({ name: `Automerge ${pinned('@automerge/automerge')} (WebAssembly): A.splice, ${num(AUTOMERGE_EDITS_PER_CHANGE)} edits per A.change (heap includes WebAssembly memory)`, m: am }, trace.edits.length);
 
   console.log('\n  Ratios, ours / theirs (below 1 is better for us):');
   for (const [name, m] of [
