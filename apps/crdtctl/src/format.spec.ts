@@ -12,6 +12,7 @@ import {
   formatStatus,
   formatTransportError,
   formatUnreachable,
+  formatUpdate,
   formatValue,
   membersOf,
 } from './format';
@@ -48,6 +49,11 @@ const ROUND = {
 };
 
 describe('crdtctl output', () => {
+  it('format - an update names the event it made', () => {
+    expect(formatUpdate({ ok: true, key: 'x', type: 'pn-counter', replica: 'r2', seq: 4 }, undefined)).toEqual(['updated x (pn-counter) as event r2#4']);
+    expect(formatUpdate({ ok: true, key: 'x', type: 'pn-counter', replica: 'r2', seq: 4 }, 'all')).toEqual(['updated x (pn-counter) as event r2#4, acknowledged by every live replica']);
+  });
+
   it('format - applied lag counts events the most advanced member has and this one lacks', () => {
     const lag = appliedLag([beat('r1', { r1: 5, r2: 3 }), beat('r2', { r1: 2, r2: 3 }), beat('r3', { r1: 5 })]);
     expect(Object.fromEntries(lag)).toEqual({ r1: 0, r2: 3, r3: 3 });
@@ -59,6 +65,9 @@ describe('crdtctl output', () => {
       expect.stringMatching(/^hint: create it first/),
     ]);
     expect(formatErrorReply({ ok: false, error: { code: 'NOT_LEADER', message: 'no lease' } }, 'coordinator')[1]).toMatch(/retry in a few seconds/);
+    // A write whose ack timed out is durable: the hint says not to send it again.
+    expect(formatErrorReply({ ok: false, error: { code: 'TIMEOUT', message: 'ack "all" did not come' }, replica: 'r2', seq: 9, token: 'v1.x' })[1]).toMatch(/durable as event r2#9 .*do not send it again/);
+    expect(formatErrorReply({ ok: false, error: { code: 'TIMEOUT', message: 'the stream did not answer' } })[1]).toBe('hint: retry, or raise --timeout');
   });
 
   it('format - no responders tells the user to start the cluster', () => {

@@ -63,7 +63,7 @@ const HINTS: Record<string, string> = {
   INVALID_OP: 'the message says what the type expects; for a pn-counter: {"type":"increment","by":1}',
   INVALID_OPTIONS: 'the message says which options the type takes',
   TOO_LARGE: 'split the batch or shorten the key or value',
-  TIMEOUT: 'the write is kept and will replicate; retry, raise --timeout, or ask for a weaker --ack',
+  TIMEOUT: 'retry, or raise --timeout',
   NOT_CAUGHT_UP: 'the replica is behind; retry shortly',
   FROZEN: 'a compaction round was running; nothing was applied, retry',
   OVERLOADED: 'the replica is busy; nothing was applied, retry shortly',
@@ -83,6 +83,7 @@ const COORDINATOR_HINTS: Record<string, string> = {
   REFUSED: 'a replica refused a phase: its code and message are listed above',
   BAD_REPLY: 'a replica runs another protocol version: check the versions',
   DIGEST_MISMATCH: 'replicas differ at the same cut: a replication bug; report it with the keys named',
+  INTERNAL: 'the coordinator logged the failure; look at its log',
 };
 
 /** An error reply: its code and message, and a hint of what to do. */
@@ -90,7 +91,10 @@ export function formatErrorReply(reply: Obj, source: 'replica' | 'coordinator' =
   const e = isObj(reply.error) ? reply.error : {};
   const code = str(e.code) ?? 'ERROR';
   const lines = [`error ${code}: ${str(e.message) ?? JSON.stringify(reply)}`];
-  const hint = (source === 'coordinator' ? COORDINATOR_HINTS : HINTS)[code];
+  // A write that timed out waiting for its ack is durable all the same: sending it again would apply it twice.
+  const hint = code === 'TIMEOUT' && source === 'replica' && num(reply.seq) !== undefined
+    ? `the write is durable as event ${str(reply.replica) ?? ''}#${reply.seq} and will replicate: do not send it again; ask for a weaker --ack or raise --timeout next time`
+    : (source === 'coordinator' ? COORDINATOR_HINTS : HINTS)[code];
   if (hint) lines.push(`hint: ${hint}`);
   return lines;
 }
@@ -133,7 +137,7 @@ export function formatCreate(r: Obj): string[] {
 
 /** `update`. */
 export function formatUpdate(r: Obj, ack: string | undefined): string[] {
-  const seq = num(r.seq) !== undefined ? ` as event #${r.seq}` : '';
+  const seq = num(r.seq) !== undefined ? ` as event ${str(r.replica) ?? ''}#${r.seq}` : '';
   return [`updated ${str(r.key)} (${str(r.type)})${seq}${ack && ack !== 'local' ? `, acknowledged by ${ack === 'all' ? 'every live replica' : 'the stream'}` : ''}`];
 }
 

@@ -30,6 +30,9 @@ export class Outbox {
   private retryMs: number;
   private cancelRetry: (() => void) | undefined;
   private stopped = false;
+  /** Set by a rewind: publishes after it are copies the stream must store again (see `batchMessageId`). */
+  private republish: string | undefined;
+  private rewinds = 0;
 
   constructor(
     private readonly self: string,
@@ -70,6 +73,8 @@ export class Outbox {
   rewind(seq: number): void {
     if (seq >= this.publishedThrough) return;
     this.publishedThrough = seq;
+    // Unique across restarts too (the clock moves on), so no earlier publish in the window shares it.
+    this.republish = `${this.clock.nowMs()}.${++this.rewinds}`;
     this.queue = [];
     this.queuedThrough = seq;
     this.spilled = this.lastSeq > seq;
@@ -103,7 +108,7 @@ export class Outbox {
     }
     const batch = this.takeBatch();
     try {
-      await this.stream.publish(batch);
+      await this.stream.publish(batch, this.republish);
     } catch (err) {
       this.queue.unshift(...batch);
       this.log.warn('publish failed; retrying', { error: String(err), retryMs: this.retryMs, pending: this.depth });

@@ -72,8 +72,12 @@ export interface StorePort {
 
 /** The op stream (JetStream in production). */
 export interface OpStreamPort {
-  /** Publishes a batch of own events; resolves with the stream sequence once stored, rejects on failure or timeout. */
-  publish(events: readonly ReplicatedEvent[]): Promise<number>;
+  /**
+   * Publishes a batch of own events; resolves with the stream sequence once stored, rejects on failure or timeout.
+   * `republish` is set when events are published again on purpose (after a stream reset or a resend request):
+   * it must go into the message id (see `batchMessageId`), or the server's duplicate window would drop the copies.
+   */
+  publish(events: readonly ReplicatedEvent[], republish?: string): Promise<number>;
   /** The stream's last sequence now (for `consistency: latest` and catch-up); rejects when unreachable. */
   lastSeq(): Promise<number>;
   /** (Re)starts delivering stream messages to the core from stream sequence `seq` on. */

@@ -75,7 +75,13 @@ export function encodeEventBatch(events: readonly ReplicatedEvent[]): Uint8Array
   return Buffer.from(JSON.stringify({ v: EVENT_VERSION, events }));
 }
 
-/** The JetStream message id of a batch: duplicates of it within the window are dropped by the server. */
-export function batchMessageId(events: readonly ReplicatedEvent[]): string {
-  return `${events[0].origin}:${events[0].seq}-${events[events.length - 1].seq}`;
+/**
+ * The JetStream message id of a batch: duplicates of it within the window are dropped by the server.
+ * A retry after a lost ack reuses the id (so the batch is stored once); a deliberate republish
+ * carries its `republish` tag, so the server stores the copy even if the same batch was
+ * published within the window (a resend request must not be swallowed as a duplicate).
+ */
+export function batchMessageId(events: readonly ReplicatedEvent[], republish?: string): string {
+  const id = `${events[0].origin}:${events[0].seq}-${events[events.length - 1].seq}`;
+  return republish ? `${id}~${republish}` : id;
 }

@@ -1,3 +1,4 @@
+import { existsSync, writeFileSync } from 'node:fs';
 import { jetstream, jetstreamManager } from '@nats-io/jetstream';
 import type { NatsConnection } from '@nats-io/transport-node';
 import { pollUntil, portAccepts } from './free-port';
@@ -80,7 +81,6 @@ describe('nats-server launcher', () => {
       expect(server.storeDir).toBe(dir.path);
       await server.dispose();
       server = undefined;
-      const { existsSync } = await import('node:fs');
       expect(existsSync(dir.path)).toBe(true);
     } finally {
       dir.remove();
@@ -105,12 +105,14 @@ describe('nats-server launcher', () => {
     expect(() => findNatsServer(env)).toThrow(NatsServerMissingError);
     await expect(startNatsServer({ env })).rejects.toThrow(/NATS_SERVER_BIN=\/nonexistent\/nats-server is not an executable/);
     // Without the Debian binary and nothing on PATH the message says how to install it.
-    const bare = { PATH: '' };
+    expect(() => findNatsServer({ PATH: '' }, '/nonexistent/sbin/nats-server')).toThrow(/apt-get install nats-server.*NATS_SERVER_BIN/);
+    // One on PATH is found when the Debian one is absent.
+    const dir = makeTempDir('path-bin');
     try {
-      findNatsServer(bare);
-    } catch (e) {
-      expect(e).toBeInstanceOf(NatsServerMissingError);
-      expect(String(e)).toMatch(/apt-get install nats-server/);
+      writeFileSync(`${dir.path}/nats-server`, '#!/bin/sh\n', { mode: 0o755 });
+      expect(findNatsServer({ PATH: `/nonexistent:${dir.path}` }, '/nonexistent/sbin/nats-server')).toBe(`${dir.path}/nats-server`);
+    } finally {
+      dir.remove();
     }
   });
 

@@ -47,13 +47,13 @@ function isExecutable(path: string): boolean {
  * The nats-server binary: `NATS_SERVER_BIN` when set, else /usr/sbin/nats-server, else
  * `nats-server` on PATH. Throws `NatsServerMissingError` with install instructions.
  */
-export function findNatsServer(env: NodeJS.ProcessEnv = process.env): string {
+export function findNatsServer(env: NodeJS.ProcessEnv = process.env, debianBin = DEBIAN_BIN): string {
   const configured = env.NATS_SERVER_BIN;
   if (configured) {
     if (isExecutable(configured)) return configured;
     throw new NatsServerMissingError(`NATS_SERVER_BIN=${configured} is not an executable file; point it at a nats-server binary or unset it`);
   }
-  if (isExecutable(DEBIAN_BIN)) return DEBIAN_BIN;
+  if (isExecutable(debianBin)) return debianBin;
   for (const dir of (env.PATH ?? '').split(delimiter)) {
     if (dir && isExecutable(join(dir, 'nats-server'))) return join(dir, 'nats-server');
   }

@@ -105,10 +105,10 @@ export class JetStreamOpStream implements OpStreamPort {
     }
   }
 
-  async publish(events: readonly ReplicatedEvent[]): Promise<number> {
+  async publish(events: readonly ReplicatedEvent[], republish?: string): Promise<number> {
     try {
       const ack = await this.js.publish(this.subjects.ops(events[0].origin), encodeEventBatch(events), {
-        msgID: batchMessageId(events),
+        msgID: batchMessageId(events, republish),
         timeout: this.opts.publishTimeoutMs,
       });
       return ack.seq;

@@ -1,0 +1,29 @@
+import { formatChildLine, isReadyLine, prettyLine } from './log-format';
+
+describe('cluster launcher log lines', () => {
+  it('launcher - JSON log lines read as LEVEL msg key=value', () => {
+    expect(prettyLine('{"level":"info","msg":"ready","t":"2025-01-01T00:00:00Z","replica":"r1","streamSeq":0,"note":"a b"}')).toBe('INFO  ready replica=r1 streamSeq=0 note="a b"');
+    expect(prettyLine('{"level":"warn","msg":"x","members":["r1","r2"]}')).toBe('WARN  x members=["r1","r2"]');
+  });
+
+  it('launcher - nats-server lines lose their pid and date', () => {
+    expect(prettyLine('[26501] 2026/11/21 12:11:51.385155 [INF] Server is ready')).toBe('INF Server is ready');
+  });
+
+  it('launcher - other lines pass through', () => {
+    expect(prettyLine('plain text')).toBe('plain text');
+    expect(prettyLine('{not json')).toBe('{not json');
+  });
+
+  it('launcher - lines carry the child name, coloured on a terminal, raw on request', () => {
+    expect(formatChildLine('r1', '{"level":"info","msg":"ready"}', { nameWidth: 4 })).toBe('r1   | INFO  ready');
+    expect(formatChildLine('r1', 'x', { nameWidth: 2, color: 36 })).toBe('\x1b[36mr1\x1b[0m | x');
+    expect(formatChildLine('r1', '{"msg":"ready"}', { nameWidth: 2, raw: true })).toBe('r1 | {"msg":"ready"}');
+  });
+
+  it('launcher - the ready line is the JSON line whose msg is ready', () => {
+    expect(isReadyLine('{"level":"info","msg":"ready","replica":"r1"}')).toBe(true);
+    expect(isReadyLine('{"level":"info","msg":"not ready"}')).toBe(false);
+    expect(isReadyLine('ready')).toBe(false);
+  });
+});
