@@ -2,7 +2,7 @@ import { connect, type NatsConnection, type Subscription } from '@nats-io/transp
 import { Coordinator, type LogPort } from '../../../libs/coordination/src';
 import { subjectsFor } from '../../../libs/protocol/src';
 import type { CoordinatorSettings } from './coordinator.settings';
-import { systemClock } from './infra/system-clock';
+import { systemClock } from '../../../libs/runtime/src';
 import { AdminResponder } from './nats/admin-responder';
 import { KvLeaseStore } from './nats/kv-lease-store';
 import { NatsReplicaRequests } from './nats/nats-replica-requests';

@@ -1,9 +1,9 @@
 import { Inject, Module, type OnApplicationShutdown } from '@nestjs/common';
 import type { LogPort } from '../../../libs/coordination/src';
+import { jsonLogger } from '../../../libs/runtime/src';
 import { LOGGER, RUNTIME, SETTINGS } from './coordinator.constants';
 import { startCoordinatorRuntime, type CoordinatorRuntime } from './coordinator-runtime';
 import { readCoordinatorSettings, type CoordinatorSettings } from './coordinator.settings';
-import { jsonLogger } from './infra/json-logger';
 
 /** Closes the runtime when the application context closes. */
 class RuntimeCloser implements OnApplicationShutdown {

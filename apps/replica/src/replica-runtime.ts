@@ -7,7 +7,7 @@ import { ReplicaCore, type LogPort } from '../../../libs/replication/src';
 import { JetStreamOpStream } from './nats/jetstream-op-stream';
 import { NatsNotices } from './nats/nats-notices';
 import { ObjectStoreSnapshots } from './nats/object-store-snapshots';
-import { systemClock } from './infra/system-clock';
+import { systemClock } from '../../../libs/runtime/src';
 import type { ReplicaSettings } from './replica.settings';
 import { openSqliteStore, type SqliteStore } from './storage/sqlite-store';
 

@@ -1,7 +1,7 @@
 import { Inject, Module, type OnApplicationShutdown } from '@nestjs/common';
 import type { LogPort } from '../../../libs/replication/src';
 import { ReplicaController } from './api/replica.controller';
-import { jsonLogger } from './infra/json-logger';
+import { jsonLogger } from '../../../libs/runtime/src';
 import { LOGGER, REPLICA_CORE, SETTINGS } from './replica.constants';
 import { startReplicaRuntime, type ReplicaRuntime } from './replica-runtime';
 import { readReplicaSettings, type ReplicaSettings } from './replica.settings';

@@ -14,6 +14,7 @@ export const COORDINATION_ERROR_CODES = {
   REFUSED: { retryable: true, meaning: 'a replica answered a round phase with an error (its own code and message are in the failure)' },
   BAD_REPLY: { retryable: false, meaning: 'a replica answered with something that is not a reply of the round protocol' },
   DIGEST_MISMATCH: { retryable: false, meaning: 'replicas reached the same cut with different states: a replication bug; the differing keys are named' },
+  INTERNAL: { retryable: true, meaning: 'an unexpected failure inside the coordinator; it was logged' },
 } as const;
 
 /** One of the coordinator's error codes. */

@@ -19,7 +19,7 @@ export type RoundTrigger = 'manual' | 'schedule' | 'threshold';
 /** Why one replica failed a phase. */
 export interface RoundFailure {
   readonly replica?: string;
-  readonly phase: ReplicaPhase | 'start' | 'purge';
+  readonly phase: ReplicaPhase | 'start';
   readonly code: CoordinationErrorCode;
   /** The replica's own error code when it refused (`REFUSED`). */
   readonly replicaCode?: string;

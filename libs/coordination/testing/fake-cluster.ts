@@ -209,8 +209,6 @@ export class FakeCluster {
   readonly broadcasts: ResumeBroadcast[] = [];
   readonly events: Record<string, unknown>[] = [];
   readonly purges: number[] = [];
-  /** Replicas (by id) that do not receive the resume broadcast. */
-  readonly deafToBroadcast = new Set<string>();
   private readonly stream: StreamEntry[] = [];
   private firstSeq = 1;
 
@@ -242,12 +240,7 @@ export class FakeCluster {
     for (const r of this.replicas.values()) this.clock.setTimer(this.deliveryDelayMs, () => r.deliver(entry));
   }
 
-  /** The stream's sequence range still held. */
-  streamRange(): { first: number; last: number } {
-    return { first: this.firstSeq, last: this.firstSeq + this.stream.length - 1 };
-  }
-
-  /** Round ports reaching these replicas; `logTo` receives the coordinator's log lines. */
+  /** Round ports reaching these replicas; `log` receives the coordinator's log lines. */
   ports(log = this.log): RoundPorts {
     return {
       clock: this.clock,
@@ -265,7 +258,7 @@ export class FakeCluster {
       },
       broadcastResume: (body) => {
         this.broadcasts.push(body);
-        for (const r of this.replicas.values()) if (!this.deafToBroadcast.has(r.replicaId)) r.round.resume(JSON.parse(JSON.stringify(body)));
+        for (const r of this.replicas.values()) r.round.resume(JSON.parse(JSON.stringify(body)));
       },
       purgeStream: async (keepFromSeq) => {
         this.purges.push(keepFromSeq);

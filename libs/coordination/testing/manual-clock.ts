@@ -62,11 +62,6 @@ export class ManualClock implements ClockPort {
     for (let t = 0; t <= maxMs && !done(); t += stepMs) await this.advance(stepMs);
     return done();
   }
-
-  /** Timers not yet fired. */
-  get pendingTimers(): number {
-    return this.timers.size;
-  }
 }
 
 /** One captured log line. */

@@ -1,7 +1,6 @@
 import type { Msg, NatsConnection, Subscription } from '@nats-io/transport-node';
-import { coordinationError, type Coordinator } from '../../../../libs/coordination/src';
+import { coordinationError, type Coordinator, type LogPort } from '../../../../libs/coordination/src';
 import { parseBody, type Subjects } from '../../../../libs/protocol/src';
-import type { LogPort } from '../../../../libs/coordination/src';
 
 /**
  * The coordinator's admin requests, plain JSON both ways:
@@ -62,7 +61,7 @@ export class AdminResponder {
         reply = await handle(parsed.body);
       } catch (e) {
         this.log.error('admin request failed', { command, error: String((e as Error)?.stack ?? e) });
-        reply = { ok: false, error: { code: 'INTERNAL', message: `the coordinator failed to answer: ${(e as Error)?.message ?? e}` } };
+        reply = coordinationError('INTERNAL', `the coordinator failed to answer: ${(e as Error)?.message ?? e}`);
       }
     }
     if (!msg.reply) return;

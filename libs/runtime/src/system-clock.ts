@@ -1,4 +1,4 @@
-import type { ClockPort } from '../../../../libs/coordination/src';
+import type { ClockPort } from '../../replication/src';
 
 /** The real clock and timers. */
 export const systemClock: ClockPort = {
