@@ -81,6 +81,24 @@ export class Outbox {
     this.pump();
   }
 
+  /**
+   * Own events up to `seq` are in a snapshot every member of a round holds and joiners
+   * fetch: they are never published again. A rewind (resend request, stream reset) that
+   * reached below them would otherwise wait forever for events the op log no longer has,
+   * and every later freeze would time out on the outbox.
+   */
+  skipThrough(seq: number): void {
+    if (seq <= this.publishedThrough) return;
+    this.publishedThrough = seq;
+    this.queue = this.queue.filter((e) => e.seq > seq);
+    if (this.queuedThrough < seq) {
+      this.queuedThrough = seq;
+      this.spilled = this.lastSeq > seq;
+    }
+    this.onPublished(this.publishedThrough);
+    this.pump();
+  }
+
   /** Stops publishing (shutdown). */
   stop(): void {
     this.stopped = true;

@@ -1,4 +1,4 @@
-import { vvGet } from '../../crdt/src';
+import { isNat, vvGet } from '../../crdt/src';
 import type { Heartbeat } from './ports';
 
 /**
@@ -27,6 +27,27 @@ export class PeerView {
       else out.push(p.beat);
     }
     return out;
+  }
+
+  /** The newest round any live peer holds the snapshot of (undefined when no peer says). */
+  newestCommitted(nowMs: number): { epoch: number; round: number } | undefined {
+    return this.extremeCommitted(nowMs, 1);
+  }
+
+  /** The oldest round a live peer holds the snapshot of (undefined when no peer says). */
+  oldestCommitted(nowMs: number): { epoch: number; round: number } | undefined {
+    return this.extremeCommitted(nowMs, -1);
+  }
+
+  private extremeCommitted(nowMs: number, sign: 1 | -1): { epoch: number; round: number } | undefined {
+    let best: { epoch: number; round: number } | undefined;
+    for (const b of this.live(nowMs)) {
+      const c = b.committed;
+      if (!c || !isNat(c.epoch) || !isNat(c.round)) continue;
+      const order = best ? (c.epoch !== best.epoch ? c.epoch - best.epoch : c.round - best.round) : 0;
+      if (!best || order * sign > 0) best = { epoch: c.epoch, round: c.round };
+    }
+    return best;
   }
 
   /** True when every live peer has applied `origin`'s event `seq`. */

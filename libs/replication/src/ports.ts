@@ -62,8 +62,13 @@ export interface StorePort {
   ownEventsAfter(origin: string, afterSeq: number, limit: number): Promise<ReplicatedEvent[]>;
   /** The encoding of one key in the latest snapshot (before-sync reads). */
   snapshotKey(key: string): Promise<Json | undefined>;
-  /** Writes a snapshot and deletes the events it covers, atomically. */
+  /**
+   * Writes a snapshot durably. Events it covers may stay in the op log until `truncate`
+   * removes them; `load` and `history` never return covered events.
+   */
   writeSnapshot(snapshot: SnapshotRecord): Promise<void>;
+  /** Deletes at most `rowsMax` op-log events covered by `cut`; resolves with how many (0: none left). */
+  truncate(cut: VersionVector, rowsMax: number): Promise<number>;
   /** Replaces everything with a snapshot fetched from the cluster (re-join). */
   resetTo(snapshot: SnapshotRecord, streamSeq: number): Promise<void>;
   /** Number of events in the op log. */
@@ -122,5 +127,7 @@ export interface Heartbeat {
   readonly keys: number;
   readonly epoch: number;
   readonly round: number;
+  /** The newest round whose snapshot this replica holds (peers that missed it re-join). */
+  readonly committed?: { readonly epoch: number; readonly round: number };
   readonly sentMs: number;
 }

@@ -26,6 +26,8 @@ export interface ReplicaLimits {
   /** How long a freeze waits for the outbox to drain, and a cut for the events it needs. */
   readonly freezeFlushMs: number;
   readonly cutWaitMs: number;
+  /** Op-log events deleted per step when a round truncates (steps yield to other work in between). */
+  readonly truncateRowsPerStep: number;
 }
 
 /** Defaults, sized for a replica on one core with SQLite on local disk. */
@@ -46,4 +48,5 @@ export const DEFAULT_REPLICA_LIMITS: ReplicaLimits = {
   historyEventsMax: 1_000,
   freezeFlushMs: 3_000,
   cutWaitMs: 5_000,
+  truncateRowsPerStep: 5_000,
 };

@@ -36,7 +36,7 @@ import type {
 } from './ports';
 import { DEFAULT_REPLICA_LIMITS, type ReplicaLimits } from './replica-config';
 import { EVENT_VERSION, type EventBatch, type ReplicatedEvent } from './replicated-event';
-import { RoundParticipant } from './round-participant';
+import { compareRounds, RoundParticipant } from './round-participant';
 
 /** Every port a replica core needs. */
 export interface ReplicaPorts {
@@ -94,11 +94,27 @@ export class ReplicaCore {
   private stuckSince: number | undefined;
   private stuckSinceMs = 0;
   private lastResendMs = 0;
+  /** A re-join is under way (the stream adapter, a resume and the missed-round check may all ask for one). */
+  private rejoining = false;
+  /** First stream message with an event a full causal buffer left behind (read again later). */
+  private skippedSince: number | undefined;
+  private lastReceiveMs = 0;
+  private lastRereadMs = 0;
+  /** When the round-agreement check may next act, and its back-off. */
+  private roundCheckRetryAtMs = 0;
+  private roundCheckBackoffMs = 0;
+  private offeringSnapshot = false;
+  /** Own events up to this seq were made before a re-join dropped the op log; writes wait until they are back (see `catchUp`). */
+  private ownSeqFloor = 0;
+  /** Bumped by every load (start, re-join); see `catchUp`. */
+  private loadGeneration = 0;
   /** The cut of the latest snapshot (own events at or below it are never republished). */
   private snapshotCut: VersionVector = {};
   private held: HeldWrite[] = [];
   private stopHeartbeat: (() => void) | undefined;
   private progressBeatQueued = false;
+  /** Op-log truncation after a round, running in the background (re-join waits for it). */
+  private truncation: Promise<void> = Promise.resolve();
   private stopped = false;
 
   constructor(
@@ -136,12 +152,15 @@ export class ReplicaCore {
         return undefined;
       });
       if (snap) {
-        await store.resetTo(snap, snap.streamSeq);
+        const at = await this.joinPoint(snap);
+        await store.resetTo(at, at.streamSeq);
         stored = await store.load();
         log.info('joined from snapshot', { epoch: snap.epoch, round: snap.round, keys: snap.keys.length, streamSeq: snap.streamSeq });
       }
     }
     this.loadFrom(stored.snapshot, stored.events, stored.streamSeq, stored.publishedThrough);
+    // A crash may have cut the last round's truncation short; finish it in the background.
+    if (stored.snapshot) this.truncateCovered(stored.snapshot.cut);
     this.stopHeartbeat = this.every(this.limits.heartbeatMs, () => this.tick());
     // A replica that kept its disk serves at once; one whose id was configured but whose
     // disk is empty must first learn its own last seq from the stream, or it could reuse it.
@@ -150,6 +169,7 @@ export class ReplicaCore {
   }
 
   private loadFrom(snapshot: SnapshotRecord | undefined, events: readonly ReplicatedEvent[], streamSeq: number, publishedThrough: number): void {
+    this.loadGeneration++;
     this.keys.clear();
     const cut = snapshot?.cut ?? {};
     if (snapshot) for (const [k, enc] of snapshot.keys) if (!this.keys.loadKey(k, enc)) throw new Error(`snapshot key ${k} does not decode`);
@@ -165,6 +185,7 @@ export class ReplicaCore {
     }
     this.streamSeq = Math.max(streamSeq, snapshot?.streamSeq ?? 0);
     this.stuckSince = undefined;
+    this.skippedSince = undefined;
     this.commits = new GroupCommit(this.ports.store, this.ports.clock, this.ports.onFatal, this.limits.eventsPerCommitMax);
     this.outbox?.stop();
     const lastOwn = vvGet(this.buffer.deliveredVector(), this.id);
@@ -194,7 +215,12 @@ export class ReplicaCore {
 
   /** Waits (bounded, retried) until the consumer has reached the stream's end as of now. */
   private async catchUp(): Promise<void> {
-    for (let attempt = 0; !this.stopped; attempt++) {
+    // A catch-up belongs to one load: one left over from the start (or an earlier re-join)
+    // must not declare this load caught up, or own writes would resume before the replay
+    // has brought back this replica's own events, and reuse their seqs.
+    const generation = this.loadGeneration;
+    const current = () => generation === this.loadGeneration && !this.stopped;
+    for (let attempt = 0; current(); attempt++) {
       let target: number;
       try {
         target = await this.ports.stream.lastSeq();
@@ -203,7 +229,11 @@ export class ReplicaCore {
         await this.sleep(Math.min(100 * 2 ** attempt, 2_000));
         continue;
       }
-      const reached = await this.waits.wait(() => this.streamSeq >= target, 10_000);
+      // Own writes resume only once every own event this replica made before a re-join is
+      // applied here again (they come back from the stream): a write made before that would
+      // reuse the seq of an event other replicas already hold.
+      const reached = await this.waits.wait(() => this.streamSeq >= target && vvGet(this.buffer.deliveredVector(), this.id) >= this.ownSeqFloor, 10_000);
+      if (!current()) return;
       if (reached || this.mode !== 'Starting') {
         if (this.mode === 'Starting') this.mode = 'Work';
         this.ports.log.info('caught up with the stream', { streamSeq: this.streamSeq, target });
@@ -447,16 +477,19 @@ export class ReplicaCore {
    */
   async receive(batch: EventBatch, streamSeq: number): Promise<void> {
     if (streamSeq <= this.streamSeq) return;
+    this.lastReceiveMs = this.ports.clock.nowMs();
     const released: ReplicatedEvent[] = [];
+    let skipped = false;
     for (const e of batch.events) {
       const r = this.buffer.offer(e);
       if (!r.ok) {
-        // Too much is waiting for a missing dependency: stop here and read this message
-        // again once the gap is filled (the resend request below fills it).
-        this.ports.log.warn('causal buffer full; re-reading later', { streamSeq, error: r.error.message });
-        this.requestMissing(true);
-        this.ports.stream.consumeFrom(this.stuckSince ?? streamSeq);
-        break;
+        // Too much waits for missing dependencies. Leave this event for a later pass and
+        // read on: what the waiting events need may be further down the stream (after a
+        // stream reset each origin republishes its events in one run, far from causal
+        // order). The durable position stays before this message, and `tick` reads the
+        // stream again from there (`rereadSkipped`).
+        skipped = true;
+        continue;
       }
       for (const d of r.value) {
         const applied = this.keys.apply(d);
@@ -465,10 +498,15 @@ export class ReplicaCore {
         released.push(d);
       }
     }
+    if (skipped && this.skippedSince === undefined) {
+      this.skippedSince = streamSeq;
+      this.ports.log.warn('causal buffer full; reading on and reading this part of the stream again later', { streamSeq, waiting: this.buffer.waiting() });
+      this.requestMissing(true);
+    }
     this.streamSeq = streamSeq;
-    if (this.buffer.waiting() > 0) {
+    if (this.buffer.waiting() > 0 || this.skippedSince !== undefined) {
       if (this.stuckSince === undefined) {
-        this.stuckSince = streamSeq;
+        this.stuckSince = this.skippedSince ?? streamSeq;
         this.stuckSinceMs = this.ports.clock.nowMs();
       }
     } else {
@@ -483,14 +521,39 @@ export class ReplicaCore {
   }
 
   /**
+   * Reads the stream again from the first message with an event not yet delivered, once
+   * events were left behind by a full causal buffer and there is room again (or the
+   * consumer has gone quiet, so what was missing has either come or never will by reading
+   * on). At most once per `resendAfterMs`. Each pass delivers at least the causally
+   * earliest event missing, so passes end.
+   */
+  private rereadSkipped(now: number): void {
+    if (this.skippedSince === undefined || now - this.lastRereadMs < this.limits.resendAfterMs) return;
+    const quiet = now - this.lastReceiveMs >= this.limits.resendAfterMs;
+    if (!quiet && this.buffer.waiting() > this.limits.causalPendingMax / 2) return;
+    const from = Math.min(this.stuckSince ?? this.skippedSince, this.skippedSince);
+    this.skippedSince = undefined;
+    this.lastRereadMs = now;
+    this.streamSeq = from - 1;
+    this.ports.log.info('reading the stream again for events a full causal buffer left behind', { from, waiting: this.buffer.waiting() });
+    this.ports.stream.consumeFrom(from);
+  }
+
+  /**
    * The stream was lost or reset (deleted, recreated, or it came back shorter after a
    * broker crash). Everyone publishes again what it has not had confirmed by a round, and
    * reads the stream again from `fromSeq`.
    */
   streamReset(fromSeq: number): void {
+    if (!this.outbox) {
+      // Before `start`: the position loaded from disk is used, and the adapter's next check sees the stream as it is.
+      this.ports.log.warn('stream reset before the replica started; ignored', { fromSeq });
+      return;
+    }
     this.ports.log.warn('stream reset: republishing own events since the last round', { fromSeq, ownSince: vvGet(this.snapshotCut, this.id) });
     this.streamSeq = Math.max(0, fromSeq - 1);
     this.stuckSince = undefined;
+    this.skippedSince = undefined;
     this.outbox.rewind(vvGet(this.snapshotCut, this.id));
     this.ports.stream.consumeFrom(fromSeq);
   }
@@ -532,6 +595,7 @@ export class ReplicaCore {
       keys: this.keys.size,
       epoch: r.epoch,
       round: r.round,
+      committed: { ...this.round.lastCommitted() },
       sentMs: this.ports.clock.nowMs(),
     };
   }
@@ -556,7 +620,58 @@ export class ReplicaCore {
   private tick(): void {
     this.ports.notices.heartbeat(this.heartbeat());
     this.requestMissing(false);
+    this.rereadSkipped(this.ports.clock.nowMs());
     this.outbox.pump();
+    this.checkRoundAgreement();
+  }
+
+  /**
+   * Replicas must end up holding the same round's snapshot, or their states differ (in
+   * what compaction dropped) at every later cut and no round commits again. Two ways a
+   * replica falls behind: it missed a committed round (down or cut off when the resume
+   * was broadcast), or the round's snapshot never reached the snapshot store (its
+   * publisher died mid-commit). So: a replica behind a live peer re-joins from the
+   * snapshot store once it holds something newer; a replica ahead of a live peer makes
+   * sure the store holds its round, publishing its own snapshot when it does not (any
+   * member's snapshot of a round is a valid place to join: same state, and a stream
+   * position the round's purge kept). Both retry with back-off.
+   */
+  private checkRoundAgreement(): void {
+    if (this.mode !== 'Work' || this.rejoining || this.offeringSnapshot) return;
+    const now = this.ports.clock.nowMs();
+    if (now < this.roundCheckRetryAtMs) return;
+    const mine = this.round.lastCommitted();
+    const newest = this.peers.newestCommitted(now);
+    const oldest = this.peers.oldestCommitted(now);
+    const behind = newest !== undefined && compareRounds(newest, mine) > 0;
+    const ahead = oldest !== undefined && compareRounds(oldest, mine) < 0;
+    if (!behind && !ahead) {
+      this.roundCheckBackoffMs = 0;
+      return;
+    }
+    this.roundCheckBackoffMs = Math.min(Math.max(this.limits.peerTimeoutMs, this.roundCheckBackoffMs * 2), 60_000);
+    this.roundCheckRetryAtMs = now + this.roundCheckBackoffMs;
+    if (behind) void this.rejoin(`a peer committed round ${newest.epoch}/${newest.round}; this replica holds round ${mine.epoch}/${mine.round}`, true);
+    else void this.offerSnapshot();
+  }
+
+  /** Publishes this replica's snapshot when the snapshot store holds an older round (see `checkRoundAgreement`). */
+  private async offerSnapshot(): Promise<void> {
+    const { log } = this.ports;
+    this.offeringSnapshot = true;
+    try {
+      const mine = this.round.lastCommitted();
+      const latest = await this.ports.snapshots.fetchLatest();
+      if (latest && compareRounds(latest, mine) >= 0) return;
+      const own = (await this.ports.store.load()).snapshot;
+      if (!own || compareRounds(own, mine) !== 0) return;
+      await this.ports.snapshots.publish(own);
+      log.warn('published this replica\'s snapshot: the snapshot store lacked its round', { epoch: own.epoch, round: own.round, had: latest ? { epoch: latest.epoch, round: latest.round } : null });
+    } catch (e) {
+      log.warn('could not offer this replica\'s snapshot; retrying later', { error: String(e) });
+    } finally {
+      this.offeringSnapshot = false;
+    }
   }
 
   /** Publishes a heartbeat soon after progress, so peers waiting on `ack: all` learn of it quickly. */
@@ -614,6 +729,19 @@ export class ReplicaCore {
     return this.waits.wait(ready, timeoutMs) ?? Promise.resolve(false);
   }
 
+  /**
+   * Asks the origins of the events `cut` names and this replica lacks to publish them
+   * again: a broker crash or a skipped stream range can lose them, and then nothing else
+   * would bring them (a round waiting for them would wait forever).
+   */
+  requestBehind(cut: VersionVector): void {
+    const applied = this.buffer.deliveredVector();
+    for (const origin of Object.keys(cut)) {
+      const have = vvGet(applied, origin);
+      if (origin !== this.id && cut[origin] > have) this.ports.notices.requestResend(origin, have + 1);
+    }
+  }
+
   /** Makes pending writes durable and starts publishing them (a freeze flushes everything). */
   async flushOutbox(): Promise<void> {
     await this.commits.flushed();
@@ -633,7 +761,23 @@ export class ReplicaCore {
     };
     await this.ports.store.writeSnapshot(snapshot);
     this.snapshotCut = { ...snapshot.cut };
+    // The events the snapshot covers go later, in bounded steps: deleting a long op log
+    // inside the round would hold client writes for as long as the delete takes.
+    this.truncateCovered(snapshot.cut);
+    this.outbox.skipThrough(vvGet(snapshot.cut, this.id));
     return snapshot;
+  }
+
+  /** Deletes op-log events covered by `cut`, a bounded step at a time, after any truncation already queued. */
+  private truncateCovered(cut: VersionVector): void {
+    const rowsMax = this.limits.truncateRowsPerStep;
+    this.truncation = this.truncation
+      .then(async () => {
+        while (!this.stopped && (await this.ports.store.truncate(cut, rowsMax)) >= rowsMax) {
+          await new Promise<void>((resolve) => this.ports.clock.setTimer(0, resolve));
+        }
+      })
+      .catch((e) => this.ports.log.error('op-log truncation failed; the next round retries', { error: String(e) }));
   }
 
   /** Publishes a snapshot for joiners. */
@@ -643,31 +787,68 @@ export class ReplicaCore {
 
   /**
    * Re-joins from the cluster's snapshot (this replica missed a round, or the stream no
-   * longer reaches back far enough). Own events not yet in the stream are published first,
-   * so nothing acknowledged is lost; then state resets to the snapshot and the stream is
-   * replayed after it.
+   * longer reaches back far enough). Own events the snapshot does not hold are published
+   * (again) first, so nothing acknowledged is lost; then state resets to the snapshot and
+   * the stream is replayed after it. With `onlyIfNewer`, only when the snapshot is of a
+   * newer round than the one this replica holds. False when postponed (or one is running).
    */
-  async rejoin(reason: string): Promise<boolean> {
+  async rejoin(reason: string, onlyIfNewer = false): Promise<boolean> {
     const { log } = this.ports;
-    log.warn('re-joining from the cluster snapshot', { reason });
-    this.outbox.pump();
-    const drained = await this.waitUntil(() => this.outbox.depth === 0, this.limits.freezeFlushMs);
-    if (!drained) {
-      log.warn('re-join postponed: own events are not yet in the stream');
-      return false;
+    // Not before `start` has loaded the disk (the stream adapter checks the stream from attach on).
+    if (this.rejoining || !this.outbox) return false;
+    this.rejoining = true;
+    try {
+      log.warn('re-joining from the cluster snapshot', { reason });
+      const snap = await this.ports.snapshots.fetchLatest().catch(() => undefined);
+      if (!snap) {
+        log.warn('re-join postponed: no snapshot available');
+        return false;
+      }
+      if (onlyIfNewer && compareRounds(snap, this.round.lastCommitted()) <= 0) {
+        log.warn('re-join postponed: the snapshot store holds nothing newer than this replica', { snapshot: { epoch: snap.epoch, round: snap.round } });
+        return false;
+      }
+      // From here no new own write: it would be dropped with the op log below.
+      const was = this.mode;
+      this.mode = 'Starting';
+      // Own events the snapshot does not hold must be in the stream before the op log is
+      // dropped, or they are lost and their seqs get used again. `publishedThrough` does
+      // not prove that (a broker crash may lose acknowledged messages), so publish them
+      // all again; the replay below brings them back.
+      this.outbox.rewind(vvGet(snap.cut, this.id));
+      this.outbox.pump();
+      const drained = await this.waitUntil(() => this.outbox.depth === 0, this.limits.freezeFlushMs);
+      if (!drained) {
+        log.warn('re-join postponed: own events are not yet in the stream');
+        this.setMode(was === 'Starting' ? 'Starting' : 'Work');
+        return false;
+      }
+      await this.commits.flushed();
+      const published = this.outbox.publishedThrough;
+      this.ownSeqFloor = Math.max(this.ownSeqFloor, vvGet(this.buffer.deliveredVector(), this.id));
+      await this.truncation;
+      const at = await this.joinPoint(snap);
+      await this.ports.store.resetTo(at, at.streamSeq);
+      this.loadFrom(at, [], at.streamSeq, Math.max(published, vvGet(snap.cut, this.id)));
+      void this.catchUp();
+      return true;
+    } finally {
+      this.rejoining = false;
     }
-    const snap = await this.ports.snapshots.fetchLatest().catch(() => undefined);
-    if (!snap) {
-      log.warn('re-join postponed: no snapshot available');
-      return false;
-    }
-    await this.commits.flushed();
-    const published = this.outbox.publishedThrough;
-    await this.ports.store.resetTo(snap, snap.streamSeq);
-    this.mode = 'Starting';
-    this.loadFrom(snap, [], snap.streamSeq, Math.max(published, vvGet(snap.cut, this.id)));
-    void this.catchUp();
-    return true;
+  }
+
+  /**
+   * Where to read the stream after loading `snap`: after its position, unless the stream
+   * now ends before that position. Then the stream lost messages after the snapshot was
+   * taken (a broker crash before fsync) or was recreated, the sequence numbers past its
+   * new end name other messages, and the whole stream is read instead (what the snapshot
+   * holds is dropped as duplicate).
+   */
+  private async joinPoint(snap: SnapshotRecord): Promise<SnapshotRecord> {
+    const end = await this.ports.stream.lastSeq().catch(() => undefined);
+    if (end === undefined || end >= snap.streamSeq) return snap;
+    this.ports.log.warn('the stream ends before the snapshot\'s position; reading all of it', { streamSeq: snap.streamSeq, streamEnd: end });
+    return { ...snap, streamSeq: 0 };
   }
 
   /** Digest of the whole state (compared in a round). */

@@ -84,12 +84,16 @@ export class RoundParticipant {
     if (compareRounds(id, this.seen) !== 0 || this.core.currentMode === 'Work') return this.stale(id);
     const cut: VersionVector = body.cut;
     if (isNat(body.leaseMs)) this.armLease(body.leaseMs);
+    const stopAsking = this.askForMissing(cut);
     const reached = await this.core.waitUntil(() => vvLeq(cut, this.core.applied()), this.core.limits.cutWaitMs);
+    stopAsking();
     if (!reached) return errorReply('NOT_CAUGHT_UP', `did not reach the cut within ${this.core.limits.cutWaitMs} ms`) as unknown as Json;
     if (!vvLeq(this.core.applied(), cut)) {
       return errorReply('INTERNAL', 'applied more than the cut: a write slipped past the freeze') as unknown as Json;
     }
-    if (compareRounds(id, this.seen) !== 0) return this.stale(id);
+    // The freeze lease may have run out while we waited: then we are back in Work and
+    // taking writes, so this replica can no longer vouch for the cut.
+    if (compareRounds(id, this.seen) !== 0 || this.core.currentMode !== 'Sync') return this.stale(id);
     this.core.setMode('Ready');
     return { ok: true, replica: this.core.replicaId, digest: this.core.digest(), applied: this.core.applied() };
   }
@@ -107,7 +111,10 @@ export class RoundParticipant {
       try {
         await this.core.publishSnapshot(snapshot);
       } catch (e) {
-        return errorReply('TIMEOUT', `snapshot written locally but not published: ${String(e)}`) as unknown as Json;
+        // Members that committed have compacted; a replica that missed this round can only
+        // catch up from this snapshot, whatever the coordinator makes of the round.
+        this.publishLater(snapshot, id, 1);
+        return errorReply('TIMEOUT', `snapshot written locally but not published (retrying in the background): ${String(e)}`) as unknown as Json;
       }
     }
     this.log.info('round committed', { epoch: id.epoch, round: id.round, keys: snapshot.keys.length, streamSeq: snapshot.streamSeq });
@@ -130,9 +137,38 @@ export class RoundParticipant {
     return { ok: true, replica: this.core.replicaId };
   }
 
+  /** Retries publishing a committed round's snapshot with back-off, until it succeeds or a newer round is committed. */
+  private publishLater(snapshot: SnapshotRecord, id: RoundId, attempt: number): void {
+    this.clock.setTimer(Math.min(500 * 2 ** attempt, 30_000), () => {
+      if (compareRounds(this.committed, id) !== 0) return;
+      this.core.publishSnapshot(snapshot).then(
+        () => this.log.info('snapshot published after retrying', { epoch: id.epoch, round: id.round, attempt }),
+        () => {
+          if (attempt < 20) this.publishLater(snapshot, id, attempt + 1);
+        },
+      );
+    });
+  }
+
   /** Per-key digests, to name the keys that differ when a round finds a mismatch. */
   digests(): Json {
     return { ok: true, replica: this.core.replicaId, digests: this.core.keys.digestsByKey() };
+  }
+
+  /**
+   * While waiting for the cut: events it names that do not arrive within `resendAfterMs`
+   * may be nowhere in the stream (a broker crash lost them, a consumer skipped them), and
+   * with no later event depending on them nothing else would ask for them. Asks their
+   * origins again, every `resendAfterMs`, until the wait ends.
+   */
+  private askForMissing(cut: VersionVector): () => void {
+    let cancel: (() => void) | undefined;
+    const ask = () => {
+      this.core.requestBehind(cut);
+      cancel = this.clock.setTimer(this.core.limits.resendAfterMs, ask);
+    };
+    cancel = this.clock.setTimer(this.core.limits.resendAfterMs, ask);
+    return () => cancel?.();
   }
 
   private armLease(ms: number): void {

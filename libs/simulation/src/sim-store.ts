@@ -1,4 +1,4 @@
-import type { Json } from '../../crdt/src';
+import type { Json, VersionVector } from '../../crdt/src';
 import type { CommitBatch, SnapshotRecord, StoredReplica, StorePort } from '../../replication/src/ports';
 import type { ReplicatedEvent } from '../../replication/src/replicated-event';
 import type { Prng } from './prng';
@@ -23,6 +23,11 @@ interface Durable {
   index: Set<string>;
   streamSeq: number;
   publishedThrough: number;
+}
+
+/** True when the snapshot's cut covers the row (it only waits for truncation). */
+function covered(cut: VersionVector, r: Row): boolean {
+  return Object.prototype.hasOwnProperty.call(cut, r.origin) && r.seq <= cut[r.origin];
 }
 
 /** A write or read waiting for the disk. */
@@ -169,10 +174,12 @@ export class SimDisk {
 
   load(): StoredReplica {
     const d = this.durable;
+    const cut = this.snapshotCut();
     return {
       replicaId: d.replicaId,
       snapshot: d.snapshot === undefined ? undefined : (JSON.parse(d.snapshot) as SnapshotRecord),
-      events: d.rows.map((r) => JSON.parse(r.text) as ReplicatedEvent),
+      // A crash between a snapshot and its truncation leaves covered events behind; load skips them.
+      events: d.rows.filter((r) => !covered(cut, r)).map((r) => JSON.parse(r.text) as ReplicatedEvent),
       streamSeq: d.streamSeq,
       publishedThrough: d.publishedThrough,
     };
@@ -198,9 +205,10 @@ export class SimDisk {
 
   history(key: string, limit: number): ReplicatedEvent[] {
     const out: ReplicatedEvent[] = [];
+    const cut = this.snapshotCut();
     for (const r of this.durable.rows) {
       if (out.length >= limit) break;
-      if (r.key === key) out.push(JSON.parse(r.text) as ReplicatedEvent);
+      if (r.key === key && !covered(cut, r)) out.push(JSON.parse(r.text) as ReplicatedEvent);
     }
     return out;
   }
@@ -220,14 +228,34 @@ export class SimDisk {
     return hit ? (hit[1] as Json) : undefined;
   }
 
+  /** The covered events stay until `truncate`, as in the SQLite store. */
   writeSnapshot(snapshot: SnapshotRecord): void {
     const d = this.durable;
     d.snapshot = JSON.stringify(snapshot);
-    const keep = d.rows.filter((r) => !(Object.prototype.hasOwnProperty.call(snapshot.cut, r.origin) && r.seq <= snapshot.cut[r.origin]));
-    d.rows = keep;
-    d.index = new Set(keep.map((r) => `${r.origin}:${r.seq}`));
     d.streamSeq = Math.max(d.streamSeq, snapshot.streamSeq);
     this.observer.snapshotWritten(this.replica, snapshot);
+  }
+
+  /** Deletes at most `rowsMax` events covered by `cut`, origin by origin (the SQLite store's order). */
+  truncate(cut: VersionVector, rowsMax: number): number {
+    const d = this.durable;
+    let deleted = 0;
+    for (const [origin, seq] of Object.entries(cut)) {
+      if (deleted >= rowsMax) break;
+      const keep: Row[] = [];
+      for (const r of d.rows) {
+        if (deleted < rowsMax && r.origin === origin && r.seq <= seq) {
+          deleted++;
+          d.index.delete(`${r.origin}:${r.seq}`);
+        } else keep.push(r);
+      }
+      d.rows = keep;
+    }
+    return deleted;
+  }
+
+  private snapshotCut(): VersionVector {
+    return this.durable.snapshot === undefined ? {} : (JSON.parse(this.durable.snapshot) as SnapshotRecord).cut;
   }
 
   resetTo(snapshot: SnapshotRecord, streamSeq: number): void {
@@ -277,6 +305,11 @@ export class SimStore implements StorePort {
   writeSnapshot(snapshot: SnapshotRecord): Promise<void> {
     const copy = JSON.parse(JSON.stringify(snapshot)) as SnapshotRecord;
     return this.disk.submit(this.life, 'writeSnapshot', true, () => this.disk.writeSnapshot(copy));
+  }
+
+  truncate(cut: VersionVector, rowsMax: number): Promise<number> {
+    const copy = { ...cut };
+    return this.disk.submit(this.life, 'truncate', true, () => this.disk.truncate(copy, rowsMax));
   }
 
   resetTo(snapshot: SnapshotRecord, streamSeq: number): Promise<void> {

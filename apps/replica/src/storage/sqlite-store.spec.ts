@@ -137,7 +137,7 @@ describe('SqliteStore', () => {
     expect([loaded.streamSeq, loaded.publishedThrough]).toEqual([12, 5]);
   });
 
-  it('writeSnapshot - deletes exactly the events the cut covers, keeps later ones in applied order', async () => {
+  it('writeSnapshot - hides exactly the events the cut covers (even before truncation), keeps later ones in applied order', async () => {
     let store = await openStore();
     // Applied order interleaves origins; c is not in the cut at all.
     const applied = [
@@ -147,10 +147,22 @@ describe('SqliteStore', () => {
     await store.commit({ events: applied, streamSeq: 20, publishedThrough: 5 });
     const snap = snapshot({ a: 3, b: 3 }, [['x', 3], ['y', 2]], 15);
     await store.writeSnapshot(snap);
-    expect(store.opLogLength()).toBe(4);
+    // Covered events stay on disk until truncate, but neither load nor history returns them
+    // (a crash between the snapshot and its truncation leaves exactly this state).
+    expect(store.opLogLength()).toBe(10);
+    expect(ids(await store.history('x', 10))).toEqual(['a4']);
 
     store = await reopen(store);
-    const loaded = await store.load();
+    let loaded = await store.load();
+    expect(ids(loaded.events)).toEqual(['c1', 'a4', 'c2', 'a5']);
+    expect(store.opLogLength()).toBe(10);
+    // Truncation deletes exactly the covered six, at most `rowsMax` a step.
+    expect(await store.truncate(snap.cut, 4)).toBe(4);
+    expect(await store.truncate(snap.cut, 4)).toBe(2);
+    expect(await store.truncate(snap.cut, 4)).toBe(0);
+    expect(store.opLogLength()).toBe(4);
+    store = await reopen(store);
+    loaded = await store.load();
     expect(ids(loaded.events)).toEqual(['c1', 'a4', 'c2', 'a5']);
     expect(loaded.snapshot).toEqual(snap);
     // stream_seq never moves back: the log already held events up to 20.
@@ -173,6 +185,7 @@ describe('SqliteStore', () => {
     expect(loaded.events).toEqual([]);
     expect(loaded.streamSeq).toBe(30);
     expect(await store.snapshotKey('gone')).toBeUndefined();
+    expect(await store.truncate(second.cut, 100)).toBe(2);
     expect(store.opLogLength()).toBe(0);
   });
 

@@ -36,11 +36,14 @@ function prepareStatements(db: BetterSqlite3.Database) {
     ),
     allEvents: db.prepare<[], string>(`SELECT "event" FROM "op_log" ORDER BY "id"`).pluck(),
     countEvents: db.prepare<[], number>(`SELECT COUNT(*) FROM "op_log"`).pluck(),
-    keyEvents: db.prepare<[string, number], string>(`SELECT "event" FROM "op_log" WHERE "key" = ? ORDER BY "id" LIMIT ?`).pluck(),
+    keyEvents: db.prepare<[string, number, number], string>(`SELECT "event" FROM "op_log" WHERE "key" = ? ORDER BY "id" LIMIT ? OFFSET ?`).pluck(),
     originEventsAfter: db
       .prepare<[string, number, number], string>(`SELECT "event" FROM "op_log" WHERE "origin" = ? AND "seq" > ? ORDER BY "seq" LIMIT ?`)
       .pluck(),
-    deleteCovered: db.prepare<[string, number]>(`DELETE FROM "op_log" WHERE "origin" = ? AND "seq" <= ?`),
+    // Bounded deletes: a round's truncation of a long op log runs in chunks between other work.
+    deleteCovered: db.prepare<[string, number, number]>(
+      `DELETE FROM "op_log" WHERE "id" IN (SELECT "id" FROM "op_log" WHERE "origin" = ? AND "seq" <= ? LIMIT ?)`,
+    ),
     deleteAllEvents: db.prepare(`DELETE FROM "op_log"`),
 
     getMeta: db.prepare<[string], string>(`SELECT "value" FROM "meta" WHERE "key" = ?`).pluck(),
@@ -81,10 +84,13 @@ export class SqliteStore implements StorePort {
   private readonly db: BetterSqlite3.Database;
   private readonly sql: Statements;
   private opLogCount: number;
+  /** The cut of the latest snapshot on disk (kept in memory for `history`). */
+  private snapshotCut: VersionVector = {};
   private closed = false;
 
   private readonly commitTx: (batch: CommitBatch) => number;
   private readonly writeSnapshotTx: (snapshot: SnapshotRecord) => number;
+  private readonly truncateTx: (cut: VersionVector, rowsMax: number) => number;
   private readonly resetToTx: (snapshot: SnapshotRecord, streamSeq: number) => void;
   private readonly loadTx: () => StoredReplica;
 
@@ -107,12 +113,21 @@ export class SqliteStore implements StorePort {
       return inserted;
     }).immediate;
 
+    // The covered events stay until `truncate`: deleting a long op log here would hold a
+    // round's freeze for as long as the delete takes. `load` skips covered events.
     this.writeSnapshotTx = db.transaction((snapshot: SnapshotRecord): number => {
       this.replaceSnapshot(snapshot);
-      let deleted = 0;
-      for (const [origin, seq] of Object.entries(snapshot.cut)) deleted += sql.deleteCovered.run(origin, seq).changes;
       const streamSeq = Math.max(this.readNat('writeSnapshot', META_KEYS.streamSeq), snapshot.streamSeq);
       sql.setMeta.run(META_KEYS.streamSeq, String(streamSeq));
+      return 0;
+    }).immediate;
+
+    this.truncateTx = db.transaction((cut: VersionVector, rowsMax: number): number => {
+      let deleted = 0;
+      for (const [origin, seq] of Object.entries(cut)) {
+        if (deleted >= rowsMax) break;
+        deleted += sql.deleteCovered.run(origin, seq, rowsMax - deleted).changes;
+      }
       return deleted;
     }).immediate;
 
@@ -124,11 +139,15 @@ export class SqliteStore implements StorePort {
 
     // One read transaction, so the parts agree even if another process wrote meanwhile.
     this.loadTx = db.transaction((): StoredReplica => {
-      const events = sql.allEvents.all().map((text) => parseEvent('load', text));
-      this.opLogCount = events.length;
+      const all = sql.allEvents.all().map((text) => parseEvent('load', text));
+      this.opLogCount = all.length;
+      const snapshot = this.readSnapshot();
+      this.snapshotCut = snapshot ? { ...snapshot.cut } : {};
+      // A crash between a snapshot and its truncation leaves covered events behind.
+      const events = snapshot ? all.filter((e) => e.seq > (Object.prototype.hasOwnProperty.call(snapshot.cut, e.origin) ? snapshot.cut[e.origin] : 0)) : all;
       return {
         replicaId: sql.getMeta.get(META_KEYS.replicaId),
-        snapshot: this.readSnapshot(),
+        snapshot,
         events,
         streamSeq: this.readNat('load', META_KEYS.streamSeq),
         publishedThrough: this.readNat('load', META_KEYS.publishedThrough),
@@ -156,7 +175,20 @@ export class SqliteStore implements StorePort {
   async history(key: string, limit: number): Promise<ReplicatedEvent[]> {
     assertNat('history: limit', limit);
     if (limit === 0) return [];
-    return this.io('history', () => this.sql.keyEvents.all(key, limit).map((text) => parseEvent('history', text)));
+    // Events the snapshot covers may still wait for truncation; page past them.
+    return this.io('history', () => {
+      const out: ReplicatedEvent[] = [];
+      const page = Math.max(limit, 256);
+      for (let offset = 0; out.length < limit; offset += page) {
+        const rows = this.sql.keyEvents.all(key, page, offset);
+        for (const text of rows) {
+          const e = parseEvent('history', text);
+          if (!this.covered(e) && out.push(e) === limit) break;
+        }
+        if (rows.length < page) break;
+      }
+      return out;
+    });
   }
 
   async ownEventsAfter(origin: string, afterSeq: number, limit: number): Promise<ReplicatedEvent[]> {
@@ -177,15 +209,29 @@ export class SqliteStore implements StorePort {
 
   async writeSnapshot(snapshot: SnapshotRecord): Promise<void> {
     assertSnapshot('writeSnapshot', snapshot);
-    const deleted = this.io('writeSnapshot', () => this.writeSnapshotTx(snapshot));
+    this.io('writeSnapshot', () => this.writeSnapshotTx(snapshot));
+    this.snapshotCut = { ...snapshot.cut };
+  }
+
+  async truncate(cut: VersionVector, rowsMax: number): Promise<number> {
+    assertNat('truncate: rowsMax', rowsMax);
+    const deleted = this.io('truncate', () => this.truncateTx(cut, rowsMax));
     this.opLogCount -= deleted;
+    return deleted;
   }
 
   async resetTo(snapshot: SnapshotRecord, streamSeq: number): Promise<void> {
     assertSnapshot('resetTo', snapshot);
     assertNat('resetTo: streamSeq', streamSeq);
     this.io('resetTo', () => this.resetToTx(snapshot, streamSeq));
+    this.snapshotCut = { ...snapshot.cut };
     this.opLogCount = 0;
+  }
+
+  /** True when the latest snapshot covers the event (it only waits for truncation). */
+  private covered(e: ReplicatedEvent): boolean {
+    const cut = this.snapshotCut;
+    return Object.prototype.hasOwnProperty.call(cut, e.origin) && e.seq <= cut[e.origin];
   }
 
   opLogLength(): number {
