@@ -4,6 +4,7 @@ import type { NatsConnection } from '@nats-io/transport-node';
 import {
   connectClient,
   makeTempDir,
+  parseJsonLine,
   requestJson,
   startApp,
   startNatsServer,
@@ -11,6 +12,7 @@ import {
   type NatsServerHandle,
   type TempDir,
 } from '../../libs/testing/src';
+import { PROFILE_SIGNAL } from './profile-signal';
 
 /**
  * The cluster under test: one nats-server with JetStream on a free port, replica processes
@@ -30,6 +32,16 @@ export interface ReplicaStatus extends Reply {
   readonly waiting: number;
   readonly streamSeq: number;
   readonly opLogLength: number;
+}
+
+/** Warnings or errors of one kind that a replica logged. */
+export interface ReplicaLogProblem {
+  readonly replica: string;
+  readonly level: string;
+  readonly msg: string;
+  count: number;
+  /** Time and fields of the first one. */
+  readonly first: string;
 }
 
 /** How long a replica may take to log "ready" and then to reach Work mode. */
@@ -73,7 +85,9 @@ export class BenchCluster {
     try {
       // The JetStream store lives in the same temp dir, so one removal cleans up everything.
       nats = await startNatsServer({ storeDir: join(dir.path, 'jetstream') });
-      nc = await connectClient(nats.url, { name: 'bench-cluster' });
+      // No async stack traces: nats.js would otherwise build an Error per request to keep the
+      // caller's stack, client-side work that is no part of what is measured.
+      nc = await connectClient(nats.url, { name: 'bench-cluster', noAsyncTraces: true });
     } catch (e) {
       await nc?.close().catch(() => undefined);
       await nats?.dispose();
@@ -115,6 +129,7 @@ export class BenchCluster {
 
   /** Starts a helper process (a compiled script under dist/bench/cluster) and waits for its ready line. */
   async startHelper(name: string, scriptName: string, env: Record<string, string>): Promise<AppHandle> {
+    // The entry argument only picks a default script, which `script` replaces.
     const app = startApp('replica', { NATS_URL: this.nats.url, ...env }, { script: join(DIST_ROOT, 'bench', 'cluster', scriptName), logDir: this.logDir(), name });
     this.helpers.push(app);
     await app.waitForLog((l) => l.msg === 'ready', START_WAIT_MS);
@@ -162,11 +177,44 @@ export class BenchCluster {
     const files: string[] = [];
     for (const app of this.replicas.values()) {
       const since = app.lineCount();
-      app.kill('SIGUSR2');
+      app.kill(PROFILE_SIGNAL);
       const line = await app.waitForLog((l) => l.msg === 'cpu profile written', timeoutMs, since);
       files.push(String(line.file));
     }
     return files;
+  }
+
+  /** The processes whose CPU time the benchmark reads: each replica, the server and this client. */
+  pids(): Map<string, number> {
+    const m = new Map<string, number>();
+    for (const [id, app] of this.replicas) m.set(id, app.pid);
+    m.set('nats-server', this.nats.pid);
+    m.set('client', process.pid);
+    return m;
+  }
+
+  /**
+   * Warnings and errors the replicas logged so far, counted by replica and message (a
+   * benchmark run should log none; when it does, they often explain a bad figure).
+   */
+  logProblems(): ReplicaLogProblem[] {
+    const out = new Map<string, ReplicaLogProblem>();
+    for (const [id, app] of this.replicas) {
+      for (const line of app.logs()) {
+        const entry = parseJsonLine(line);
+        if (!entry || (entry.level !== 'warn' && entry.level !== 'error')) continue;
+        const msg = String(entry.msg);
+        const k = `${id}\u0000${entry.level}\u0000${msg}`;
+        const seen = out.get(k);
+        if (seen) seen.count++;
+        else {
+          const { t, level, msg: _msg, app: _app, replica: _replica, ...fields } = entry;
+          const detail = `${String(t)} ${JSON.stringify(fields)}`;
+          out.set(k, { replica: id, level: String(level), msg, count: 1, first: detail.length > 200 ? `${detail.slice(0, 200)}...` : detail });
+        }
+      }
+    }
+    return [...out.values()];
   }
 
   /** The last lines of every process's output, for a failure report. */

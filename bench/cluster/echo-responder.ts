@@ -10,7 +10,11 @@ async function main(): Promise<void> {
   const subject = process.env.ECHO_SUBJECT;
   if (!url || !subject) throw new Error('NATS_URL and ECHO_SUBJECT are required');
   const nc = await connect({ servers: url, name: 'bench-echo' });
-  nc.subscribe(subject, { callback: (err, msg) => (err ? undefined : msg.respond(msg.data)) });
+  nc.subscribe(subject, {
+    callback: (err, msg) => {
+      if (!err) msg.respond(msg.data);
+    },
+  });
   // The subscription reaches the server before the flush's PONG comes back.
   await nc.flush();
   process.stdout.write(JSON.stringify({ msg: 'ready', subject }) + '\n');

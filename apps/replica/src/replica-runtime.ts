@@ -34,6 +34,8 @@ export async function startReplicaRuntime(settings: ReplicaSettings, log: LogPor
     maxReconnectAttempts: -1,
     reconnectTimeWait: 250,
     waitOnFirstConnect: true,
+    // Async stack traces cost two Error objects per request and publish on the hot path.
+    noAsyncTraces: true,
   });
   const subjects = subjectsFor(settings.prefix);
   const stream = new JetStreamOpStream(

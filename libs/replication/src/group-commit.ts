@@ -28,6 +28,20 @@ export class GroupCommit {
     return this.enqueue();
   }
 
+  /**
+   * Records a stream position lazily (with the next commit, or at the next `flushLazy`):
+   * a message that released no event need not cost a disk sync of its own; after a crash
+   * the few messages past the stored position are read again and dropped as duplicates.
+   */
+  notePosition(streamSeq: number): void {
+    this.streamSeq = streamSeq;
+  }
+
+  /** Writes lazily noted positions if nothing else is committing (called on a timer). */
+  flushLazy(): void {
+    if (!this.running && (this.streamSeq !== undefined || this.publishedThrough !== undefined)) void this.enqueue();
+  }
+
   /** Records how far own events are known to be in the stream (lazily, with the next commit). */
   notePublished(seq: number): void {
     this.publishedThrough = seq;

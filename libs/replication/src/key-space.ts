@@ -48,6 +48,8 @@ export interface PreparedWrite {
   readonly options: Json;
   readonly ops: Json[];
   readonly created: boolean;
+  /** For a batch: the state with every op applied already (pass it to `apply` to skip doing it twice). */
+  readonly applied?: unknown;
 }
 
 /** Names a variant: type plus its canonical options. */
@@ -128,7 +130,8 @@ export class KeySpace {
       created = true;
     }
     const ops: Json[] = [];
-    if (commands.length > 1) state = impl.clone(state);
+    // A batch on an existing key runs on a copy (a fresh key's new state is a copy already).
+    if (commands.length > 1 && existing) state = impl.clone(state);
     for (let i = 0; i < commands.length; i++) {
       // Each op in a batch gets its own HLC reading so that ids derived from time stay unique.
       const prepared = impl.prepare(state, commands[i], { replica: ctx.replica, time: ctx.time + i });
@@ -139,7 +142,7 @@ export class KeySpace {
       ops.push(prepared.value);
       if (commands.length > 1) impl.apply(state, prepared.value);
     }
-    return { ok: true, value: { type: impl.name, options, ops, created } };
+    return { ok: true, value: { type: impl.name, options, ops, created, applied: commands.length > 1 ? state : undefined } };
   }
 
   /** Checks that options are valid for a type (for `create`), normalised. */
@@ -156,7 +159,7 @@ export class KeySpace {
    * is applied whole or not at all. An invalid event (a bug or a forged message) is
    * refused with a reason and changes nothing; every replica refuses it alike.
    */
-  apply(event: ReplicatedEvent): { ok: true } | { ok: false; reason: string } {
+  apply(event: ReplicatedEvent, prepared?: unknown): { ok: true } | { ok: false; reason: string } {
     const t = crdtType(event.type);
     if (!t.ok) return { ok: false, reason: t.error.message };
     const impl = t.value;
@@ -165,15 +168,22 @@ export class KeySpace {
     const typeKey = typeKeyOf(impl.name, parsedOptions.value);
     let entry = this.entries.get(event.key);
     const variant = entry?.get(typeKey);
-    const current = variant ? variant.state : impl.create(parsedOptions.value);
-    // Later ops of a batch may depend on earlier ones (an insert after a just-inserted
-    // element), so a batch validates and applies op by op on a copy, swapped in only
-    // when every op passed: all or nothing. A single op needs no copy.
-    const state = event.ops.length > 1 && variant ? impl.clone(current) : current;
-    for (const op of event.ops) {
-      const v = impl.validateOp(op, state);
-      if (!v.ok) return { ok: false, reason: `${v.error.code}: ${v.error.message}` };
-      impl.apply(state, v.value);
+    let state: unknown;
+    if (prepared !== undefined) {
+      // The origin's own batch: `prepare` built this state by applying exactly these ops.
+      state = prepared;
+    } else {
+      // Later ops of a batch may depend on earlier ones (an insert after a just-inserted
+      // element), so ops are validated and applied one by one. Client input was checked
+      // whole at the origin (on a copy, all or nothing); an event from the stream that
+      // fails half-way is a bug or a forgery, refused loudly, and every replica with the
+      // same state stops at the same op, so they stay equal.
+      state = variant ? variant.state : impl.create(parsedOptions.value);
+      for (let i = 0; i < event.ops.length; i++) {
+        const v = impl.validateOp(event.ops[i], state);
+        if (!v.ok) return { ok: false, reason: `${v.error.code}: ${v.error.message}${i > 0 ? ` (op ${i} of the event; the ones before it stay applied)` : ''}` };
+        impl.apply(state, v.value);
+      }
     }
     if (variant) {
       variant.state = state;

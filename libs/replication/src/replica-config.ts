@@ -18,6 +18,8 @@ export interface ReplicaLimits {
   readonly publishRetryMsMax: number;
   /** Heartbeat period, and how long a silent peer counts as live. */
   readonly heartbeatMs: number;
+  /** Least time between two progress heartbeats (sent after applying events). */
+  readonly progressBeatMs: number;
   readonly peerTimeoutMs: number;
   /** After events wait this long for a missing dependency, ask its origin to resend. */
   readonly resendAfterMs: number;
@@ -43,6 +45,7 @@ export const DEFAULT_REPLICA_LIMITS: ReplicaLimits = {
   publishRetryMsMin: 50,
   publishRetryMsMax: 2_000,
   heartbeatMs: 200,
+  progressBeatMs: 10,
   peerTimeoutMs: 1_500,
   resendAfterMs: 1_000,
   historyEventsMax: 1_000,

@@ -113,6 +113,7 @@ export class ReplicaCore {
   private held: HeldWrite[] = [];
   private stopHeartbeat: (() => void) | undefined;
   private progressBeatQueued = false;
+  private lastBeatMs = 0;
   /** Op-log truncation after a round, running in the background (re-join waits for it). */
   private truncation: Promise<void> = Promise.resolve();
   private stopped = false;
@@ -358,7 +359,7 @@ export class ReplicaCore {
     this.hlc.observe(time + req.ops.length - 1);
     const w = prepared.value;
     const event = this.makeEvent(req.key, w.type, w.options, w.ops, time);
-    await this.commitOwn(event);
+    await this.commitOwn(event, w.applied);
     // The write's identity (replica, seq) and a token covering it go with every answer,
     // success or TIMEOUT, so a client can follow up with `after` instead of writing twice.
     const written = { key: req.key, type: w.type, replica: this.id, seq: event.seq, token: this.token() };
@@ -452,8 +453,8 @@ export class ReplicaCore {
   }
 
   /** Applies an own event at once (later commands prepare against it), then waits until it is durable. */
-  private async commitOwn(event: ReplicatedEvent): Promise<void> {
-    const applied = this.keys.apply(event);
+  private async commitOwn(event: ReplicatedEvent, prepared?: unknown): Promise<void> {
+    const applied = this.keys.apply(event, prepared);
     if (!applied.ok) throw new Error(`own event refused by its own key space: ${applied.reason}`);
     this.buffer.markDelivered(event.origin, event.seq);
     await this.commits.add([event]);
@@ -513,6 +514,12 @@ export class ReplicaCore {
       this.stuckSince = undefined;
     }
     const durable = this.stuckSince === undefined ? streamSeq : this.stuckSince - 1;
+    if (released.length === 0) {
+      // Our own events coming back, duplicates, or events that must wait: nothing to make durable now.
+      this.commits.notePosition(durable);
+      this.waits.poke();
+      return;
+    }
     for (const d of released) this.notifyChanged(d);
     const done = this.commits.add(released, durable);
     this.waits.poke();
@@ -618,7 +625,8 @@ export class ReplicaCore {
   }
 
   private tick(): void {
-    this.ports.notices.heartbeat(this.heartbeat());
+    this.sendBeat();
+    this.commits.flushLazy();
     this.requestMissing(false);
     this.rereadSkipped(this.ports.clock.nowMs());
     this.outbox.pump();
@@ -674,14 +682,24 @@ export class ReplicaCore {
     }
   }
 
-  /** Publishes a heartbeat soon after progress, so peers waiting on `ack: all` learn of it quickly. */
+  /**
+   * Publishes a heartbeat right after progress, so peers waiting on `ack: all` learn of it
+   * at once, but no more often than every `progressBeatMs`, so a stream of writes does not
+   * become a stream of heartbeats.
+   */
   private queueProgressBeat(): void {
     if (this.progressBeatQueued) return;
     this.progressBeatQueued = true;
-    this.ports.clock.setTimer(5, () => {
+    const waitMs = Math.max(0, this.lastBeatMs + this.limits.progressBeatMs - this.ports.clock.nowMs());
+    this.ports.clock.setTimer(waitMs, () => {
       this.progressBeatQueued = false;
-      if (!this.stopped) this.ports.notices.heartbeat(this.heartbeat());
+      if (!this.stopped) this.sendBeat();
     });
+  }
+
+  private sendBeat(): void {
+    this.lastBeatMs = this.ports.clock.nowMs();
+    this.ports.notices.heartbeat(this.heartbeat());
   }
 
   // ---------------------------------------------------------------- for the round participant

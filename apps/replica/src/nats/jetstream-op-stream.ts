@@ -184,8 +184,10 @@ export class JetStreamOpStream implements OpStreamPort {
       return;
     }
     try {
-      const info = await jsm.streams.info(this.opts.streamName);
+      // Read our position BEFORE asking: the consumer moves on while the request is out, and
+      // a position read after it can pass the stream's answer and look like a shorter stream.
       const consumed = this.receiver.consumedSeq();
+      const info = await jsm.streams.info(this.opts.streamName);
       if (this.createdAt !== undefined && info.created !== this.createdAt) {
         this.createdAt = info.created;
         this.log.warn('op stream was recreated', { stream: this.opts.streamName });

@@ -25,6 +25,7 @@ export class NatsJsonServer extends Server implements CustomTransportStrategy {
   private nc: NatsConnection | undefined;
   private routes: readonly JsonRoute[] = [];
   private readonly subscriptions: Subscription[] = [];
+  private readonly handlers = new Map<string, ReturnType<Server['getHandlerByPattern']>>();
 
   /** Gives the server its connection and routes (known only once the app's providers exist). */
   bind(nc: NatsConnection, routes: readonly JsonRoute[]): void {
@@ -62,7 +63,7 @@ export class NatsJsonServer extends Server implements CustomTransportStrategy {
   private async dispatch(msg: Msg, command: string, route: JsonRoute): Promise<unknown> {
     const parsed = parseBody(msg.data);
     if (!parsed.ok) return parsed;
-    const handler = route.patterns.includes(command) ? this.getHandlerByPattern(command) : null;
+    const handler = route.patterns.includes(command) ? this.handler(command) : null;
     if (!handler) return errorReply('UNKNOWN_COMMAND', `unknown command ${JSON.stringify(command)} on ${route.subject}; commands: ${route.patterns.join(', ')}`);
     try {
       return await lastValueFrom(this.transformToObservable(await handler(parsed.body, new NatsContext([msg.subject, msg.headers]))));
@@ -73,13 +74,23 @@ export class NatsJsonServer extends Server implements CustomTransportStrategy {
 
   private async onEvent(msg: Msg, pattern: string): Promise<void> {
     const parsed = parseBody(msg.data);
-    const handler = this.getHandlerByPattern(pattern);
+    const handler = this.handler(pattern);
     if (!parsed.ok || !handler) return;
     try {
       await handler(parsed.body, new NatsContext([msg.subject, msg.headers]));
     } catch {
       /* events are hints; a bad one is dropped */
     }
+  }
+
+  /** Nest's lookup parses the pattern as JSON first (and throws for plain names): do it once per pattern. */
+  private handler(pattern: string) {
+    let h = this.handlers.get(pattern);
+    if (h === undefined) {
+      h = this.getHandlerByPattern(pattern);
+      this.handlers.set(pattern, h);
+    }
+    return h;
   }
 
   on(): void {
