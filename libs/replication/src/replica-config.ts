@@ -45,7 +45,7 @@ export const DEFAULT_REPLICA_LIMITS: ReplicaLimits = {
   publishRetryMsMin: 50,
   publishRetryMsMax: 2_000,
   heartbeatMs: 200,
-  progressBeatMs: 10,
+  progressBeatMs: 5,
   peerTimeoutMs: 1_500,
   resendAfterMs: 1_000,
   historyEventsMax: 1_000,
