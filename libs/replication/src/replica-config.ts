@@ -30,6 +30,7 @@ export interface ReplicaLimits {
   readonly cutWaitMs: number;
   /** Op-log events deleted per step when a round truncates (steps yield to other work in between). */
   readonly truncateRowsPerStep: number;
+  readonly truncatePauseMs: number;
 }
 
 /** Defaults, sized for a replica on one core with SQLite on local disk. */
@@ -51,5 +52,6 @@ export const DEFAULT_REPLICA_LIMITS: ReplicaLimits = {
   historyEventsMax: 1_000,
   freezeFlushMs: 3_000,
   cutWaitMs: 5_000,
-  truncateRowsPerStep: 5_000,
+  truncateRowsPerStep: 2_000,
+  truncatePauseMs: 5,
 };

@@ -1,6 +1,7 @@
 import {
   CausalBuffer,
   HybridLogicalClock,
+  vvCompare,
   vvGet,
   vvLeq,
   type Json,
@@ -116,6 +117,8 @@ export class ReplicaCore {
   private lastBeatMs = 0;
   /** Op-log truncation after a round, running in the background (re-join waits for it). */
   private truncation: Promise<void> = Promise.resolve();
+  /** The cut to truncate up to once the current round lets writes go. */
+  private truncateAfterRound: VersionVector | undefined;
   private stopped = false;
 
   constructor(
@@ -708,7 +711,13 @@ export class ReplicaCore {
   setMode(mode: ReplicaMode): void {
     const was = this.mode;
     this.mode = mode;
-    if (mode === 'Work' && was !== 'Work') this.releaseHeld();
+    if (mode === 'Work' && was !== 'Work') {
+      this.releaseHeld();
+      if (this.truncateAfterRound) {
+        this.truncateCovered(this.truncateAfterRound);
+        this.truncateAfterRound = undefined;
+      }
+    }
     this.ports.notices.heartbeat(this.heartbeat());
   }
 
@@ -766,9 +775,11 @@ export class ReplicaCore {
     this.outbox.pump();
   }
 
-  /** Writes a snapshot at the current state (which equals the cut), compacts and truncates. */
-  async takeSnapshot(epoch: number, round: number): Promise<SnapshotRecord> {
+  /** Writes a snapshot at the current state (which equals the cut), compacts and truncates; undefined when the state is not at `cut`. */
+  async takeSnapshot(epoch: number, round: number, cut?: VersionVector): Promise<SnapshotRecord | undefined> {
     await this.commits.flushed();
+    // With `cut`: only exactly at it (undefined when more has been applied since).
+    if (cut && vvCompare(this.buffer.deliveredVector(), cut) !== 'equal') return undefined;
     this.keys.compact();
     const snapshot: SnapshotRecord = {
       epoch,
@@ -779,9 +790,10 @@ export class ReplicaCore {
     };
     await this.ports.store.writeSnapshot(snapshot);
     this.snapshotCut = { ...snapshot.cut };
-    // The events the snapshot covers go later, in bounded steps: deleting a long op log
-    // inside the round would hold client writes for as long as the delete takes.
-    this.truncateCovered(snapshot.cut);
+    // The events the snapshot covers go later, in bounded steps, once the round has let
+    // writes go: deleting a long op log inside the round would hold them for as long as
+    // the delete takes (and compete with publishing the snapshot).
+    this.truncateAfterRound = snapshot.cut;
     this.outbox.skipThrough(vvGet(snapshot.cut, this.id));
     return snapshot;
   }
@@ -791,8 +803,9 @@ export class ReplicaCore {
     const rowsMax = this.limits.truncateRowsPerStep;
     this.truncation = this.truncation
       .then(async () => {
+        // Each step is one short transaction; the pause between steps leaves the event loop to requests.
         while (!this.stopped && (await this.ports.store.truncate(cut, rowsMax)) >= rowsMax) {
-          await new Promise<void>((resolve) => this.ports.clock.setTimer(0, resolve));
+          await new Promise<void>((resolve) => this.ports.clock.setTimer(this.limits.truncatePauseMs, resolve));
         }
       })
       .catch((e) => this.ports.log.error('op-log truncation failed; the next round retries', { error: String(e) }));

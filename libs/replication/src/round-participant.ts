@@ -37,6 +37,8 @@ function parseRoundId(body: unknown): RoundId | undefined {
 export class RoundParticipant {
   private seen: RoundId = { epoch: 0, round: 0 };
   private committed: RoundId = { epoch: 0, round: 0 };
+  /** The cut this replica reached in the cut phase of the current round. */
+  private cutOfRound: { id: RoundId; cut: VersionVector } | undefined;
   private cancelLease: (() => void) | undefined;
 
   constructor(
@@ -94,6 +96,7 @@ export class RoundParticipant {
     // The freeze lease may have run out while we waited: then we are back in Work and
     // taking writes, so this replica can no longer vouch for the cut.
     if (compareRounds(id, this.seen) !== 0 || this.core.currentMode !== 'Sync') return this.stale(id);
+    this.cutOfRound = { id, cut: { ...cut } };
     this.core.setMode('Ready');
     return { ok: true, replica: this.core.replicaId, digest: this.core.digest(), applied: this.core.applied() };
   }
@@ -105,7 +108,16 @@ export class RoundParticipant {
     if (compareRounds(id, this.seen) !== 0 || this.core.currentMode !== 'Ready') return this.stale(id);
     const publisher = isObject(body) ? body.publisher : undefined;
     if (isObject(body) && isNat(body.leaseMs)) this.armLease(body.leaseMs);
-    const snapshot = await this.core.takeSnapshot(id.epoch, id.round);
+    const cut = this.cutOfRound && compareRounds(this.cutOfRound.id, id) === 0 ? this.cutOfRound.cut : undefined;
+    // Frozen members write nothing, but a replica outside the round (restarted, or not yet
+    // seen by the coordinator) may: an event it made can arrive here after the cut. Compacting
+    // then would drop what a late op may still need (a text tombstone) at a state the other
+    // members do not share, so this replica does not commit; it catches up from the round's
+    // snapshot instead (`checkRoundAgreement`).
+    const snapshot = await this.core.takeSnapshot(id.epoch, id.round, cut);
+    if (!snapshot) {
+      return errorReply('NOT_CAUGHT_UP', 'events from outside the round were applied after the cut; not compacting at a state the other members may not share') as unknown as Json;
+    }
     this.committed = id;
     if (publisher === this.core.replicaId) {
       try {
