@@ -803,9 +803,13 @@ export class ReplicaCore {
     const rowsMax = this.limits.truncateRowsPerStep;
     this.truncation = this.truncation
       .then(async () => {
-        // Each step is one short transaction; the pause between steps leaves the event loop to requests.
-        while (!this.stopped && (await this.ports.store.truncate(cut, rowsMax)) >= rowsMax) {
-          await new Promise<void>((resolve) => this.ports.clock.setTimer(this.limits.truncatePauseMs, resolve));
+        // Each step is one short transaction; the pause between steps leaves the event loop
+        // to requests, and a round (Sync, Ready) pauses truncation so it never slows a freeze.
+        const pause = () => new Promise<void>((resolve) => this.ports.clock.setTimer(this.limits.truncatePauseMs, resolve));
+        for (;;) {
+          while (!this.stopped && this.mode !== 'Work') await pause();
+          if (this.stopped || (await this.ports.store.truncate(cut, rowsMax)) < rowsMax) return;
+          await pause();
         }
       })
       .catch((e) => this.ports.log.error('op-log truncation failed; the next round retries', { error: String(e) }));
