@@ -806,9 +806,11 @@ export class ReplicaCore {
         // Each step is one short transaction; the pause between steps leaves the event loop
         // to requests, and a round (Sync, Ready) pauses truncation so it never slows a freeze.
         const pause = () => new Promise<void>((resolve) => this.ports.clock.setTimer(this.limits.truncatePauseMs, resolve));
+        // A re-join drops the whole op log anyway (and waits for this loop): stop then.
+        const over = () => this.stopped || this.rejoining;
         for (;;) {
-          while (!this.stopped && this.mode !== 'Work') await pause();
-          if (this.stopped || (await this.ports.store.truncate(cut, rowsMax)) < rowsMax) return;
+          while (!over() && this.mode !== 'Work') await pause();
+          if (over() || (await this.ports.store.truncate(cut, rowsMax)) < rowsMax) return;
           await pause();
         }
       })
