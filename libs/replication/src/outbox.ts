@@ -52,6 +52,11 @@ export class Outbox {
     this.retryMs = limits.retryMsMin;
   }
 
+  /** The last own seq known to exist. */
+  get lastOwnSeq(): number {
+    return this.lastSeq;
+  }
+
   /** Own events not yet in the stream. */
   get depth(): number {
     return Math.max(0, this.lastSeq - this.publishedThrough);

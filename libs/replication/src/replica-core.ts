@@ -107,6 +107,10 @@ export class ReplicaCore {
   private offeringSnapshot = false;
   /** Own events up to this seq were made before a re-join dropped the op log; writes wait until they are back (see `catchUp`). */
   private ownSeqFloor = 0;
+  /** The last republish a resend request started: from where, up to which own seq, when. */
+  private lastResend: { seq: number; through: number; atMs: number } | undefined;
+  /** A re-join is replacing the state: stream messages are dropped until the load (see `rejoin`). */
+  private resetting = false;
   /** Bumped by every load (start, re-join); see `catchUp`. */
   private loadGeneration = 0;
   /** The cut of the latest snapshot (own events at or below it are never republished). */
@@ -168,7 +172,11 @@ export class ReplicaCore {
     this.stopHeartbeat = this.every(this.limits.heartbeatMs, () => this.tick());
     // A replica that kept its disk serves at once; one whose id was configured but whose
     // disk is empty must first learn its own last seq from the stream, or it could reuse it.
-    if (!(fresh && this.idConfigured)) this.mode = 'Work';
+    // So must one that published own events its disk no longer holds (it crashed while a
+    // re-join was replaying them): they come back from the stream before it writes again.
+    this.ownSeqFloor = Math.max(this.ownSeqFloor, stored.publishedThrough);
+    const ownBack = vvGet(this.buffer.deliveredVector(), this.id) >= this.ownSeqFloor;
+    if (!(fresh && this.idConfigured) && ownBack) this.mode = 'Work';
     void this.catchUp();
   }
 
@@ -193,6 +201,7 @@ export class ReplicaCore {
     this.commits = new GroupCommit(this.ports.store, this.ports.clock, this.ports.onFatal, this.limits.eventsPerCommitMax);
     this.outbox?.stop();
     const lastOwn = vvGet(this.buffer.deliveredVector(), this.id);
+    this.lastResend = undefined;
     this.outbox = new Outbox(
       this.id,
       this.ports.store,
@@ -239,7 +248,8 @@ export class ReplicaCore {
       const reached = await this.waits.wait(() => this.streamSeq >= target && vvGet(this.buffer.deliveredVector(), this.id) >= this.ownSeqFloor, 10_000);
       if (!current()) return;
       if (reached || this.mode !== 'Starting') {
-        if (this.mode === 'Starting') this.mode = 'Work';
+        // Through setMode: writes held meanwhile are released and peers hear of it at once.
+        if (this.mode === 'Starting') this.setMode('Work');
         this.ports.log.info('caught up with the stream', { streamSeq: this.streamSeq, target });
         return;
       }
@@ -480,7 +490,7 @@ export class ReplicaCore {
    * Resolves when the message's effects are durable.
    */
   async receive(batch: EventBatch, streamSeq: number): Promise<void> {
-    if (streamSeq <= this.streamSeq) return;
+    if (streamSeq <= this.streamSeq || this.resetting) return;
     this.lastReceiveMs = this.ports.clock.nowMs();
     const released: ReplicatedEvent[] = [];
     let skipped = false;
@@ -570,17 +580,30 @@ export class ReplicaCore {
 
   /** Another replica misses our events from `fromSeq` on: publish them again. */
   resend(fromSeq: number): void {
+    if (!this.outbox) return;
     const floor = vvGet(this.snapshotCut, this.id);
-    this.outbox.rewind(Math.max(floor, fromSeq - 1));
+    const seq = Math.max(floor, fromSeq - 1);
+    // Several peers ask for the same events, and each asks again every `resendAfterMs`
+    // until they arrive. A republish from at or before `seq` that is still under way (or
+    // just finished, its copies still on their way) serves them all; restarting it for
+    // every request would keep it from ever finishing while the stream fills with copies.
+    const now = this.ports.clock.nowMs();
+    const r = this.lastResend;
+    if (r && seq >= r.seq && (this.outbox.publishedThrough < r.through || now - r.atMs < this.limits.resendAfterMs)) return;
+    this.lastResend = { seq, through: this.outbox.lastOwnSeq, atMs: now };
+    this.outbox.rewind(seq);
   }
 
   private requestMissing(force: boolean): void {
     const now = this.ports.clock.nowMs();
-    if (!force && (this.stuckSince === undefined || now - this.stuckSinceMs < this.limits.resendAfterMs)) return;
+    // Events waiting, not `stuckSince`: a stream reset clears the position marker while
+    // events still wait, and in a quiet stream nothing would set it again.
+    if (!force && (this.buffer.waiting() === 0 || now - this.stuckSinceMs < this.limits.resendAfterMs)) return;
     if (now - this.lastResendMs < this.limits.resendAfterMs) return;
     this.lastResendMs = now;
-    for (const g of this.buffer.gaps()) this.ports.notices.requestResend(g.origin, g.nextSeq);
-    // Missing dependencies on origins with nothing waiting show up as deps of waiting events.
+    // Ask the origins of what is truly missing (not those whose next event waits here for
+    // another origin's event: asking them again only grows the stream).
+    for (const m of this.buffer.missing()) if (m.origin !== this.id) this.ports.notices.requestResend(m.origin, m.nextSeq);
   }
 
   // ---------------------------------------------------------------- membership
@@ -833,6 +856,12 @@ export class ReplicaCore {
     const { log } = this.ports;
     // Not before `start` has loaded the disk (the stream adapter checks the stream from attach on).
     if (this.rejoining || !this.outbox) return false;
+    // Never in the middle of a round: the round would abort, and a freeze holds writes the
+    // reset would strand. The round's end (or its lease) brings Work, and the next check retries.
+    if (this.mode === 'Sync' || this.mode === 'Ready') {
+      log.info('re-join postponed until the round ends', { reason });
+      return false;
+    }
     this.rejoining = true;
     try {
       log.warn('re-joining from the cluster snapshot', { reason });
@@ -845,9 +874,11 @@ export class ReplicaCore {
         log.warn('re-join postponed: the snapshot store holds nothing newer than this replica', { snapshot: { epoch: snap.epoch, round: snap.round } });
         return false;
       }
-      // From here no new own write: it would be dropped with the op log below.
+      // From here no new own write: it would be dropped with the op log below. A catch-up
+      // still running from the last load must not switch back to Work either.
       const was = this.mode;
       this.mode = 'Starting';
+      this.loadGeneration++;
       // Own events the snapshot does not hold must be in the stream before the op log is
       // dropped, or they are lost and their seqs get used again. `publishedThrough` does
       // not prove that (a broker crash may lose acknowledged messages), so publish them
@@ -857,21 +888,51 @@ export class ReplicaCore {
       const drained = await this.waitUntil(() => this.outbox.depth === 0, this.limits.freezeFlushMs);
       if (!drained) {
         log.warn('re-join postponed: own events are not yet in the stream');
-        this.setMode(was === 'Starting' ? 'Starting' : 'Work');
+        if (was === 'Starting') void this.catchUp();
+        else this.setMode('Work');
         return false;
       }
+      // From here until the load, stream messages are dropped (the replay after the load
+      // reads them again): an event applied now would be committed after the reset, into an
+      // op log that no longer holds its causal past, and the next start would refuse it.
+      this.resetting = true;
       await this.commits.flushed();
       const published = this.outbox.publishedThrough;
       this.ownSeqFloor = Math.max(this.ownSeqFloor, vvGet(this.buffer.deliveredVector(), this.id));
       await this.truncation;
+      const own = await this.ports.store.ownEventsAfter(this.id, vvGet(snap.cut, this.id), Number.MAX_SAFE_INTEGER);
       const at = await this.joinPoint(snap);
       await this.ports.store.resetTo(at, at.streamSeq);
       this.loadFrom(at, [], at.streamSeq, Math.max(published, vvGet(snap.cut, this.id)));
+      this.mode = 'Starting';
+      this.readopt(own);
       void this.catchUp();
       return true;
     } finally {
+      this.resetting = false;
       this.rejoining = false;
     }
+  }
+
+  /**
+   * After a re-join's reset: own events the snapshot does not hold go back into the causal
+   * buffer, to be applied (and written again) as soon as the replay brings their causal
+   * past, rather than relying on the replay to bring them too: after a broker crash the
+   * stream's numbering may skip their copies, and then nothing would.
+   */
+  private readopt(events: readonly ReplicatedEvent[]): void {
+    const released: ReplicatedEvent[] = [];
+    for (const e of events) {
+      const r = this.buffer.offer(e);
+      if (!r.ok) break; // a full buffer: the stream's copies bring the rest
+      for (const d of r.value) {
+        const applied = this.keys.apply(d);
+        if (!applied.ok) this.ports.log.error('refused an invalid own event after a re-join', { origin: d.origin, seq: d.seq, key: d.key, reason: applied.reason });
+        this.hlc.observe(d.time + Math.max(0, d.ops.length - 1));
+        released.push(d);
+      }
+    }
+    if (released.length > 0) void this.commits.add(released);
   }
 
   /**

@@ -195,7 +195,8 @@ export class JetStreamOpStream implements OpStreamPort {
       } else if (info.state.last_seq < consumed) {
         this.log.warn('op stream came back shorter than what this replica consumed', { lastSeq: info.state.last_seq, consumed });
         this.receiver.streamReset(info.state.last_seq + 1);
-      } else if (info.state.first_seq > consumed + 1 && info.state.last_seq > consumed && !this.rejoining) {
+      } else if (info.state.first_seq > this.receiver.consumedSeq() + 1 && info.state.last_seq > consumed && !this.rejoining) {
+        // (A fresh position here: a purge while the request was out must not look like one past us.)
         // Purged past our position (we missed a round): what we lack is only in the snapshot.
         this.rejoining = true;
         const ok = await this.receiver.rejoin(`stream starts at ${info.state.first_seq}, this replica consumed only ${consumed}`).finally(() => (this.rejoining = false));

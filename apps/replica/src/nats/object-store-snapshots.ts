@@ -6,6 +6,9 @@ import type { SnapshotRecord, SnapshotSourcePort } from '../../../../libs/replic
 
 /** The object name the latest snapshot is kept under. */
 const LATEST = 'latest';
+/** One read attempt's time bound, and how many attempts before giving up. */
+const FETCH_ATTEMPT_MS = 10_000;
+const FETCH_ATTEMPTS_MAX = 3;
 
 /**
  * Snapshots for joiners in a JetStream object store (chunked, so a snapshot may be far
@@ -20,15 +23,36 @@ export class ObjectStoreSnapshots implements SnapshotSourcePort {
     private readonly replicas: number,
   ) {}
 
+  /**
+   * Reads the latest snapshot. A read races with a round storing a newer one: the object
+   * store then deletes the chunks being read and the read would wait for ever. So each
+   * attempt is bounded in time, and a timed-out read starts again on the newest version.
+   */
   async fetchLatest(): Promise<SnapshotRecord | undefined> {
     const os = await this.open();
-    const info = await os.info(LATEST);
-    if (!info || info.deleted) return undefined;
-    const bytes = await os.getBlob(LATEST);
-    if (!bytes) return undefined;
-    const parsed: unknown = JSON.parse(Buffer.from(bytes).toString('utf8'));
-    if (!isSnapshotRecord(parsed)) throw new Error(`object ${this.bucket}/${LATEST} is not a snapshot`);
-    return parsed;
+    let lastError: unknown;
+    for (let attempt = 0; attempt < FETCH_ATTEMPTS_MAX; attempt++) {
+      const info = await os.info(LATEST);
+      if (!info || info.deleted) return undefined;
+      let timer: NodeJS.Timeout | undefined;
+      try {
+        const bytes = await Promise.race([
+          os.getBlob(LATEST),
+          new Promise<never>((_, reject) => {
+            timer = setTimeout(() => reject(new Error(`reading ${this.bucket}/${LATEST} took over ${FETCH_ATTEMPT_MS} ms`)), FETCH_ATTEMPT_MS);
+          }),
+        ]);
+        if (!bytes) return undefined;
+        const parsed: unknown = JSON.parse(Buffer.from(bytes).toString('utf8'));
+        if (!isSnapshotRecord(parsed)) throw new Error(`object ${this.bucket}/${LATEST} is not a snapshot`);
+        return parsed;
+      } catch (e) {
+        lastError = e;
+      } finally {
+        clearTimeout(timer);
+      }
+    }
+    throw new Error(`could not read the latest snapshot in ${FETCH_ATTEMPTS_MAX} attempts`, { cause: lastError });
   }
 
   async publish(snapshot: SnapshotRecord): Promise<void> {

@@ -88,6 +88,32 @@ export class CausalBuffer<E extends CausalEvent> {
   }
 
   /**
+   * What the waiting events are missing: for each origin whose next event is not here but
+   * is needed (events of that origin wait, or a waiting event depends on it), the seq to
+   * ask for. Unlike `gaps`, an origin whose next event is here, waiting only for other
+   * origins' events, is not listed, and those other origins are: asking an origin to
+   * resend what already waits here brings nothing.
+   */
+  missing(): Array<{ origin: ReplicaId; nextSeq: number }> {
+    const out = new Map<ReplicaId, number>();
+    for (const [origin, q] of this.pending) {
+      const next = vvGet(this.delivered, origin) + 1;
+      const head = q.get(next);
+      if (!head) {
+        out.set(origin, next);
+        continue;
+      }
+      for (const r in head.deps) {
+        if (r === origin || head.deps[r] <= vvGet(this.delivered, r)) continue;
+        const rNext = vvGet(this.delivered, r) + 1;
+        // When r's next event waits here too, r's own entry names what it needs.
+        if (!this.pending.get(r)?.has(rNext)) out.set(r, rNext);
+      }
+    }
+    return [...out].map(([origin, nextSeq]) => ({ origin, nextSeq }));
+  }
+
+  /**
    * Moves the delivered frontier forward to at least `vv` (after loading a snapshot) and
    * drops waiting events it covers. Returns events that became deliverable.
    */
