@@ -29,7 +29,7 @@ export async function startReplicaRuntime(settings: ReplicaSettings, log: LogPor
   mkdirSync(settings.dataDir, { recursive: true });
   const store = await openSqliteStore({ file: join(settings.dataDir, 'replica.sqlite'), synchronous: settings.sqliteSynchronous });
   const nc = await connect({
-    servers: settings.natsUrl,
+    servers: settings.natsUrl.split(',').map((u) => u.trim()).filter(Boolean),
     name: `crdt-replica-${settings.replicaId ?? 'new'}`,
     maxReconnectAttempts: -1,
     reconnectTimeWait: 250,

@@ -91,7 +91,11 @@ export class RoundParticipant {
     stopAsking();
     if (!reached) return errorReply('NOT_CAUGHT_UP', `did not reach the cut within ${this.core.limits.cutWaitMs} ms`) as unknown as Json;
     if (!vvLeq(this.core.applied(), cut)) {
-      return errorReply('INTERNAL', 'applied more than the cut: a write slipped past the freeze') as unknown as Json;
+      // Expected when a replica outside the round (restarted, not yet a member) wrote
+      // meanwhile: the round aborts and the next one includes it.
+      const applied = this.core.applied();
+      const beyond = Object.keys(applied).filter((r) => applied[r] > (cut[r] ?? 0));
+      return errorReply('NOT_CAUGHT_UP', `applied events past the cut from ${beyond.join(', ')} (a replica outside the round wrote); the next round includes them`) as unknown as Json;
     }
     // The freeze lease may have run out while we waited: then we are back in Work and
     // taking writes, so this replica can no longer vouch for the cut.

@@ -59,6 +59,8 @@ export class JetStreamOpStream implements OpStreamPort {
   private checkTimer: NodeJS.Timeout | undefined;
   private stopped = false;
   private rejoining = false;
+  /** The consumer position last seen by the stall watchdog, and since when. */
+  private watch = { consumed: -1, sinceMs: 0 };
 
   constructor(
     private readonly nc: NatsConnection,
@@ -149,7 +151,9 @@ export class JetStreamOpStream implements OpStreamPort {
     for (let attempt = 0; generation === this.generation && !this.stopped; attempt++) {
       try {
         const consumer = await this.js.consumers.get(this.opts.streamName, { deliver_policy: DeliverPolicy.StartSequence, opt_start_seq: next });
-        const messages = await consumer.consume({ max_messages: 1000 });
+        // Short pulls with idle heartbeats: a consumer lost with a NATS node is noticed in
+        // seconds, not after the client's default of about 30 s.
+        const messages = await consumer.consume({ max_messages: 1000, expires: 5_000, idle_heartbeat: 1_000 });
         if (generation !== this.generation) {
           await messages.close();
           return;
@@ -195,6 +199,11 @@ export class JetStreamOpStream implements OpStreamPort {
       } else if (info.state.last_seq < consumed) {
         this.log.warn('op stream came back shorter than what this replica consumed', { lastSeq: info.state.last_seq, consumed });
         this.receiver.streamReset(info.state.last_seq + 1);
+      } else if (this.stalled(info.state.last_seq, consumed)) {
+        // The stream has more than we read and our position has not moved for a while, with
+        // nothing waiting for the disk: the consumer is stuck (its server died); start another.
+        this.log.warn('consumer stalled; restarting it', { consumed, lastSeq: info.state.last_seq });
+        this.consumeFrom(consumed + 1);
       } else if (info.state.first_seq > this.receiver.consumedSeq() + 1 && info.state.last_seq > consumed && !this.rejoining) {
         // (A fresh position here: a purge while the request was out must not look like one past us.)
         // Purged past our position (we missed a round): what we lack is only in the snapshot.
@@ -211,11 +220,26 @@ export class JetStreamOpStream implements OpStreamPort {
     }
   }
 
+  /** True when the consumer has not moved for `stallMs` although the stream holds more. */
+  private stalled(lastSeq: number, consumed: number): boolean {
+    const now = Date.now();
+    if (consumed !== this.watch.consumed || lastSeq <= consumed || this.receiver!.pendingCommitEvents() > 0) {
+      this.watch = { consumed, sinceMs: now };
+      return false;
+    }
+    if (now - this.watch.sinceMs < STALL_MS) return false;
+    this.watch = { consumed, sinceMs: now };
+    return true;
+  }
+
   private async manager(): Promise<JetStreamManager> {
     this.jsm ??= await jetstreamManager(this.nc, { timeout: this.opts.publishTimeoutMs });
     return this.jsm;
   }
 }
+
+/** How long the position may stand still while the stream holds more before the consumer is restarted. */
+const STALL_MS = 3_000;
 
 function isStreamNotFound(e: unknown): boolean {
   if (e instanceof JetStreamApiError) return e.code === JetStreamApiCodes.StreamNotFound;
