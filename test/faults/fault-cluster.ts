@@ -1,0 +1,327 @@
+import { readFileSync, existsSync, mkdirSync } from 'node:fs';
+import { join } from 'node:path';
+import { jetstreamManager } from '@nats-io/jetstream';
+import type { NatsConnection } from '@nats-io/transport-node';
+import {
+  REPO_ROOT,
+  connectClient,
+  makeTempDir,
+  requestJson,
+  startApp,
+  startNatsCluster,
+  waitForJetStream,
+  type AppHandle,
+  type NatsClusterHandle,
+  type TempDir,
+} from '../../libs/testing/src';
+
+/**
+ * The real topology of the fault suite: a three-node NATS cluster with JetStream, the op
+ * stream, lease bucket and snapshot store replicated three times, three replica
+ * processes each on its own SQLite file, and two coordinators (one leads, one stands
+ * by). Every process can be crashed, stopped and restarted; every handle ever started is
+ * kept so that the logs of dead processes can be read at the end.
+ */
+
+/** A reply of the client or admin protocol. */
+export type Reply = { ok: boolean; error?: { code: string; message: string }; [k: string]: unknown };
+
+/** Bounds of the topology's waits (units last). */
+export interface ClusterLimits {
+  readonly replicaReadyMs: number;
+  readonly coordinatorReadyMs: number;
+  /** A standby must lead within this after the leader dies (a few leases). */
+  readonly takeoverMs: number;
+  /** Every JetStream asset has a leader and current followers again after a node restart. */
+  readonly jetstreamHealthyMs: number;
+  readonly statusTimeoutMs: number;
+  /** Bound of a `sync` request: a round is at most freeze 4 s + cut 6 s + commit 10 s + resume 2 s. */
+  readonly syncTimeoutMs: number;
+}
+
+/** Defaults. */
+export const DEFAULT_CLUSTER_LIMITS: ClusterLimits = {
+  replicaReadyMs: 45_000,
+  coordinatorReadyMs: 30_000,
+  takeoverMs: 15_000,
+  jetstreamHealthyMs: 30_000,
+  statusTimeoutMs: 2_000,
+  syncTimeoutMs: 40_000,
+};
+
+/**
+ * The build whose apps run: `dist` of this repository, or FAULTS_DIST (a directory laid
+ * out like dist, to run the suite against a candidate build).
+ */
+function appScript(entry: 'replica' | 'coordinator'): string {
+  return join(process.env.FAULTS_DIST || join(REPO_ROOT, 'dist'), 'apps', entry, 'src', 'main.js');
+}
+
+/** The lease a coordinator holds; short so that a take-over fits a short run. */
+export const LEASE_MS = 1_500;
+
+/** The health of one JetStream asset after a node restart. */
+export interface StreamHealth {
+  readonly name: string;
+  readonly leader: string | undefined;
+  readonly lagging: string[];
+}
+
+export class FaultCluster {
+  readonly replicas = new Map<string, AppHandle>();
+  readonly coordinators = new Map<string, AppHandle>();
+  /** Every process ever started, in start order (dead ones too), for the logs. */
+  readonly history: AppHandle[] = [];
+  /** Replicas currently stopped with SIGSTOP. */
+  readonly paused = new Set<string>();
+  /** Processes the suite crashed on purpose (any other exit is a finding). */
+  readonly crashed = new Set<AppHandle>();
+  readonly logDir: string;
+
+  private constructor(
+    readonly dir: TempDir,
+    readonly nats: NatsClusterHandle,
+    readonly nc: NatsConnection,
+    readonly replicaIds: readonly string[],
+    readonly coordinatorIds: readonly string[],
+    readonly limits: ClusterLimits,
+  ) {
+    this.logDir = join(dir.path, 'logs');
+    mkdirSync(this.logDir, { recursive: true });
+  }
+
+  /** Starts NATS, waits for JetStream's meta leader, then the replicas, then the coordinators (the first one leads). */
+  static async start(replicaIds: readonly string[], coordinatorIds: readonly string[], limits: ClusterLimits = DEFAULT_CLUSTER_LIMITS): Promise<FaultCluster> {
+    const dir = makeTempDir('faults');
+    const nats = await startNatsCluster(3, { name: 'crdt-faults' });
+    let nc: NatsConnection | undefined;
+    try {
+      nc = await connectClient(nats.url);
+      if (!(await waitForJetStream(nc, 30_000))) throw new Error(`JetStream did not elect a meta leader within 30 s:\n${nats.nodes.map((n) => n.logTail(10)).join('\n')}`);
+      const cluster = new FaultCluster(dir, nats, nc, replicaIds, coordinatorIds, limits);
+      try {
+        await Promise.all(replicaIds.map((id) => cluster.startReplica(id)));
+        const [lead, ...standbys] = coordinatorIds;
+        const first = await cluster.startCoordinator(lead);
+        await first.waitForLog((e) => e.msg === 'new term: members resumed', limits.coordinatorReadyMs);
+        for (const id of standbys) await cluster.startCoordinator(id);
+        return cluster;
+      } catch (e) {
+        await cluster.dispose(false);
+        throw e;
+      }
+    } catch (e) {
+      await nc?.close().catch(() => undefined);
+      await nats.dispose();
+      dir.remove();
+      throw e;
+    }
+  }
+
+  /** Environment shared by every app. */
+  private baseEnv(): Record<string, string> {
+    return { NATS_URL: this.nats.url, CRDT_STREAM_REPLICAS: '3' };
+  }
+
+  /** Starts (or restarts on its disk) a replica and waits until it serves in Work mode. */
+  async startReplica(id: string, readyMs = this.limits.replicaReadyMs): Promise<AppHandle> {
+    const app = startApp(
+      'replica',
+      { ...this.baseEnv(), REPLICA_ID: id, DATA_DIR: join(this.dir.path, 'data', id) },
+      { logDir: this.logDir, name: `replica-${id}-${this.history.length + 1}`, script: appScript('replica') },
+    );
+    this.replicas.set(id, app);
+    this.paused.delete(id);
+    this.history.push(app);
+    await this.untilWork(id, app, readyMs);
+    return app;
+  }
+
+  /** Waits until a started replica logs ready and reports Work mode. */
+  async untilWork(id: string, app: AppHandle, readyMs = this.limits.replicaReadyMs): Promise<void> {
+    const deadline = Date.now() + readyMs;
+    await app.waitForLog((l) => l.msg === 'ready', readyMs);
+    let last: Reply | undefined;
+    while (Date.now() < deadline) {
+      last = await this.status(id).catch(() => undefined);
+      if (last?.ok && last.mode === 'Work') return;
+      await sleep(100);
+    }
+    throw new Error(`replica ${id} did not reach Work mode within ${readyMs} ms (last status ${JSON.stringify(last)}):\n${app.logs().slice(-10).join('\n')}`);
+  }
+
+  /** Starts (or restarts) a coordinator and waits for its ready line. */
+  async startCoordinator(id: string): Promise<AppHandle> {
+    const app = startApp(
+      'coordinator',
+      { ...this.baseEnv(), COORDINATOR_ID: id, ROUND_INTERVAL_MS: '0', LEASE_MS: String(LEASE_MS), COORDINATOR_BUCKET_REPLICAS: '3' },
+      { logDir: this.logDir, name: `coordinator-${id}-${this.history.length + 1}`, script: appScript('coordinator') },
+    );
+    this.coordinators.set(id, app);
+    this.history.push(app);
+    await app.waitForLog((l) => l.msg === 'ready', this.limits.coordinatorReadyMs);
+    return app;
+  }
+
+  /** SIGKILLs a process on purpose and waits for it to be gone. */
+  async crash(app: AppHandle): Promise<void> {
+    this.crashed.add(app);
+    app.kill('SIGKILL');
+    await app.exited;
+  }
+
+  /**
+   * Processes that exited although the suite did not crash or stop them, grouped by
+   * process kind and the error they printed (a replica that cannot start on its disk
+   * fails the same way on every attempt).
+   */
+  unexpectedExits(): string[] {
+    const groups = new Map<string, string[]>();
+    for (const a of this.history) {
+      if (a.running || this.crashed.has(a)) continue;
+      const lines = a.logs();
+      const error = lines.find((l) => /Error:/.test(l)) ?? lines[lines.length - 1] ?? '(no output)';
+      // Strip colour codes and the timestamp prefix Nest puts on its lines.
+      const why = error.replace(/\u001b\[[0-9;]*m/g, '').replace(/^.*?(\w*Error:)/, '$1').slice(0, 300);
+      const key = `${a.name.replace(/-\d+$/, '')}: ${why}`;
+      groups.set(key, [...(groups.get(key) ?? []), a.name]);
+    }
+    return [...groups.entries()].map(([key, names]) => `${key} (exited on its own: ${names.join(', ')})`);
+  }
+
+  /** A replica's status. */
+  status(id: string): Promise<Reply> {
+    return requestJson<Reply>(this.nc, `crdt.replica.${id}.status`, {}, this.limits.statusTimeoutMs);
+  }
+
+  /** Reads a key at one replica. */
+  get(id: string, key: string): Promise<Reply> {
+    return requestJson<Reply>(this.nc, `crdt.replica.${id}.get`, { key }, 10_000);
+  }
+
+  /** Asks the leading coordinator for a round now; rejects when nobody answers. */
+  sync(): Promise<Reply> {
+    return requestJson<Reply>(this.nc, 'crdt.coordinator.sync', {}, this.limits.syncTimeoutMs);
+  }
+
+  /** The leading coordinator's id as any coordinator reports it, polled within `timeoutMs`. */
+  async leader(timeoutMs = 10_000): Promise<string | undefined> {
+    const deadline = Date.now() + timeoutMs;
+    while (Date.now() < deadline) {
+      const s = await requestJson<Reply>(this.nc, 'crdt.coordinator.status', {}, 2_000).catch(() => undefined);
+      if (s?.ok && typeof s.leader === 'string' && this.coordinators.get(s.leader)?.running) return s.leader;
+      await sleep(100);
+    }
+    return undefined;
+  }
+
+  /** The replicas the leader currently counts as members. */
+  async members(): Promise<string[] | undefined> {
+    const s = await requestJson<Reply>(this.nc, 'crdt.coordinator.status', {}, 2_000).catch(() => undefined);
+    if (!s?.ok || s.isLeader !== true || !Array.isArray(s.members)) return undefined;
+    return (s.members as { replica: string }[]).map((m) => m.replica);
+  }
+
+  /**
+   * Waits until every JetStream asset (the op stream, the lease bucket, the snapshot
+   * store) has a leader and every follower is current: a node that came back has caught
+   * up, so the next node fault keeps a quorum that holds everything. Returns the assets
+   * that are still unhealthy when the wait runs out.
+   */
+  async waitJetStreamHealthy(timeoutMs = this.limits.jetstreamHealthyMs): Promise<StreamHealth[]> {
+    const deadline = Date.now() + timeoutMs;
+    let unhealthy: StreamHealth[] = [];
+    while (Date.now() < deadline) {
+      try {
+        const jsm = await jetstreamManager(this.nc, { timeout: 2_000 });
+        unhealthy = [];
+        for await (const info of jsm.streams.list()) {
+          const c = info.cluster;
+          const lagging = (c?.replicas ?? []).filter((p) => !p.current || p.offline).map((p) => `${p.name}${p.offline ? ' (offline)' : ''} lag ${p.lag ?? '?'}`);
+          const peers = (c?.replicas?.length ?? 0) + (c?.leader ? 1 : 0);
+          if (!c?.leader || lagging.length > 0 || peers < info.config.num_replicas) unhealthy.push({ name: info.config.name, leader: c?.leader, lagging });
+        }
+        if (unhealthy.length === 0) return [];
+      } catch (e) {
+        unhealthy = [{ name: `(JetStream API: ${String((e as Error)?.message ?? e)})`, leader: undefined, lagging: [] }];
+      }
+      await sleep(250);
+    }
+    return unhealthy;
+  }
+
+  /** The op stream's last sequence. */
+  async streamLastSeq(): Promise<number> {
+    const jsm = await jetstreamManager(this.nc, { timeout: 2_000 });
+    return (await jsm.streams.info('CRDT_OPS')).state.last_seq;
+  }
+
+  /**
+   * Brings back everything a fault left down: NATS nodes, stopped or dead replicas,
+   * coordinators. Never throws: what could not be brought back is listed in `failed`
+   * (a replica that cannot start on its own disk is a finding, not a reason to stop).
+   */
+  async healAll(): Promise<{ done: string[]; failed: string[] }> {
+    const done: string[] = [];
+    const failed: string[] = [];
+    const attempt = async (what: string, fn: () => Promise<unknown>) => {
+      try {
+        await fn();
+        done.push(what);
+      } catch (e) {
+        failed.push(`${what} failed: ${String((e as Error)?.message ?? e).split('\n').slice(0, 4).join(' | ')}`);
+      }
+    };
+    for (const [i, node] of this.nats.nodes.entries()) {
+      if (!node.running) await attempt(`restarted NATS n${i + 1}`, () => node.restart());
+    }
+    for (const id of [...this.paused]) {
+      this.replicas.get(id)?.resume();
+      this.paused.delete(id);
+      done.push(`continued ${id}`);
+    }
+    for (const id of this.replicaIds) {
+      if (!this.replicas.get(id)?.running) await attempt(`restarted ${id}`, () => this.startReplica(id));
+    }
+    for (const id of this.coordinatorIds) {
+      if (!this.coordinators.get(id)?.running) await attempt(`restarted coordinator ${id}`, () => this.startCoordinator(id));
+    }
+    return { done, failed };
+  }
+
+  /** The replicas whose process runs now. */
+  liveReplicas(): string[] {
+    return this.replicaIds.filter((id) => this.replicas.get(id)?.running && !this.paused.has(id));
+  }
+
+  /** The whole log of every process ever started under `kind`, as lines. */
+  logLines(kind: 'replica' | 'coordinator'): { process: string; line: string }[] {
+    const out: { process: string; line: string }[] = [];
+    for (const app of this.history) {
+      if (!app.name.startsWith(`${kind}-`)) continue;
+      // The file holds every line (memory keeps only the newest); it may lag the last few while the process runs.
+      const text = existsSync(app.logFile) ? readFileSync(app.logFile, 'utf8') : app.logs().join('\n');
+      for (const line of text.split('\n')) if (line) out.push({ process: app.name, line });
+    }
+    return out;
+  }
+
+  /** Stops every process; keeps the temp dir (logs, data) when `keep`. */
+  async dispose(keep: boolean): Promise<void> {
+    await this.nc.close().catch(() => undefined);
+    for (const id of this.paused) this.replicas.get(id)?.resume();
+    await Promise.all(this.history.map((a) => a.stop(5_000).catch(() => undefined)));
+    if (keep) {
+      // The nodes' logs stay beside their store dirs for the failure to be read.
+      await this.nats.stop();
+    } else {
+      await this.nats.dispose();
+      this.dir.remove();
+    }
+  }
+}
+
+/** Waits `ms`. */
+export function sleep(ms: number): Promise<void> {
+  return new Promise((r) => setTimeout(r, ms));
+}
