@@ -52,6 +52,14 @@ export class Outbox {
     this.retryMs = limits.retryMsMin;
   }
 
+  /**
+   * Own events up to `seq` exist here (applied again after a re-join, from the op log or the
+   * stream): a later resend request must find them, so the outbox has to know of them.
+   */
+  noteExisting(seq: number): void {
+    if (seq > this.lastSeq) this.lastSeq = seq;
+  }
+
   /** The last own seq known to exist. */
   get lastOwnSeq(): number {
     return this.lastSeq;

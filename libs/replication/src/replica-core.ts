@@ -508,6 +508,8 @@ export class ReplicaCore {
       for (const d of r.value) {
         const applied = this.keys.apply(d);
         if (!applied.ok) this.ports.log.error('refused an invalid event from the stream', { origin: d.origin, seq: d.seq, key: d.key, reason: applied.reason });
+        // Own events come back from the stream after a re-join; peers may ask for them again.
+        if (d.origin === this.id) this.outbox.noteExisting(d.seq);
         this.hlc.observe(d.time + Math.max(0, d.ops.length - 1));
         released.push(d);
       }
@@ -933,6 +935,7 @@ export class ReplicaCore {
       }
     }
     if (released.length > 0) void this.commits.add(released);
+    this.outbox.noteExisting(vvGet(this.buffer.deliveredVector(), this.id));
   }
 
   /**

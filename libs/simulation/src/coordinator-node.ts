@@ -141,6 +141,12 @@ export class CoordinatorNode implements Listener {
       if (r.outcome === 'committed') this.rounds.committed++;
       else this.rounds.aborted++;
       if (r.code === 'DIGEST_MISMATCH') this.rounds.mismatches++;
+      // A member that applied past the cut (events from outside the round) refuses; counted, not a violation:
+      // an event made while its origin was frozen is caught where it is made (see ReplicaNode).
+      for (const f of Array.isArray(r.failures) ? r.failures : []) {
+        if (!isObject(f) || typeof f.message !== 'string') continue;
+        if (f.message.includes('applied more than the cut') || f.message.includes('applied after the cut')) w.monitor.stats.appliedPastCut++;
+      }
       w.note(`${this.id} round ${epoch}/${round} ${String(r.outcome)}${r.code ? ` ${String(r.code)}: ${String(r.reason).slice(0, 300)}` : ''}`);
     } else {
       w.note(`${this.id} round ${epoch}/${round} ${String(phase)}`);

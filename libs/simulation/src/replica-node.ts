@@ -5,6 +5,8 @@ import { decodeToken } from '../../replication/src/causal-token';
 import { ReplicaCore } from '../../replication/src/replica-core';
 import type { ReplicatedEvent } from '../../replication/src/replicated-event';
 import { BrokerClient } from './broker-client';
+import type { Prng } from './prng';
+import { broadcast } from './sim-network';
 import { checkValue, familyOf } from './model';
 import { SimLog } from './sim-log';
 import { SimOpStream } from './sim-op-stream';
@@ -71,7 +73,10 @@ export class ReplicaNode implements ReplicaEndpoint {
       publishTimeoutMs: w.timings.publishTimeoutMs,
       streamCheckMs: w.timings.streamCheckMs,
       commitBacklogMax: w.timings.commitBacklogMax,
-    }, w.streamFaults);
+      rules: w.timings.adapterRules,
+    }, w.streamFaults, (err) => {
+      if (life.alive) w.monitor.violation(`${life.name}: the core threw into the stream adapter: ${String((err as Error)?.stack ?? err)}`);
+    }, (line) => w.note(line));
     const idPrng = w.prng(`ids ${life.name}`);
     const core = new ReplicaCore(
       {
@@ -209,7 +214,10 @@ export class ReplicaNode implements ReplicaEndpoint {
       if (creating && core.currentMode !== 'Work') w.monitor.violation(`${this.id} made event #${e.seq} on ${e.key} in mode ${core.currentMode}: a write slipped past the freeze`);
       const before = observed ? valueOf(ks, e.key) : undefined;
       const result = apply(e);
-      if (creating) w.monitor.eventCreated(e, before, observed ? valueOf(ks, e.key) : undefined);
+      if (creating) {
+        w.monitor.eventCreated(e, before, observed ? valueOf(ks, e.key) : undefined);
+        w.note(`${this.id} made #${e.seq} on ${e.key}`);
+      }
       return result;
     };
   }
@@ -217,7 +225,7 @@ export class ReplicaNode implements ReplicaEndpoint {
   private judgeErrorLog(msg: string, fields: Record<string, unknown> | undefined): void {
     const m = this.world.monitor;
     m.stats.errorLogs++;
-    if (msg === 'refused an invalid event from the stream') {
+    if (msg === 'refused an invalid event from the stream' || msg === 'refused an invalid own event after a re-join') {
       m.stats.refusedEvents++;
       const key = typeof fields?.key === 'string' ? fields.key : '';
       // Text, lists and maps may refuse an op that was in flight across a compaction (an
@@ -242,11 +250,15 @@ function snapshotCutOf(core: ReplicaCore): VersionVector {
 
 /** Notices on core NATS: fire and forget, through the lossy network. */
 class SimNotices implements NoticePort {
+  private readonly prng: Prng;
+
   constructor(
     private readonly self: string,
     private readonly life: Life,
     private readonly world: World,
-  ) {}
+  ) {
+    this.prng = world.prng(`notices ${life.name}`);
+  }
 
   changed(_key: string, _notice: Json): void {
     // Nobody in the simulation watches keys; the notice is a hint, never the data.
@@ -256,11 +268,10 @@ class SimNotices implements NoticePort {
     if (!this.life.alive) return;
     const text = JSON.stringify(beat);
     const w = this.world;
-    for (const r of w.replicas()) {
-      if (r.id === this.self) continue;
-      w.net.send('notice', this.self, r.id, 'heartbeat', () => r.onHeartbeat(JSON.parse(text) as Json));
-    }
-    for (const c of w.coordinators()) w.net.send('notice', this.self, c.id, 'heartbeat', () => c.onHeartbeat(JSON.parse(text) as Json));
+    const listeners = new Map<string, { onHeartbeat(body: Json): void }>();
+    for (const r of w.replicas()) if (r.id !== this.self) listeners.set(r.id, r);
+    for (const c of w.coordinators()) listeners.set(c.id, c);
+    broadcast(w.net, w.scheduler, this.prng, this.self, [...listeners.keys()], 'heartbeat', (to) => listeners.get(to)!.onHeartbeat(JSON.parse(text) as Json));
   }
 
   requestResend(origin: string, fromSeq: number): void {

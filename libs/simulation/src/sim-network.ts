@@ -111,6 +111,37 @@ export class SimNetwork {
   }
 }
 
+/**
+ * Sends one notice to many processes (a heartbeat on a subject everyone subscribes to):
+ * each recipient may lose or duplicate its copy, but the copies share one delay, so a
+ * broadcast costs one delivery step rather than one per recipient.
+ */
+export function broadcast(net: SimNetwork, scheduler: Scheduler, prng: Prng, from: string, to: readonly string[], label: string, deliver: (to: string) => void): void {
+  const c = net.conditions;
+  const now: string[] = [];
+  const again: string[] = [];
+  for (const t of to) {
+    net.sent++;
+    if (!net.reachable(from, t) || prng.chance(c.noticeDropP)) {
+      net.dropped++;
+      continue;
+    }
+    now.push(t);
+    if (prng.chance(c.noticeDupP)) {
+      net.duplicated++;
+      again.push(t);
+    }
+  }
+  const arrive = (targets: string[]) => () => {
+    for (const t of targets) {
+      if (net.reachable(from, t)) deliver(t);
+      else net.dropped++;
+    }
+  };
+  if (now.length > 0) scheduler.after(net.delay(), `net ${label} ${from}>*`, arrive(now));
+  if (again.length > 0) scheduler.after(net.delay(), `net ${label} ${from}>*`, arrive(again));
+}
+
 function pairKey(a: string, b: string): string {
   return a < b ? `${a}|${b}` : `${b}|${a}`;
 }

@@ -125,6 +125,13 @@ export class SimDisk {
     return this.durable.replicaId;
   }
 
+  /** The round of the snapshot on disk (for diagnostics). */
+  snapshotRound(): { epoch: number; round: number } | undefined {
+    if (this.durable.snapshot === undefined) return undefined;
+    const s = JSON.parse(this.durable.snapshot) as SnapshotRecord;
+    return { epoch: s.epoch, round: s.round };
+  }
+
   /** Own events on disk with seq above `seq` (for diagnostics). */
   rowsOf(origin: string): number[] {
     return this.durable.rows.filter((r) => r.origin === origin).map((r) => r.seq);

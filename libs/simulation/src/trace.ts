@@ -10,16 +10,13 @@ export class Trace {
   private readonly ring: string[];
   private next = 0;
   private count = 0;
-  /** Every line, when verbose (the CLI's `--verbose`). */
-  readonly all: string[] | undefined;
 
   constructor(
     private readonly tailLinesMax: number,
-    verbose: boolean,
+    /** Sees every line as it is written (the CLI's `--verbose` prints them). */
     private readonly onLine?: (line: string) => void,
   ) {
     this.ring = new Array<string>(tailLinesMax);
-    this.all = verbose ? [] : undefined;
   }
 
   /** Records one line at virtual time `atMs`. */
@@ -30,7 +27,6 @@ export class Trace {
     this.ring[this.next] = l;
     this.next = (this.next + 1) % this.tailLinesMax;
     this.count++;
-    this.all?.push(l);
     this.onLine?.(l);
   }
 

@@ -102,6 +102,8 @@ export class Workload {
         if (record) {
           record.outcome = 'error';
           record.code = code;
+          // A TIMEOUT names the write it is about: durable on that replica, it must replicate.
+          if (code === 'TIMEOUT' && isObject(reply) && typeof reply.seq === 'number') record.seq = reply.seq;
         }
         if (code === 'INTERNAL' || code === 'MALFORMED') this.world.monitor.violation(`${replica} answered ${command} ${JSON.stringify(body)} with ${JSON.stringify(reply)}`);
       }

@@ -197,4 +197,20 @@ describe('causal-buffer', () => {
     expect(ids(buffer.offer(ev('b', 1, JSON.parse('{"__proto__":2}'))))).toEqual([]);
     expect(ids(buffer.offer(ev('__proto__', 2)))).toEqual(['__proto__#2', 'b#1']);
   });
+
+  it('causal-buffer - missing names what waiting events truly lack, not origins whose next event already waits', () => {
+    const buffer = new CausalBuffer<Ev>({ pendingMax: 10 });
+    // a#2 waits for a#1 (missing); b#1 is here but waits for c#1 (missing): ask a and c, not b.
+    buffer.offer(ev('a', 2));
+    buffer.offer(ev('b', 1, { c: 1 }));
+    expect(buffer.missing().sort((x, y) => (x.origin < y.origin ? -1 : 1))).toEqual([
+      { origin: 'a', nextSeq: 1 },
+      { origin: 'c', nextSeq: 1 },
+    ]);
+    // c#1 waits for d#1: c's own entry now names d, and nothing for c.
+    buffer.offer(ev('c', 1, { d: 1 }));
+    expect(buffer.missing().map((m) => m.origin).sort()).toEqual(['a', 'd']);
+    expect(ids(buffer.offer(ev('d', 1)))).toEqual(['d#1', 'c#1', 'b#1']);
+    expect(buffer.missing()).toEqual([{ origin: 'a', nextSeq: 1 }]);
+  });
 });
