@@ -1,5 +1,5 @@
 import type { Json, VersionVector } from '../../crdt/src';
-import type { ReplicatedEvent } from './replicated-event';
+import type { EventBatch, ReplicatedEvent } from './replicated-event';
 
 /**
  * The ports the replica core is built from (STYLE.md, principle 5). Production binds
@@ -87,6 +87,20 @@ export interface OpStreamPort {
   lastSeq(): Promise<number>;
   /** (Re)starts delivering stream messages to the core from stream sequence `seq` on. */
   consumeFrom(seq: number): void;
+}
+
+/**
+ * What an op-stream adapter drives in the core: it delivers messages in stream order and
+ * reports what it sees of the stream (lost, recreated, shorter, purged past us).
+ */
+export interface StreamReceiver {
+  receive(batch: EventBatch, streamSeq: number): Promise<void>;
+  streamReset(fromSeq: number): void;
+  rejoin(reason: string): Promise<boolean>;
+  /** Last stream sequence processed. */
+  consumedSeq(): number;
+  /** Events waiting for a group commit (back-pressure on the consumer). */
+  pendingCommitEvents(): number;
 }
 
 /** Fire-and-forget notices on core NATS. */

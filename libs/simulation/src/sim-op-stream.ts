@@ -1,4 +1,4 @@
-import type { LogPort, OpStreamPort } from '../../replication/src/ports';
+import type { LogPort, OpStreamPort, StreamReceiver } from '../../replication/src/ports';
 import { batchMessageId, decodeEventBatch, encodeEventBatch, type EventBatch, type ReplicatedEvent } from '../../replication/src/replicated-event';
 import type { BrokerClient } from './broker-client';
 import type { Prng } from './prng';
@@ -6,14 +6,6 @@ import type { SimBroker, StreamInfo } from './sim-broker';
 import type { SimNetwork } from './sim-network';
 import type { Life, Scheduler } from './scheduler';
 
-/** What the stream adapter drives in the core (the same as apps/replica's `StreamReceiver`). */
-export interface StreamReceiver {
-  receive(batch: EventBatch, streamSeq: number): Promise<void>;
-  streamReset(fromSeq: number): void;
-  rejoin(reason: string): Promise<boolean>;
-  consumedSeq(): number;
-  pendingCommitEvents(): number;
-}
 
 /**
  * Which rules the simulated adapter follows: `production` mirrors

@@ -4,24 +4,13 @@ import {
   batchMessageId,
   decodeEventBatch,
   encodeEventBatch,
-  type EventBatch,
   type LogPort,
   type OpStreamPort,
   type ReplicatedEvent,
+  type StreamReceiver,
 } from '../../../../libs/replication/src';
 import type { Subjects } from '../../../../libs/protocol/src';
 import { opStreamConfig } from './op-stream-config';
-
-/** What the stream adapter drives in the core. */
-export interface StreamReceiver {
-  receive(batch: EventBatch, streamSeq: number): Promise<void>;
-  streamReset(fromSeq: number): void;
-  rejoin(reason: string): Promise<boolean>;
-  /** Last stream sequence processed. */
-  consumedSeq(): number;
-  /** Events waiting for a group commit (back-pressure on the consumer). */
-  pendingCommitEvents(): number;
-}
 
 /** A failure talking to JetStream, with the cause kept. */
 export class OpStreamError extends Error {
