@@ -69,8 +69,12 @@ export interface StorePort {
   writeSnapshot(snapshot: SnapshotRecord): Promise<void>;
   /** Deletes at most `rowsMax` op-log events covered by `cut`; resolves with how many (0: none left). */
   truncate(cut: VersionVector, rowsMax: number): Promise<number>;
-  /** Replaces everything with a snapshot fetched from the cluster (re-join). */
-  resetTo(snapshot: SnapshotRecord, streamSeq: number): Promise<void>;
+  /**
+   * Replaces everything with a snapshot fetched from the cluster (re-join), keeping only
+   * `keep.origin`'s events with seq > `keep.afterSeq`: this replica's own events the
+   * snapshot lacks, which must survive a crash before the replay brings their causal past.
+   */
+  resetTo(snapshot: SnapshotRecord, streamSeq: number, keep?: { origin: string; afterSeq: number }): Promise<void>;
   /** Number of events in the op log. */
   opLogLength(): number;
 }

@@ -265,10 +265,10 @@ export class SimDisk {
     return this.durable.snapshot === undefined ? {} : (JSON.parse(this.durable.snapshot) as SnapshotRecord).cut;
   }
 
-  resetTo(snapshot: SnapshotRecord, streamSeq: number): void {
+  resetTo(snapshot: SnapshotRecord, streamSeq: number, keep?: { origin: string; afterSeq: number }): void {
     const d = this.durable;
-    d.rows = [];
-    d.index = new Set();
+    d.rows = keep ? d.rows.filter((r) => r.origin === keep.origin && r.seq > keep.afterSeq) : [];
+    d.index = new Set(d.rows.map((r) => `${r.origin}:${r.seq}`));
     d.snapshot = JSON.stringify(snapshot);
     d.streamSeq = streamSeq;
     this.observer.reset(this.replica, snapshot);
@@ -319,9 +319,9 @@ export class SimStore implements StorePort {
     return this.disk.submit(this.life, 'truncate', true, () => this.disk.truncate(copy, rowsMax));
   }
 
-  resetTo(snapshot: SnapshotRecord, streamSeq: number): Promise<void> {
+  resetTo(snapshot: SnapshotRecord, streamSeq: number, keep?: { origin: string; afterSeq: number }): Promise<void> {
     const copy = JSON.parse(JSON.stringify(snapshot)) as SnapshotRecord;
-    return this.disk.submit(this.life, 'resetTo', true, () => this.disk.resetTo(copy, streamSeq));
+    return this.disk.submit(this.life, 'resetTo', true, () => this.disk.resetTo(copy, streamSeq, keep));
   }
 
   opLogLength(): number {

@@ -239,6 +239,17 @@ describe('SqliteStore', () => {
     expect(store.opLogLength()).toBe(1);
   });
 
+  it('resetTo - with keep, only the own events the snapshot lacks survive, across a reopen', async () => {
+    let store = await openStore();
+    await store.commit({ events: [event('r1', 1, 'x'), event('b', 1, 'y'), event('r1', 2, 'x'), event('r1', 3, 'y'), event('b', 2, 'x')], streamSeq: 9 });
+    const fetched = snapshot({ r1: 1, b: 2 }, [['x', 1]], 4);
+    await store.resetTo(fetched, 4, { origin: 'r1', afterSeq: 1 });
+    expect(store.opLogLength()).toBe(2);
+    store = await reopen(store);
+    expect(ids((await store.load()).events)).toEqual(['r12', 'r13']);
+    expect(ids(await store.ownEventsAfter('r1', 1, 10))).toEqual(['r12', 'r13']);
+  });
+
   it('migrations - run once, reopening changes nothing, and the entities match the migrated schema', async () => {
     let store = await openStore();
     await store.commit({ events: [event('a', 1, 'x')] });

@@ -45,6 +45,7 @@ function prepareStatements(db: BetterSqlite3.Database) {
       `DELETE FROM "op_log" WHERE "id" IN (SELECT "id" FROM "op_log" WHERE "origin" = ? AND "seq" <= ? LIMIT ?)`,
     ),
     deleteAllEvents: db.prepare(`DELETE FROM "op_log"`),
+    deleteAllEventsBut: db.prepare<[string, number]>(`DELETE FROM "op_log" WHERE NOT ("origin" = ? AND "seq" > ?)`),
 
     getMeta: db.prepare<[string], string>(`SELECT "value" FROM "meta" WHERE "key" = ?`).pluck(),
     setMeta: db.prepare<[string, string]>(
@@ -91,7 +92,7 @@ export class SqliteStore implements StorePort {
   private readonly commitTx: (batch: CommitBatch) => number;
   private readonly writeSnapshotTx: (snapshot: SnapshotRecord) => number;
   private readonly truncateTx: (cut: VersionVector, rowsMax: number) => number;
-  private readonly resetToTx: (snapshot: SnapshotRecord, streamSeq: number) => void;
+  private readonly resetToTx: (snapshot: SnapshotRecord, streamSeq: number, keep?: { origin: string; afterSeq: number }) => void;
   private readonly loadTx: () => StoredReplica;
 
   /** Wraps an initialised DataSource whose migrations have run (`openSqliteStore` does both). */
@@ -131,8 +132,9 @@ export class SqliteStore implements StorePort {
       return deleted;
     }).immediate;
 
-    this.resetToTx = db.transaction((snapshot: SnapshotRecord, streamSeq: number): void => {
-      sql.deleteAllEvents.run();
+    this.resetToTx = db.transaction((snapshot: SnapshotRecord, streamSeq: number, keep?: { origin: string; afterSeq: number }): void => {
+      if (keep) sql.deleteAllEventsBut.run(keep.origin, keep.afterSeq);
+      else sql.deleteAllEvents.run();
       this.replaceSnapshot(snapshot);
       sql.setMeta.run(META_KEYS.streamSeq, String(streamSeq));
     }).immediate;
@@ -220,12 +222,12 @@ export class SqliteStore implements StorePort {
     return deleted;
   }
 
-  async resetTo(snapshot: SnapshotRecord, streamSeq: number): Promise<void> {
+  async resetTo(snapshot: SnapshotRecord, streamSeq: number, keep?: { origin: string; afterSeq: number }): Promise<void> {
     assertSnapshot('resetTo', snapshot);
     assertNat('resetTo: streamSeq', streamSeq);
-    this.io('resetTo', () => this.resetToTx(snapshot, streamSeq));
+    this.io('resetTo', () => this.resetToTx(snapshot, streamSeq, keep));
     this.snapshotCut = { ...snapshot.cut };
-    this.opLogCount = 0;
+    this.opLogCount = keep ? (this.sql.countEvents.get() ?? 0) : 0;
   }
 
   /** True when the latest snapshot covers the event (it only waits for truncation). */
