@@ -104,6 +104,12 @@ export async function startCoordinatorRuntime(settings: CoordinatorSettings, log
       },
     }),
   ];
+  // Answer admin requests only once the lease has been looked at: a coordinator that just
+  // started must not tell `status` that nobody leads when somebody does.
+  coordinator.start();
+  let waitTimer: NodeJS.Timeout | undefined;
+  await Promise.race([coordinator.leaseKnown(), new Promise((r) => (waitTimer = setTimeout(r, config.leaseMs)))]);
+  clearTimeout(waitTimer);
   admin.start();
   await nc.flush();
   log.info('ready', {
@@ -117,7 +123,6 @@ export async function startCoordinatorRuntime(settings: CoordinatorSettings, log
     opLogThreshold: config.schedule.opLogThreshold,
     freezeLeaseMs: config.round.freezeLeaseMs,
   });
-  coordinator.start();
 
   let closing: Promise<void> | undefined;
   return {

@@ -108,6 +108,11 @@ export class Coordinator {
     this.lease.start();
   }
 
+  /** Resolves once this coordinator has looked at the lease, so its status can name the leader. */
+  leaseKnown(): Promise<void> {
+    return this.lease.looked();
+  }
+
   /** Stops: no new rounds, waits for a running one, releases the lease. */
   async stop(): Promise<void> {
     if (this.stopping) return;

@@ -53,6 +53,8 @@ export class LeaderLease {
   private running = false;
   /** Store operations run one at a time, so a renew and an epoch raise never race on the revision. */
   private queue: Promise<unknown> = Promise.resolve();
+  private lookedOnce: () => void = () => undefined;
+  private readonly firstLook = new Promise<void>((resolve) => (this.lookedOnce = resolve));
 
   constructor(
     private readonly id: string,
@@ -64,12 +66,18 @@ export class LeaderLease {
   ) {}
 
   /** Starts contending: a first attempt now, then every `leaseMs / 3`. */
+  /** Resolves once the lease has been looked at (read, taken or found held) for the first time. */
+  looked(): Promise<void> {
+    return this.firstLook;
+  }
+
   start(): void {
     if (this.running) return;
     this.running = true;
     const loop = () => {
       if (!this.running) return;
       void this.tick().finally(() => {
+        this.lookedOnce();
         if (this.running) this.cancelTick = this.clock.setTimer(this.periodMs(), loop);
       });
     };
