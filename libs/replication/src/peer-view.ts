@@ -9,13 +9,14 @@ export class PeerView {
   private readonly peers = new Map<string, { beat: Heartbeat; seenMs: number }>();
 
   constructor(
-    private readonly self: string,
+    /** This replica's id (read when needed: it is known only once the disk is loaded). */
+    private readonly self: () => string,
     private readonly peerTimeoutMs: number,
   ) {}
 
   /** Records a heartbeat heard at `nowMs`. */
   heard(beat: Heartbeat, nowMs: number): void {
-    if (beat.replica === this.self) return;
+    if (beat.replica === this.self()) return;
     this.peers.set(beat.replica, { beat, seenMs: nowMs });
   }
 

@@ -1,5 +1,6 @@
 import {
   CausalBuffer,
+  canonicalJson,
   HybridLogicalClock,
   vvCompare,
   vvGet,
@@ -135,7 +136,7 @@ export class ReplicaCore {
       this.idConfigured = true;
     }
     this.waits = new BoundedWaits(ports.clock, this.limits.waitsMax);
-    this.peers = new PeerView(this.id, this.limits.peerTimeoutMs);
+    this.peers = new PeerView(() => this.id, this.limits.peerTimeoutMs);
     this.round = new RoundParticipant(this, ports.clock, ports.log);
   }
 
@@ -151,7 +152,6 @@ export class ReplicaCore {
     const fresh = !stored.snapshot && stored.events.length === 0 && stored.publishedThrough === 0;
     if (!this.id) this.id = stored.replicaId ?? this.ports.newReplicaId();
     if (!stored.replicaId) await store.saveReplicaId(this.id);
-    (this.peers as unknown as { self: string }).self = this.id;
 
     if (fresh) {
       // An empty disk joins from the cluster's latest snapshot, then replays the stream after it.
@@ -350,7 +350,7 @@ export class ReplicaCore {
     const existing = this.keys.get(key);
     if (existing) {
       if (existing.type !== parsed.type) return errorReply('TYPE_MISMATCH', `key ${JSON.stringify(key)} exists as a ${existing.type}`);
-      if (JSON.stringify(existing.options) !== JSON.stringify(parsed.options)) {
+      if (canonicalJson(existing.options) !== canonicalJson(parsed.options)) {
         return errorReply('TYPE_MISMATCH', `key ${JSON.stringify(key)} exists as a ${existing.type} with other options`);
       }
       return { ok: true, key, type: existing.type, created: false, token: this.token() };
