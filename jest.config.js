@@ -14,6 +14,11 @@ module.exports = {
   roots: ['<rootDir>/libs', '<rootDir>/apps', '<rootDir>/test', '<rootDir>/scripts'],
   testMatch: ['**/*.spec.ts', '**/*.e2e.ts'],
   transform: { '^.+\\.ts$': ['@swc/jest', swc] },
-  moduleNameMapper: { '^#crdt$': '<rootDir>/libs/crdt/src/index.ts' },
+  moduleNameMapper: {
+    // package.json "imports": #lib is libs/lib/src, #app-name/... is apps/name/src/...
+    '^#app-([a-z-]+)/(.*)$': '<rootDir>/apps/$1/src/$2',
+    '^#([a-z-]+)$': '<rootDir>/libs/$1/src/index.ts',
+    '^#([a-z-]+)/(.*)$': '<rootDir>/libs/$1/src/$2',
+  },
   testTimeout: 60000,
 };

@@ -11,7 +11,7 @@ import {
   type AppHandle,
   type NatsServerHandle,
   type TempDir,
-} from '../../libs/testing/src';
+} from '#testing';
 import { PROFILE_SIGNAL } from './profile-signal';
 
 /**

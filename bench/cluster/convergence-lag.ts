@@ -1,4 +1,4 @@
-import { wallMsOf } from '../../libs/crdt/src/causality/hlc';
+import { wallMsOf } from '#crdt/causality/hlc';
 import type { BenchCluster, Reply } from './bench-cluster';
 import { sleep } from './bench-cluster';
 import { summarize, type LatencySummary } from './stats';

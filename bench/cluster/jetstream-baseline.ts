@@ -1,6 +1,6 @@
 import { jetstream, jetstreamManager } from '@nats-io/jetstream';
 import type { NatsConnection } from '@nats-io/transport-node';
-import { opStreamConfig } from '../../apps/replica/src/nats/op-stream-config';
+import { opStreamConfig } from '#app-replica/nats/op-stream-config';
 
 /**
  * The broker's own JetStream publish rate, as the yardstick for the cluster's write

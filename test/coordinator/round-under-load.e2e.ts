@@ -1,5 +1,5 @@
 import { afterAll, afterEach, beforeAll, describe, expect, it } from '@jest/globals';
-import type { RoundResult } from '../../libs/coordination/src';
+import type { RoundResult } from '#coordination';
 import { sleep } from '../support/cluster';
 import { CoordinatedCluster, eventsIn, SetAddLoad } from '../support/coordinated-cluster';
 import { IncrementLoad } from '../replica/load';

@@ -13,7 +13,7 @@ import {
   type AppHandle,
   type NatsClusterHandle,
   type TempDir,
-} from '../../libs/testing/src';
+} from '#testing';
 
 /**
  * The real topology of the fault suite: a three-node NATS cluster with JetStream, the op

@@ -1,6 +1,6 @@
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { Prng } from '../../libs/simulation/src/prng';
+import { Prng } from '#simulation/prng';
 import { runChecks, type Check } from './checker';
 import { FaultCluster, sleep, type Reply } from './fault-cluster';
 import { FaultRunner } from './fault-runner';

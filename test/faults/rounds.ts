@@ -1,5 +1,5 @@
 import type { NatsConnection, Subscription } from '@nats-io/transport-node';
-import type { Prng } from '../../libs/simulation/src/prng';
+import type { Prng } from '#simulation/prng';
 import type { RoundRecord } from './checker';
 import type { FaultCluster, Reply } from './fault-cluster';
 

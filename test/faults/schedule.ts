@@ -1,4 +1,4 @@
-import { Prng } from '../../libs/simulation/src/prng';
+import { Prng } from '#simulation/prng';
 
 /**
  * The seeded fault schedule of the real-process fault suite: which fault comes next, on

@@ -1,6 +1,6 @@
 import type { NatsConnection } from '@nats-io/transport-node';
-import { requestJson } from '../../libs/testing/src';
-import type { Prng } from '../../libs/simulation/src/prng';
+import { requestJson } from '#testing';
+import type { Prng } from '#simulation/prng';
 import { outcomeOfErrorCode, type Ledger, type WriteKind, WRITE_KINDS } from './ledger';
 
 /**

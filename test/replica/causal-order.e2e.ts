@@ -1,6 +1,6 @@
 import { jetstream } from '@nats-io/jetstream';
-import { text } from '../../libs/crdt/src';
-import { encodeEventBatch, EVENT_VERSION, type ReplicatedEvent } from '../../libs/replication/src';
+import { text } from '#crdt';
+import { encodeEventBatch, EVENT_VERSION, type ReplicatedEvent } from '#replication';
 import { TestCluster } from '../support/cluster';
 
 /**

@@ -1,4 +1,4 @@
-import { connectClient } from '../../libs/testing/src';
+import { connectClient } from '#testing';
 import { TestCluster } from '../support/cluster';
 
 /** Causal tokens across replicas, and every bad-input case with its stable code. */

@@ -2,7 +2,7 @@ import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { NatsConnection } from '@nats-io/transport-node';
-import { connectClient, requestJson, startApp, startNatsServer, type AppHandle, type NatsServerHandle } from '../../libs/testing/src';
+import { connectClient, requestJson, startApp, startNatsServer, type AppHandle, type NatsServerHandle } from '#testing';
 
 /** A reply of the client protocol. */
 export type Reply = { ok: boolean; error?: { code: string; message: string }; [k: string]: unknown };

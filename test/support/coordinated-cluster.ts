@@ -1,10 +1,10 @@
 import { jetstreamManager, type StreamInfo } from '@nats-io/jetstream';
 import type { Subscription } from '@nats-io/transport-node';
 import { join } from 'node:path';
-import type { RoundEvent, RoundResult, StatusReply } from '../../libs/coordination/src';
-import { subjectsFor } from '../../libs/protocol/src';
-import { decodeEventBatch } from '../../libs/replication/src';
-import { requestJson, startApp, type AppHandle } from '../../libs/testing/src';
+import type { RoundEvent, RoundResult, StatusReply } from '#coordination';
+import { subjectsFor } from '#protocol';
+import { decodeEventBatch } from '#replication';
+import { requestJson, startApp, type AppHandle } from '#testing';
 import { sleep, TestCluster, type Reply } from './cluster';
 
 /**

@@ -1,8 +1,8 @@
 import { connect, type NatsConnection, type Subscription } from '@nats-io/transport-node';
-import { Coordinator, type LogPort } from '../../../libs/coordination/src';
-import { subjectsFor } from '../../../libs/protocol/src';
+import { Coordinator, type LogPort } from '#coordination';
+import { subjectsFor } from '#protocol';
 import type { CoordinatorSettings } from './coordinator.settings';
-import { systemClock } from '../../../libs/runtime/src';
+import { systemClock } from '#runtime';
 import { AdminResponder } from './nats/admin-responder';
 import { KvLeaseStore } from './nats/kv-lease-store';
 import { NatsReplicaRequests } from './nats/nats-replica-requests';

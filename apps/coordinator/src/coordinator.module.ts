@@ -1,6 +1,6 @@
 import { Inject, Module, type OnApplicationShutdown } from '@nestjs/common';
-import type { LogPort } from '../../../libs/coordination/src';
-import { jsonLogger } from '../../../libs/runtime/src';
+import type { LogPort } from '#coordination';
+import { jsonLogger } from '#runtime';
 import { LOGGER, RUNTIME, SETTINGS } from './coordinator.constants';
 import { startCoordinatorRuntime, type CoordinatorRuntime } from './coordinator-runtime';
 import { readCoordinatorSettings, type CoordinatorSettings } from './coordinator.settings';

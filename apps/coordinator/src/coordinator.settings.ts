@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import { DEFAULT_COORDINATOR_CONFIG, DEFAULT_ROUND_LIMITS, DEFAULT_ROUND_SCHEDULE, type CoordinatorConfig } from '../../../libs/coordination/src';
+import { DEFAULT_COORDINATOR_CONFIG, DEFAULT_ROUND_LIMITS, DEFAULT_ROUND_SCHEDULE, type CoordinatorConfig } from '#coordination';
 
 /** Everything a coordinator process reads from its environment, parsed once at start. */
 export interface CoordinatorSettings {

@@ -2,10 +2,10 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from '@jest/glob
 import { jetstream, jetstreamManager } from '@nats-io/jetstream';
 import { Kvm } from '@nats-io/kv';
 import type { NatsConnection, Subscription } from '@nats-io/transport-node';
-import type { LogPort, RoundResult } from '../../../libs/coordination/src';
-import { subjectsFor } from '../../../libs/protocol/src';
-import type { Heartbeat } from '../../../libs/replication/src/ports';
-import { connectClient, pollUntil, requestJson, startNatsServer, type NatsServerHandle } from '../../../libs/testing/src';
+import type { LogPort, RoundResult } from '#coordination';
+import { subjectsFor } from '#protocol';
+import type { Heartbeat } from '#replication/ports';
+import { connectClient, pollUntil, requestJson, startNatsServer, type NatsServerHandle } from '#testing';
 import { startCoordinatorRuntime, type CoordinatorRuntime } from '../src/coordinator-runtime';
 import { readCoordinatorSettings } from '../src/coordinator.settings';
 

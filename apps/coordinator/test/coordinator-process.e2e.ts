@@ -1,7 +1,7 @@
 import { afterAll, afterEach, beforeAll, describe, expect, it } from '@jest/globals';
 import type { NatsConnection } from '@nats-io/transport-node';
-import { subjectsFor } from '../../../libs/protocol/src';
-import { connectClient, requestJson, startApp, startNatsServer, type AppHandle, type NatsServerHandle } from '../../../libs/testing/src';
+import { subjectsFor } from '#protocol';
+import { connectClient, requestJson, startApp, startNatsServer, type AppHandle, type NatsServerHandle } from '#testing';
 
 /**
  * Real coordinator processes (`node dist/apps/coordinator/src/main.js`; build first):

@@ -4,9 +4,9 @@ import type { NatsConnection } from '@nats-io/transport-node';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import type { RoundResult } from '../../../libs/coordination/src';
-import { subjectsFor } from '../../../libs/protocol/src';
-import { connectClient, pollUntil, requestJson, startApp, startNatsServer, type AppHandle, type NatsServerHandle } from '../../../libs/testing/src';
+import type { RoundResult } from '#coordination';
+import { subjectsFor } from '#protocol';
+import { connectClient, pollUntil, requestJson, startApp, startNatsServer, type AppHandle, type NatsServerHandle } from '#testing';
 
 /**
  * A smoke test of the whole round with real processes (build first): three replica

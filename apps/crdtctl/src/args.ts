@@ -1,4 +1,4 @@
-import { checkKey } from '../../../libs/protocol/src';
+import { checkKey } from '#protocol';
 import {
   POPULATE_COUNT_DEFAULT,
   POPULATE_COUNT_MAX,

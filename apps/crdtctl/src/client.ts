@@ -1,5 +1,5 @@
 import { connect, type NatsConnection, type Subscription } from '@nats-io/transport-node';
-import { subjectsFor, type Subjects } from '../../../libs/protocol/src';
+import { subjectsFor, type Subjects } from '#protocol';
 
 /**
  * crdtctl's only I/O: plain JSON requests and subscriptions over core NATS. Transport

@@ -1,6 +1,6 @@
 import { PassThrough } from 'node:stream';
 import type { NatsConnection } from '@nats-io/transport-node';
-import { connectClient, startNatsServer, type NatsServerHandle } from '../../../libs/testing/src';
+import { connectClient, startNatsServer, type NatsServerHandle } from '#testing';
 import { EXIT } from './command';
 import { main } from './main';
 

@@ -1,5 +1,5 @@
-import { timestampFromWallMs } from '../../../libs/crdt/src/causality/hlc';
-import type { Heartbeat } from '../../../libs/replication/src/ports';
+import { timestampFromWallMs } from '#crdt/causality/hlc';
+import type { Heartbeat } from '#replication/ports';
 import { TransportError } from './client';
 import {
   appliedLag,

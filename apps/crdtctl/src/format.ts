@@ -1,5 +1,5 @@
-import { isTimestamp, wallMsOf } from '../../../libs/crdt/src/causality/hlc';
-import type { Heartbeat } from '../../../libs/replication/src/ports';
+import { isTimestamp, wallMsOf } from '#crdt/causality/hlc';
+import type { Heartbeat } from '#replication/ports';
 import type { TransportError } from './client';
 
 /**

@@ -1,4 +1,4 @@
-import type { Heartbeat } from '../../../libs/replication/src/ports';
+import type { Heartbeat } from '#replication/ports';
 import { TransportError, type CrdtClientPort, type Reply } from './client';
 import {
   EXIT,

@@ -1,8 +1,8 @@
 import 'reflect-metadata';
 import { NestFactory } from '@nestjs/core';
 import type { MicroserviceOptions } from '@nestjs/microservices';
-import { subjectsFor } from '../../../libs/protocol/src';
-import { jsonLogger } from '../../../libs/runtime/src';
+import { subjectsFor } from '#protocol';
+import { jsonLogger } from '#runtime';
 import { CLIENT_COMMANDS, ROUND_COMMANDS } from './replica.constants';
 import { ReplicaModule, RUNTIME } from './replica.module';
 import type { ReplicaRuntime } from './replica-runtime';

@@ -2,12 +2,12 @@ import { randomBytes } from 'node:crypto';
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { connect, type NatsConnection } from '@nats-io/transport-node';
-import { subjectsFor } from '../../../libs/protocol/src';
-import { ReplicaCore, type LogPort } from '../../../libs/replication/src';
+import { subjectsFor } from '#protocol';
+import { ReplicaCore, type LogPort } from '#replication';
 import { JetStreamOpStream } from './nats/jetstream-op-stream';
 import { NatsNotices } from './nats/nats-notices';
 import { ObjectStoreSnapshots } from './nats/object-store-snapshots';
-import { systemClock } from '../../../libs/runtime/src';
+import { systemClock } from '#runtime';
 import type { ReplicaSettings } from './replica.settings';
 import { openSqliteStore, type SqliteStore } from './storage/sqlite-store';
 

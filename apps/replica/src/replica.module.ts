@@ -1,7 +1,7 @@
 import { Inject, Module, type OnApplicationShutdown } from '@nestjs/common';
-import type { LogPort } from '../../../libs/replication/src';
+import type { LogPort } from '#replication';
 import { ReplicaController } from './api/replica.controller';
-import { jsonLogger } from '../../../libs/runtime/src';
+import { jsonLogger } from '#runtime';
 import { LOGGER, REPLICA_CORE, SETTINGS } from './replica.constants';
 import { startReplicaRuntime, type ReplicaRuntime } from './replica-runtime';
 import { readReplicaSettings, type ReplicaSettings } from './replica.settings';

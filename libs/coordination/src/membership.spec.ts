@@ -1,4 +1,4 @@
-import type { Heartbeat } from '../../replication/src/ports';
+import type { Heartbeat } from '#replication/ports';
 import { Membership, parseHeartbeat } from './membership';
 
 function beat(replica: string, over: Partial<Heartbeat> = {}): Heartbeat {

@@ -1,6 +1,6 @@
-import { isVersionVector } from '../../crdt/src/causality/version-vector';
-import { isNat, isNonEmptyString, isObject } from '../../crdt/src/json';
-import type { Heartbeat, ReplicaMode } from '../../replication/src/ports';
+import { isVersionVector } from '#crdt/causality/version-vector';
+import { isNat, isNonEmptyString, isObject } from '#crdt/json';
+import type { Heartbeat, ReplicaMode } from '#replication/ports';
 import type { RoundId } from './round-result';
 
 const MODES: ReadonlySet<string> = new Set<ReplicaMode>(['Starting', 'Work', 'Sync', 'Ready']);

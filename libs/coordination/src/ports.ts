@@ -1,4 +1,4 @@
-import type { ClockPort, LogPort } from '../../replication/src/ports';
+import type { ClockPort, LogPort } from '#replication/ports';
 
 /**
  * The ports the coordinator is built from (STYLE.md, principle 5). Production binds core

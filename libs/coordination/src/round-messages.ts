@@ -1,5 +1,5 @@
-import { isVersionVector, type VersionVector } from '../../crdt/src/causality/version-vector';
-import { isNat, isObject } from '../../crdt/src/json';
+import { isVersionVector, type VersionVector } from '#crdt/causality/version-vector';
+import { isNat, isObject } from '#crdt/json';
 import type { ReplicaPhase } from './ports';
 import type { RoundFailure } from './round-result';
 

@@ -1,4 +1,4 @@
-import { vvGet, vvMerge, vvSet, type VersionVector } from '../../crdt/src/causality/version-vector';
+import { vvGet, vvMerge, vvSet, type VersionVector } from '#crdt/causality/version-vector';
 import { isReplicaRequestError, type ReplicaPhase, type RoundPorts } from './ports';
 import { parseReply, type ParsedReply, type ReplyOf } from './round-messages';
 import type { RoundEventPhase, RoundFailure, RoundResult, RoundTimings, RoundTrigger } from './round-result';

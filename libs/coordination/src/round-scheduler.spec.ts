@@ -1,4 +1,4 @@
-import type { Heartbeat } from '../../replication/src/ports';
+import type { Heartbeat } from '#replication/ports';
 import { ManualClock } from '../testing/manual-clock';
 import type { RoundResult, RoundTrigger } from './round-result';
 import { RoundScheduler, type RoundScheduleConfig } from './round-scheduler';

@@ -1,8 +1,8 @@
-import { vvGet, vvSet, type VersionVector } from '../../crdt/src/causality/version-vector';
-import type { Json } from '../../crdt/src/json';
-import type { Heartbeat, ReplicaMode, SnapshotRecord } from '../../replication/src/ports';
-import type { ReplicaCore } from '../../replication/src/replica-core';
-import { RoundParticipant } from '../../replication/src/round-participant';
+import { vvGet, vvSet, type VersionVector } from '#crdt/causality/version-vector';
+import type { Json } from '#crdt/json';
+import type { Heartbeat, ReplicaMode, SnapshotRecord } from '#replication/ports';
+import type { ReplicaCore } from '#replication/replica-core';
+import { RoundParticipant } from '#replication/round-participant';
 import { ReplicaRequestError, type LeaseEntry, type LeaseRecord, type LeaseStorePort, type ReplicaPhase, type ResumeBroadcast, type RoundPorts } from '../src/ports';
 import { CapturingLog, ManualClock } from './manual-clock';
 

@@ -1,4 +1,4 @@
-import { isObject } from '../../crdt/src/json';
+import { isObject } from '#crdt/json';
 import { errorReply, type ErrorReply } from './error-codes';
 import { KEY_PATTERN, PROTOCOL_LIMITS } from './limits';
 

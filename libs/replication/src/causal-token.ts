@@ -1,4 +1,4 @@
-import { isVersionVector, vvEncode, type VersionVector } from '../../crdt/src';
+import { isVersionVector, vvEncode, type VersionVector } from '#crdt';
 
 /**
  * Causal tokens: opaque strings that carry a version vector. A client passes the token

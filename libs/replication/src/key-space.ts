@@ -13,7 +13,7 @@ import {
   type Timestamp,
   type TypeName,
   type CrdtError,
-} from '../../crdt/src';
+} from '#crdt';
 import type { ReplicatedEvent } from './replicated-event';
 
 /**

@@ -1,4 +1,4 @@
-import { isNat, vvGet } from '../../crdt/src';
+import { isNat, vvGet } from '#crdt';
 import type { Heartbeat } from './ports';
 
 /**

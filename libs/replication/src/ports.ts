@@ -1,4 +1,4 @@
-import type { Json, VersionVector } from '../../crdt/src';
+import type { Json, VersionVector } from '#crdt';
 import type { EventBatch, ReplicatedEvent } from './replicated-event';
 
 /**

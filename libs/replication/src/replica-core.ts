@@ -7,7 +7,7 @@ import {
   vvLeq,
   type Json,
   type VersionVector,
-} from '../../crdt/src';
+} from '#crdt';
 import {
   errorReply,
   parseCreate,
@@ -18,7 +18,7 @@ import {
   type ErrorReply,
   type GetRequest,
   type UpdateRequest,
-} from '../../protocol/src';
+} from '#protocol';
 import { BoundedWaits } from './bounded-waits';
 import { decodeToken, encodeToken } from './causal-token';
 import { GroupCommit } from './group-commit';

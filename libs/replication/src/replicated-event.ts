@@ -11,7 +11,7 @@ import {
   type Timestamp,
   type TypeName,
   type VersionVector,
-} from '../../crdt/src';
+} from '#crdt';
 
 /** Version of the replication envelope; bumped on any incompatible change. */
 export const EVENT_VERSION = 1;

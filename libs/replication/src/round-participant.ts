@@ -1,5 +1,5 @@
-import { isNat, isObject, isVersionVector, vvLeq, type Json, type VersionVector } from '../../crdt/src';
-import { errorReply } from '../../protocol/src';
+import { isNat, isObject, isVersionVector, vvLeq, type Json, type VersionVector } from '#crdt';
+import { errorReply } from '#protocol';
 import type { ClockPort, LogPort, SnapshotRecord } from './ports';
 import type { ReplicaCore } from './replica-core';
 

@@ -1,4 +1,4 @@
-import type { LogPort } from '../../replication/src';
+import type { LogPort } from '#replication';
 
 /** JSON-lines logging to stdout: one object a line, easy to grep and to parse in tests. */
 export function jsonLogger(base: Record<string, unknown>): LogPort & { with(fields: Record<string, unknown>): LogPort } {

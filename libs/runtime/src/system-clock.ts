@@ -1,4 +1,4 @@
-import type { ClockPort } from '../../replication/src';
+import type { ClockPort } from '#replication';
 
 /** The real clock and timers. */
 export const systemClock: ClockPort = {

@@ -1,6 +1,6 @@
-import { Coordinator, type CoordinatorConfig } from '../../coordination/src/coordinator';
-import { ReplicaRequestError, type LeaseStorePort, type ReplicaPhase, type ResumeBroadcast } from '../../coordination/src/ports';
-import { isObject, isVersionVector, type Json } from '../../crdt/src';
+import { Coordinator, type CoordinatorConfig } from '#coordination/coordinator';
+import { ReplicaRequestError, type LeaseStorePort, type ReplicaPhase, type ResumeBroadcast } from '#coordination/ports';
+import { isObject, isVersionVector, type Json } from '#crdt';
 import { BrokerClient } from './broker-client';
 import { SimLog } from './sim-log';
 import { Life, SimClock } from './scheduler';

@@ -1,4 +1,4 @@
-import { canonicalJson, isObject, lwwBeats, vvGet, type Json, type VersionVector } from '../../crdt/src';
+import { canonicalJson, isObject, lwwBeats, vvGet, type Json, type VersionVector } from '#crdt';
 import type { CreatedEvent, Monitor } from './monitor';
 
 /**

@@ -1,6 +1,6 @@
-import { vvCompare, type Json, type VersionVector } from '../../crdt/src';
-import type { CommitBatch, SnapshotRecord } from '../../replication/src/ports';
-import type { ReplicatedEvent } from '../../replication/src/replicated-event';
+import { vvCompare, type Json, type VersionVector } from '#crdt';
+import type { CommitBatch, SnapshotRecord } from '#replication/ports';
+import type { ReplicatedEvent } from '#replication/replicated-event';
 import type { DiskObserver } from './sim-store';
 import type { Trace } from './trace';
 

@@ -1,9 +1,9 @@
-import { isNat, isNonEmptyString, isObject, vvGet, type Json, type VersionVector } from '../../crdt/src';
-import { errorReply } from '../../protocol/src';
-import type { Heartbeat, NoticePort } from '../../replication/src/ports';
-import { decodeToken } from '../../replication/src/causal-token';
-import { ReplicaCore } from '../../replication/src/replica-core';
-import type { ReplicatedEvent } from '../../replication/src/replicated-event';
+import { isNat, isNonEmptyString, isObject, vvGet, type Json, type VersionVector } from '#crdt';
+import { errorReply } from '#protocol';
+import type { Heartbeat, NoticePort } from '#replication/ports';
+import { decodeToken } from '#replication/causal-token';
+import { ReplicaCore } from '#replication/replica-core';
+import type { ReplicatedEvent } from '#replication/replicated-event';
 import { BrokerClient } from './broker-client';
 import type { Prng } from './prng';
 import { broadcast } from './sim-network';

@@ -1,4 +1,4 @@
-import type { ClockPort } from '../../replication/src/ports';
+import type { ClockPort } from '#replication/ports';
 import type { Trace } from './trace';
 
 /** Cancels a scheduled task (a no-op once it ran). */

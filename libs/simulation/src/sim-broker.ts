@@ -1,5 +1,5 @@
-import type { LeaseEntry, LeaseRecord } from '../../coordination/src/ports';
-import type { SnapshotRecord } from '../../replication/src/ports';
+import type { LeaseEntry, LeaseRecord } from '#coordination/ports';
+import type { SnapshotRecord } from '#replication/ports';
 
 /** One stored stream message: the encoded batch, as JetStream keeps the bytes. */
 export interface StoredMessage {

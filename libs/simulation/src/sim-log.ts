@@ -1,4 +1,4 @@
-import type { LogPort } from '../../replication/src/ports';
+import type { LogPort } from '#replication/ports';
 
 /** Log lines a process wrote at level `error`, handed to whoever judges them. */
 export type ErrorLogHandler = (msg: string, fields: Record<string, unknown> | undefined) => void;

@@ -1,5 +1,5 @@
-import type { LogPort, OpStreamPort, StreamReceiver } from '../../replication/src/ports';
-import { batchMessageId, decodeEventBatch, encodeEventBatch, type EventBatch, type ReplicatedEvent } from '../../replication/src/replicated-event';
+import type { LogPort, OpStreamPort, StreamReceiver } from '#replication/ports';
+import { batchMessageId, decodeEventBatch, encodeEventBatch, type EventBatch, type ReplicatedEvent } from '#replication/replicated-event';
 import type { BrokerClient } from './broker-client';
 import type { Prng } from './prng';
 import type { SimBroker, StreamInfo } from './sim-broker';

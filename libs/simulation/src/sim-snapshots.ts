@@ -1,4 +1,4 @@
-import type { SnapshotRecord, SnapshotSourcePort } from '../../replication/src/ports';
+import type { SnapshotRecord, SnapshotSourcePort } from '#replication/ports';
 import type { BrokerClient } from './broker-client';
 
 /** The snapshot object store as one replica lifetime reaches it (through the broker, so outages and cut links apply). */

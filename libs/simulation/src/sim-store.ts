@@ -1,6 +1,6 @@
-import type { Json, VersionVector } from '../../crdt/src';
-import type { CommitBatch, SnapshotRecord, StoredReplica, StorePort } from '../../replication/src/ports';
-import type { ReplicatedEvent } from '../../replication/src/replicated-event';
+import type { Json, VersionVector } from '#crdt';
+import type { CommitBatch, SnapshotRecord, StoredReplica, StorePort } from '#replication/ports';
+import type { ReplicatedEvent } from '#replication/replicated-event';
 import type { Prng } from './prng';
 import type { Life, Scheduler } from './scheduler';
 

@@ -1,6 +1,6 @@
-import { DEFAULT_COORDINATOR_CONFIG, type CoordinatorConfig } from '../../coordination/src/coordinator-config';
-import { canonicalJson, vvGet, type Json } from '../../crdt/src';
-import type { ReplicaLimits } from '../../replication/src/replica-config';
+import { DEFAULT_COORDINATOR_CONFIG, type CoordinatorConfig } from '#coordination/coordinator-config';
+import { canonicalJson, vvGet, type Json } from '#crdt';
+import type { ReplicaLimits } from '#replication/replica-config';
 import { CoordinatorNode } from './coordinator-node';
 import { CALM, FaultSchedule, fullProfile, NO_FAULTS, randomProfile, type FaultCounts, type FaultProfile, type FaultTargets } from './faults';
 import { checkValue, familyOf } from './model';

@@ -1,5 +1,5 @@
-import { isObject, vvMerge, type Json, type VersionVector } from '../../crdt/src';
-import { decodeToken, encodeToken } from '../../replication/src/causal-token';
+import { isObject, vvMerge, type Json, type VersionVector } from '#crdt';
+import { decodeToken, encodeToken } from '#replication/causal-token';
 import type { Prng } from './prng';
 import type { World } from './world';
 

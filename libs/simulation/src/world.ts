@@ -1,5 +1,5 @@
-import type { Json } from '../../crdt/src';
-import type { ReplicaLimits } from '../../replication/src/replica-config';
+import type { Json } from '#crdt';
+import type { ReplicaLimits } from '#replication/replica-config';
 import type { Monitor } from './monitor';
 import type { Prng } from './prng';
 import type { SimBroker } from './sim-broker';

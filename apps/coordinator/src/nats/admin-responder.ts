@@ -1,6 +1,6 @@
 import type { Msg, NatsConnection, Subscription } from '@nats-io/transport-node';
-import { coordinationError, type Coordinator, type LogPort } from '../../../../libs/coordination/src';
-import { parseBody, type Subjects } from '../../../../libs/protocol/src';
+import { coordinationError, type Coordinator, type LogPort } from '#coordination';
+import { parseBody, type Subjects } from '#protocol';
 
 /**
  * The coordinator's admin requests, plain JSON both ways:

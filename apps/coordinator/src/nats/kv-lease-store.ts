@@ -1,8 +1,8 @@
 import { jetstream, JetStreamApiCodes, JetStreamApiError } from '@nats-io/jetstream';
 import { Kvm, type KV } from '@nats-io/kv';
 import type { NatsConnection } from '@nats-io/transport-node';
-import type { LeaseEntry, LeaseRecord, LeaseStorePort } from '../../../../libs/coordination/src';
-import { isNat, isObject } from '../../../../libs/crdt/src/json';
+import type { LeaseEntry, LeaseRecord, LeaseStorePort } from '#coordination';
+import { isNat, isObject } from '#crdt/json';
 
 /** The KV key holding the lease. */
 const LEASE_KEY = 'leader';

@@ -1,6 +1,6 @@
 import { errors, type NatsConnection } from '@nats-io/transport-node';
-import { ReplicaRequestError, type ReplicaPhase } from '../../../../libs/coordination/src';
-import type { Subjects } from '../../../../libs/protocol/src';
+import { ReplicaRequestError, type ReplicaPhase } from '#coordination';
+import type { Subjects } from '#protocol';
 
 /** Round requests to one replica on `<prefix>.replica.<id>.<phase>`: plain JSON both ways. */
 export class NatsReplicaRequests {

@@ -1,7 +1,7 @@
 import { Controller, Inject } from '@nestjs/common';
 import { EventPattern, MessagePattern, Payload } from '@nestjs/microservices';
-import { isNat, isNonEmptyString, isObject } from '../../../../libs/crdt/src';
-import type { Heartbeat, ReplicaCore } from '../../../../libs/replication/src';
+import { isNat, isNonEmptyString, isObject } from '#crdt';
+import type { Heartbeat, ReplicaCore } from '#replication';
 import { REPLICA_CORE } from '../replica.constants';
 
 type Body = Record<string, unknown>;

@@ -8,8 +8,8 @@ import {
   type OpStreamPort,
   type ReplicatedEvent,
   type StreamReceiver,
-} from '../../../../libs/replication/src';
-import type { Subjects } from '../../../../libs/protocol/src';
+} from '#replication';
+import type { Subjects } from '#protocol';
 import { opStreamConfig } from './op-stream-config';
 
 /** A failure talking to JetStream, with the cause kept. */

@@ -1,7 +1,7 @@
 import type { NatsConnection } from '@nats-io/transport-node';
-import type { Heartbeat, NoticePort } from '../../../../libs/replication/src';
-import type { Subjects } from '../../../../libs/protocol/src';
-import type { Json } from '../../../../libs/crdt/src';
+import type { Heartbeat, NoticePort } from '#replication';
+import type { Subjects } from '#protocol';
+import type { Json } from '#crdt';
 
 /** Change notices, heartbeats and resend requests on core NATS (fire and forget). */
 export class NatsNotices implements NoticePort {

@@ -1,8 +1,8 @@
 import { jetstream } from '@nats-io/jetstream';
 import { Objm, type ObjectStore } from '@nats-io/obj';
 import type { NatsConnection } from '@nats-io/transport-node';
-import { isNat, isObject, isVersionVector, type Json } from '../../../../libs/crdt/src';
-import type { SnapshotRecord, SnapshotSourcePort } from '../../../../libs/replication/src';
+import { isNat, isObject, isVersionVector, type Json } from '#crdt';
+import type { SnapshotRecord, SnapshotSourcePort } from '#replication';
 
 /** The object name the latest snapshot is kept under. */
 const LATEST = 'latest';

@@ -1,8 +1,8 @@
 import type BetterSqlite3 from 'better-sqlite3';
 import type { DataSource } from 'typeorm';
-import type { Json, VersionVector } from '../../../../libs/crdt/src';
-import type { CommitBatch, SnapshotRecord, StoredReplica, StorePort } from '../../../../libs/replication/src/ports';
-import type { ReplicatedEvent } from '../../../../libs/replication/src/replicated-event';
+import type { Json, VersionVector } from '#crdt';
+import type { CommitBatch, SnapshotRecord, StoredReplica, StorePort } from '#replication/ports';
+import type { ReplicatedEvent } from '#replication/replicated-event';
 import { createStoreDataSource, type StoreDataSourceConfig } from './data-source';
 import { META_KEYS } from './entities/meta.entity';
 import { SNAPSHOT_META_ROW_ID } from './entities/snapshot-meta.entity';

@@ -1,7 +1,7 @@
 import { CustomTransportStrategy, NatsContext, Server } from '@nestjs/microservices';
 import type { Msg, NatsConnection, Subscription } from '@nats-io/transport-node';
 import { lastValueFrom } from 'rxjs';
-import { errorReply, parseBody } from '../../../../libs/protocol/src';
+import { errorReply, parseBody } from '#protocol';
 
 /** Which Nest patterns a subject may reach, and how its messages are handled. */
 export interface JsonRoute {
