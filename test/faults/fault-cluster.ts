@@ -10,6 +10,7 @@ import {
   startApp,
   startNatsCluster,
   waitForJetStream,
+  type NetworkLab,
   type AppHandle,
   type NatsClusterHandle,
   type TempDir,
@@ -21,6 +22,13 @@ import {
  * processes each on its own SQLite file, and two coordinators (one leads, one stands
  * by). Every process can be crashed, stopped and restarted; every handle ever started is
  * kept so that the logs of dead processes can be read at the end.
+ *
+ * With a network lab (root only), the processes live on three hosts, each a network
+ * namespace: host hN runs NATS node nN, replica rN and coordinator cN (if any), so a
+ * partition between hosts cuts real TCP connections between real processes. The test
+ * process stays outside and reaches every host; its writers to rN go through nN first
+ * (clients beside their replica), so a replica cut off from the others keeps taking
+ * writes from its side of the partition.
  */
 
 /** A reply of the client or admin protocol. */
@@ -77,6 +85,8 @@ export class FaultCluster {
   /** Processes the suite crashed on purpose (any other exit is a finding). */
   readonly crashed = new Set<AppHandle>();
   readonly logDir: string;
+  /** Per replica: a client connection that prefers the replica's own host's node (lab mode). */
+  private readonly local = new Map<string, NatsConnection>();
 
   private constructor(
     readonly dir: TempDir,
@@ -85,21 +95,34 @@ export class FaultCluster {
     readonly replicaIds: readonly string[],
     readonly coordinatorIds: readonly string[],
     readonly limits: ClusterLimits,
+    readonly lab: NetworkLab | undefined,
   ) {
     this.logDir = join(dir.path, 'logs');
     mkdirSync(this.logDir, { recursive: true });
   }
 
   /** Starts NATS, waits for JetStream's meta leader, then the replicas, then the coordinators (the first one leads). */
-  static async start(replicaIds: readonly string[], coordinatorIds: readonly string[], limits: ClusterLimits = DEFAULT_CLUSTER_LIMITS): Promise<FaultCluster> {
+  static async start(replicaIds: readonly string[], coordinatorIds: readonly string[], limits: ClusterLimits = DEFAULT_CLUSTER_LIMITS, lab?: NetworkLab): Promise<FaultCluster> {
     const dir = makeTempDir('faults');
-    const nats = await startNatsCluster(3, { name: 'crdt-faults' });
+    const hosts = [0, 1, 2].map(hostName);
+    const nats = await startNatsCluster(3, {
+      name: 'crdt-faults',
+      ...(lab ? { hosts: hosts.map((h) => lab.address(h)), wrap: (i: number) => lab.prefix(hostName(i)) } : {}),
+    });
     let nc: NatsConnection | undefined;
     try {
-      nc = await connectClient(nats.url);
+      // On a lab network a silently dropped link is only noticed by missed pings: ping often.
+      const quickPings = lab ? { pingInterval: 1_000, maxPingOut: 3 } : {};
+      nc = await connectClient(nats.url, quickPings);
       if (!(await waitForJetStream(nc, 30_000))) throw new Error(`JetStream did not elect a meta leader within 30 s:\n${nats.nodes.map((n) => n.logTail(10)).join('\n')}`);
-      const cluster = new FaultCluster(dir, nats, nc, replicaIds, coordinatorIds, limits);
+      const cluster = new FaultCluster(dir, nats, nc, replicaIds, coordinatorIds, limits, lab);
       try {
+        if (lab) {
+          for (const [i, id] of replicaIds.entries()) {
+            const own = nats.urls[i % nats.urls.length];
+            cluster.local.set(id, await connectClient([own, ...nats.urls.filter((u) => u !== own)].join(','), { noRandomize: true, ...quickPings }));
+          }
+        }
         await Promise.all(replicaIds.map((id) => cluster.startReplica(id)));
         const [lead, ...standbys] = coordinatorIds;
         const first = await cluster.startCoordinator(lead);
@@ -123,12 +146,44 @@ export class FaultCluster {
     return { NATS_URL: this.nats.url, CRDT_STREAM_REPLICAS: '3' };
   }
 
+  /** The lab host a replica or coordinator runs on (the Nth of its kind on host hN). */
+  hostOf(id: string): string {
+    const i = this.replicaIds.indexOf(id);
+    return hostName(i >= 0 ? i : this.coordinatorIds.indexOf(id));
+  }
+
+  /** The command prefix that puts a process on its host (lab mode). */
+  private wrap(id: string): { wrap?: string[] } {
+    return this.lab ? { wrap: this.lab.prefix(this.hostOf(id)) } : {};
+  }
+
+  /**
+   * Control requests (status, rounds, JetStream health) normally go through `nc`; while a
+   * host is cut off they go through the connection beside a replica on the other side,
+   * so the test keeps seeing the majority (its own connection may sit on the cut node).
+   */
+  private steer: string | undefined;
+
+  private get ctl(): NatsConnection {
+    return (this.steer !== undefined ? this.local.get(this.steer) : undefined) ?? this.nc;
+  }
+
+  /** Sends control requests through the connection beside replica `id` (undefined: back to the shared one). */
+  steerControlTo(id: string | undefined): void {
+    this.steer = id;
+  }
+
+  /** The connection a client beside replica `id` uses (its host's node first, in lab mode). */
+  clientFor(id: string): NatsConnection {
+    return this.local.get(id) ?? this.nc;
+  }
+
   /** Starts (or restarts on its disk) a replica and waits until it serves in Work mode. */
   async startReplica(id: string, readyMs = this.limits.replicaReadyMs): Promise<AppHandle> {
     const app = startApp(
       'replica',
       { ...this.baseEnv(), REPLICA_ID: id, DATA_DIR: join(this.dir.path, 'data', id) },
-      { logDir: this.logDir, name: `replica-${id}-${this.history.length + 1}`, script: appScript('replica') },
+      { logDir: this.logDir, name: `replica-${id}-${this.history.length + 1}`, script: appScript('replica'), ...this.wrap(id) },
     );
     this.replicas.set(id, app);
     this.paused.delete(id);
@@ -155,7 +210,7 @@ export class FaultCluster {
     const app = startApp(
       'coordinator',
       { ...this.baseEnv(), COORDINATOR_ID: id, ROUND_INTERVAL_MS: '0', LEASE_MS: String(LEASE_MS), COORDINATOR_BUCKET_REPLICAS: '3' },
-      { logDir: this.logDir, name: `coordinator-${id}-${this.history.length + 1}`, script: appScript('coordinator') },
+      { logDir: this.logDir, name: `coordinator-${id}-${this.history.length + 1}`, script: appScript('coordinator'), ...this.wrap(id) },
     );
     this.coordinators.set(id, app);
     this.history.push(app);
@@ -191,24 +246,24 @@ export class FaultCluster {
 
   /** A replica's status. */
   status(id: string): Promise<Reply> {
-    return requestJson<Reply>(this.nc, `crdt.replica.${id}.status`, {}, this.limits.statusTimeoutMs);
+    return requestJson<Reply>(this.ctl, `crdt.replica.${id}.status`, {}, this.limits.statusTimeoutMs);
   }
 
   /** Reads a key at one replica. */
   get(id: string, key: string): Promise<Reply> {
-    return requestJson<Reply>(this.nc, `crdt.replica.${id}.get`, { key }, 10_000);
+    return requestJson<Reply>(this.ctl, `crdt.replica.${id}.get`, { key }, 10_000);
   }
 
   /** Asks the leading coordinator for a round now; rejects when nobody answers. */
   sync(): Promise<Reply> {
-    return requestJson<Reply>(this.nc, 'crdt.coordinator.sync', {}, this.limits.syncTimeoutMs);
+    return requestJson<Reply>(this.ctl, 'crdt.coordinator.sync', {}, this.limits.syncTimeoutMs);
   }
 
   /** The leading coordinator's id as any coordinator reports it, polled within `timeoutMs`. */
   async leader(timeoutMs = 10_000): Promise<string | undefined> {
     const deadline = Date.now() + timeoutMs;
     while (Date.now() < deadline) {
-      const s = await requestJson<Reply>(this.nc, 'crdt.coordinator.status', {}, 2_000).catch(() => undefined);
+      const s = await requestJson<Reply>(this.ctl, 'crdt.coordinator.status', {}, 2_000).catch(() => undefined);
       if (s?.ok && typeof s.leader === 'string' && this.coordinators.get(s.leader)?.running) return s.leader;
       await sleep(100);
     }
@@ -217,7 +272,7 @@ export class FaultCluster {
 
   /** The replicas the leader currently counts as members. */
   async members(): Promise<string[] | undefined> {
-    const s = await requestJson<Reply>(this.nc, 'crdt.coordinator.status', {}, 2_000).catch(() => undefined);
+    const s = await requestJson<Reply>(this.ctl, 'crdt.coordinator.status', {}, 2_000).catch(() => undefined);
     if (!s?.ok || s.isLeader !== true || !Array.isArray(s.members)) return undefined;
     return (s.members as { replica: string }[]).map((m) => m.replica);
   }
@@ -233,7 +288,7 @@ export class FaultCluster {
     let unhealthy: StreamHealth[] = [];
     while (Date.now() < deadline) {
       try {
-        const jsm = await jetstreamManager(this.nc, { timeout: 2_000 });
+        const jsm = await jetstreamManager(this.ctl, { timeout: 2_000 });
         unhealthy = [];
         for await (const info of jsm.streams.list()) {
           const c = info.cluster;
@@ -252,7 +307,7 @@ export class FaultCluster {
 
   /** The op stream's last sequence. */
   async streamLastSeq(): Promise<number> {
-    const jsm = await jetstreamManager(this.nc, { timeout: 2_000 });
+    const jsm = await jetstreamManager(this.ctl, { timeout: 2_000 });
     return (await jsm.streams.info('CRDT_OPS')).state.last_seq;
   }
 
@@ -264,6 +319,13 @@ export class FaultCluster {
   async healAll(): Promise<{ done: string[]; failed: string[] }> {
     const done: string[] = [];
     const failed: string[] = [];
+    if (this.lab) {
+      try {
+        this.lab.healAll();
+      } catch (e) {
+        failed.push(`healing the network failed: ${String((e as Error)?.message ?? e)}`);
+      }
+    }
     const attempt = async (what: string, fn: () => Promise<unknown>) => {
       try {
         await fn();
@@ -308,7 +370,9 @@ export class FaultCluster {
 
   /** Stops every process; keeps the temp dir (logs, data) when `keep`. */
   async dispose(keep: boolean): Promise<void> {
+    this.lab?.healAll();
     await this.nc.close().catch(() => undefined);
+    for (const c of this.local.values()) await c.close().catch(() => undefined);
     for (const id of this.paused) this.replicas.get(id)?.resume();
     await Promise.all(this.history.map((a) => a.stop(5_000).catch(() => undefined)));
     if (keep) {
@@ -319,6 +383,11 @@ export class FaultCluster {
       this.dir.remove();
     }
   }
+}
+
+/** The lab host of the Nth node, replica or coordinator. */
+function hostName(i: number): string {
+  return `h${i + 1}`;
 }
 
 /** Waits `ms`. */

@@ -1,5 +1,6 @@
 import type { FaultCluster } from './fault-cluster';
 import { sleep } from './fault-cluster';
+import type { RoundRecord } from './checker';
 import type { RoundDriver } from './rounds';
 import { describeStep, type FaultStep } from './schedule';
 
@@ -78,6 +79,10 @@ export class FaultRunner {
         case 'kill-replica-nats-down':
           await this.killReplicaNatsDown(step.replica!, step.node!, step.holdMs, record);
           break;
+        case 'partition':
+        case 'isolate-host':
+          await this.cutOff(step.kind, step.replica!, step.holdMs, record);
+          break;
       }
     } catch (e) {
       record.problems.push(`${describeStep(step)} failed: ${String((e as Error)?.message ?? e)}`);
@@ -109,9 +114,9 @@ export class FaultRunner {
     await this.jetStreamHealthy(restartMs, record);
   }
 
-  private async jetStreamHealthy(sinceMs: number, record: FaultRecord): Promise<void> {
+  private async jetStreamHealthy(sinceMs: number, record: FaultRecord, after = 'the node restart'): Promise<void> {
     const unhealthy = await this.cluster.waitJetStreamHealthy();
-    if (unhealthy.length === 0) record.notes.push(`JetStream assets current ${Date.now() - sinceMs} ms after the node restart`);
+    if (unhealthy.length === 0) record.notes.push(`JetStream assets current ${Date.now() - sinceMs} ms after ${after}`);
     // Not a defect of this product, but the next node fault may then find no quorum: say so.
     else record.notes.push(`WARNING JetStream still not current after ${Date.now() - sinceMs} ms: ${JSON.stringify(unhealthy)}`);
   }
@@ -124,36 +129,80 @@ export class FaultRunner {
     const app = this.cluster.replicas.get(id)!;
     app.pause();
     this.cluster.paused.add(id);
-    const pausedMs = Date.now();
-    let dropped = false;
-    while (Date.now() - pausedMs < this.limits.memberDropMs) {
-      const members = await this.cluster.members();
-      if (members && !members.includes(id)) {
-        dropped = true;
-        break;
-      }
-      await sleep(200);
-    }
-    record.notes.push(dropped ? `${id} dropped from the members ${Date.now() - pausedMs} ms after SIGSTOP` : `${id} still a member ${this.limits.memberDropMs} ms after SIGSTOP`);
+    await this.untilDropped(id, Date.now(), 'SIGSTOP', record);
     const { record: round, outcome } = await this.rounds.syncOnce();
     record.notes.push(`round while ${id} stopped: ${round ? `${round.epoch}/${round.round} ${outcome}` : outcome}`);
     await sleep(holdMs);
     app.resume();
     this.cluster.paused.delete(id);
-    const resumedMs = Date.now();
-    if (round?.outcome !== 'committed') return;
-    // It missed a committed round: it must re-join from that round's snapshot (or a newer one).
-    let held: { epoch: number; round: number } | undefined;
-    while (Date.now() - resumedMs < this.limits.catchUpMs) {
-      const s = await this.cluster.status(id).catch(() => undefined);
-      held = s?.ok ? (s.lastRound as { epoch: number; round: number }) : held;
-      if (held && (held.epoch > round.epoch || (held.epoch === round.epoch && held.round >= round.round)) && s?.mode === 'Work') {
-        record.notes.push(`${id} holds round ${held.epoch}/${held.round} ${Date.now() - resumedMs} ms after SIGCONT`);
+    await this.holdsMissedRound(id, round, Date.now(), 'SIGCONT', record);
+  }
+
+  /** Waits until the leader no longer counts `id` as a member (bounded); notes how long it took. */
+  private async untilDropped(id: string, sinceMs: number, how: string, record: FaultRecord): Promise<void> {
+    while (Date.now() - sinceMs < this.limits.memberDropMs) {
+      const members = await this.cluster.members();
+      if (members && !members.includes(id)) {
+        record.notes.push(`${id} dropped from the members ${Date.now() - sinceMs} ms after ${how}`);
         return;
       }
       await sleep(200);
     }
-    record.notes.push(`WARNING ${id} did not hold the missed round ${round.epoch}/${round.round} within ${this.limits.catchUpMs} ms after SIGCONT (holds ${held ? `${held.epoch}/${held.round}` : '?'})`);
+    record.notes.push(`${id} still a member ${this.limits.memberDropMs} ms after ${how}`);
+  }
+
+  /** A replica that was away while `round` committed must hold it (or a newer one) and serve in Work within `catchUpMs`. */
+  private async holdsMissedRound(id: string, round: RoundRecord | undefined, sinceMs: number, how: string, record: FaultRecord): Promise<void> {
+    if (round?.outcome !== 'committed') return;
+    // It missed a committed round: it must re-join from that round's snapshot (or a newer one).
+    let held: { epoch: number; round: number } | undefined;
+    while (Date.now() - sinceMs < this.limits.catchUpMs) {
+      const s = await this.cluster.status(id).catch(() => undefined);
+      held = s?.ok ? (s.lastRound as { epoch: number; round: number }) : held;
+      if (held && (held.epoch > round.epoch || (held.epoch === round.epoch && held.round >= round.round)) && s?.mode === 'Work') {
+        record.notes.push(`${id} holds round ${held.epoch}/${held.round} ${Date.now() - sinceMs} ms after ${how}`);
+        return;
+      }
+      await sleep(200);
+    }
+    record.notes.push(`WARNING ${id} did not hold the missed round ${round.epoch}/${round.round} within ${this.limits.catchUpMs} ms after ${how} (holds ${held ? `${held.epoch}/${held.round}` : '?'})`);
+  }
+
+  /**
+   * A real network partition (network lab): the host of replica `id` (its NATS node, the
+   * replica, and the coordinator living there) is cut off from the other hosts
+   * (`partition`; clients beside it still reach it and keep writing to it) or taken off
+   * the network entirely (`isolate-host`). The majority side must drop the replica, run a
+   * round without it and keep serving; when the network heals, the cut-off replica must
+   * publish what it took meanwhile, hold the round it missed and serve again.
+   */
+  private async cutOff(kind: 'partition' | 'isolate-host', id: string, holdMs: number, record: FaultRecord): Promise<void> {
+    const lab = this.cluster.lab;
+    if (!lab) throw new Error(`${kind} needs a network lab (network namespaces, root)`);
+    const host = this.cluster.hostOf(id);
+    const others = this.cluster.replicaIds.map((r) => this.cluster.hostOf(r)).filter((h) => h !== host);
+    const cutMs = Date.now();
+    // The test's control requests go through a client on the majority side meanwhile.
+    this.cluster.steerControlTo(this.cluster.replicaIds.find((r) => r !== id));
+    if (kind === 'partition') lab.split([[host], others]);
+    else lab.isolate(host);
+    try {
+      await this.untilDropped(id, cutMs, kind === 'partition' ? `${host} was cut from ${others.join(', ')}` : `${host} went off the network`, record);
+      const { record: round, outcome } = await this.rounds.syncOnce();
+      record.notes.push(`round while ${host} was cut off: ${round ? `${round.epoch}/${round.round} ${outcome}` : outcome}`);
+      await sleep(holdMs);
+    } finally {
+      if (kind === 'partition') lab.healSplit();
+      else lab.reconnect(host);
+    }
+    const healedMs = Date.now();
+    // Any round that committed while the host was cut off (the driver keeps asking for rounds too).
+    try {
+      await this.holdsMissedRound(id, this.rounds.newestCommittedSince(cutMs), healedMs, 'the network healed', record);
+      await this.jetStreamHealthy(healedMs, record, 'the network healed');
+    } finally {
+      this.cluster.steerControlTo(undefined);
+    }
   }
 
   /** Kills whoever leads; the standby must take over; the killed one comes back as the standby. */

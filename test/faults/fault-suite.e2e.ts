@@ -8,7 +8,8 @@ import { Ledger } from './ledger';
 import { ProgressMonitor } from './progress-monitor';
 import { formatReport } from './report';
 import { RoundDriver, RoundLog } from './rounds';
-import { describeStep, faultSchedule, FAULT_KINDS, firstSteps, parseKinds } from './schedule';
+import { networkLabUnavailable, NetworkLab } from '#testing';
+import { describeStep, faultSchedule, FAULT_KINDS, firstSteps, NETWORK_KINDS, parseKinds } from './schedule';
 import { Writers } from './writers';
 
 /**
@@ -29,7 +30,9 @@ const SEED = readInt('FAULT_SEED', DEFAULT_SEED);
 const FULL = process.env.FAULTS_FULL === '1' || process.env.FAULTS_FULL === 'true';
 const FAULT_S = readInt('FAULTS_DURATION_S', FULL ? 600 : 75);
 const KEEP_LOGS = process.env.FAULTS_KEEP_LOGS === '1';
-const KINDS = parseKinds(process.env.FAULTS_KINDS);
+/** Real partitions need network namespaces (root); elsewhere the network kinds are left out, and the report says why. */
+const NO_LAB = process.env.FAULTS_NO_NETNS === '1' ? 'FAULTS_NO_NETNS=1' : networkLabUnavailable();
+const KINDS = parseKinds(process.env.FAULTS_KINDS).filter((k) => NO_LAB === undefined || !NETWORK_KINDS.includes(k));
 const REPLICAS = ['r1', 'r2', 'r3'];
 const COORDINATORS = ['c1', 'c2'];
 /** Writes continue this long after the last fault is healed, with rounds running. */
@@ -76,14 +79,22 @@ describe('fault suite', () => {
     async () => {
       const t0Ms = Date.now();
       process.stdout.write(`[faults] seed ${SEED} (FAULT_SEED to replay), ${FAULT_S} s of faults, kinds ${KINDS.length === FAULT_KINDS.length ? 'all' : KINDS.join(',')}\n`);
+      if (NO_LAB) process.stdout.write(`[faults] no real network partitions (${NO_LAB}): ${NETWORK_KINDS.join(', ')} left out\n`);
+      const lab = NO_LAB ? undefined : NetworkLab.create(['h1', 'h2', 'h3']);
       process.stdout.write(`[faults] schedule starts: ${firstSteps(SEED, REPLICAS, 3, 6, KINDS).map(describeStep).join('; ')}\n`);
-      const cluster = await FaultCluster.start(REPLICAS, COORDINATORS);
+      let cluster: FaultCluster;
+      try {
+        cluster = await FaultCluster.start(REPLICAS, COORDINATORS, undefined, lab);
+      } catch (e) {
+        lab?.dispose();
+        throw e;
+      }
       const startupMs = Date.now() - t0Ms;
       const prng = new Prng(SEED);
       const ledger = new Ledger();
       const roundLog = new RoundLog();
       roundLog.listen(cluster.nc);
-      const writers = new Writers(cluster.nc, ledger, REPLICAS, prng.fork('writers'));
+      const writers = new Writers((id) => cluster.clientFor(id), ledger, REPLICAS, prng.fork('writers'));
       const driver = new RoundDriver(cluster, roundLog, prng.fork('rounds'));
       const runner = new FaultRunner(cluster, driver, t0Ms);
       const progress = new ProgressMonitor(cluster);
@@ -198,6 +209,7 @@ describe('fault suite', () => {
         process.stdout.write(`\n${report}\n\n`);
         writeFileSync(join(cluster.dir.path, 'report.txt'), report + '\n');
         await cluster.dispose(failed || KEEP_LOGS);
+        lab?.dispose();
       }
       expect({ problems, failedChecks: checks.filter((c) => !c.ok) }).toEqual({ problems: [], failedChecks: [] });
     },

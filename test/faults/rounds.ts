@@ -108,6 +108,11 @@ export class RoundDriver {
     this.loop = this.run();
   }
 
+  /** The newest committed round that started at or after `sinceMs` (from every announcement seen). */
+  newestCommittedSince(sinceMs: number): RoundRecord | undefined {
+    return this.log.all().filter((r) => r.outcome === 'committed' && r.startedAtMs >= sinceMs).pop();
+  }
+
   /** Stops asking and waits for the request in flight. */
   async stop(): Promise<void> {
     this.running = false;

@@ -12,17 +12,25 @@ import { Prng } from '#simulation/prng';
  * The kinds of fault injected. The last one overlaps two: a NATS node is down while a
  * replica crashes and starts again (a replica must start with any one node down).
  */
-export type FaultKind = 'kill-replica' | 'kill-nats' | 'pause-replica' | 'kill-leader' | 'kill-replica-nats-down';
+export type FaultKind = 'kill-replica' | 'kill-nats' | 'pause-replica' | 'kill-leader' | 'kill-replica-nats-down' | 'partition' | 'isolate-host';
 
 /** Every kind, in a fixed order (the schedule shuffles it per seed). */
-export const FAULT_KINDS: readonly FaultKind[] = ['kill-replica', 'kill-nats', 'pause-replica', 'kill-leader', 'kill-replica-nats-down'];
+export const FAULT_KINDS: readonly FaultKind[] = ['kill-replica', 'kill-nats', 'pause-replica', 'kill-leader', 'kill-replica-nats-down', 'partition', 'isolate-host'];
+
+/**
+ * The kinds that need real network partitions between hosts (a network lab: network
+ * namespaces, root only). `partition` cuts one host (its NATS node, replica and
+ * coordinator) from the other two while clients on every side still reach their own
+ * host; `isolate-host` takes the host off the network entirely (everything dropped).
+ */
+export const NETWORK_KINDS: readonly FaultKind[] = ['partition', 'isolate-host'];
 
 /** One planned fault. */
 export interface FaultStep {
   /** Position in the schedule, from 1. */
   readonly n: number;
   readonly kind: FaultKind;
-  /** The replica it hits (kill-replica, pause-replica, kill-replica-nats-down). */
+  /** The replica it hits (kill-replica, pause-replica, kill-replica-nats-down; for partition and isolate-host, the replica whose host is cut off). */
   readonly replica?: string;
   /** The NATS node it hits, from 0 (kill-nats, kill-replica-nats-down). kill-leader names no target: the leader is whoever holds the lease when it fires. */
   readonly node?: number;
@@ -59,6 +67,8 @@ const WEIGHTS: Readonly<Record<FaultKind, number>> = {
   'pause-replica': 2,
   'kill-leader': 2,
   'kill-replica-nats-down': 1,
+  partition: 2,
+  'isolate-host': 1,
 };
 
 /**
@@ -89,7 +99,10 @@ export function* faultSchedule(
   const nodeIndexes = Array.from({ length: natsNodes }, (_, i) => i);
   for (let n = 1; ; n++) {
     const kind = n <= firstRound.length ? firstRound[n - 1] : prng.weighted(weights);
-    const replica = kind === 'kill-replica' || kind === 'pause-replica' || kind === 'kill-replica-nats-down' ? pickAvoiding(`${kind}/replica`, replicaIds) : undefined;
+    const replica =
+      kind === 'kill-replica' || kind === 'pause-replica' || kind === 'kill-replica-nats-down' || kind === 'partition' || kind === 'isolate-host'
+        ? pickAvoiding(`${kind}/replica`, replicaIds)
+        : undefined;
     const node = kind === 'kill-nats' || kind === 'kill-replica-nats-down' ? pickAvoiding(`${kind}/node`, nodeIndexes) : undefined;
     yield {
       n,

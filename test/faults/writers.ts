@@ -50,7 +50,8 @@ export class Writers {
   private loops: Promise<void>[] = [];
 
   constructor(
-    private readonly nc: NatsConnection,
+    /** The connection of a client beside the replica (see FaultCluster.clientFor). */
+    private readonly clientFor: (replica: string) => NatsConnection,
     private readonly ledger: Ledger,
     private readonly replicaIds: readonly string[],
     private readonly prng: Prng,
@@ -109,7 +110,7 @@ export class Writers {
       }
       let failed = false;
       try {
-        const r = await requestJson<Reply>(this.nc, `crdt.replica.${replica}.update`, { ...body, ...ack }, limits.requestTimeoutMs);
+        const r = await requestJson<Reply>(this.clientFor(replica), `crdt.replica.${replica}.update`, { ...body, ...ack }, limits.requestTimeoutMs);
         if (r.ok) record('acked');
         else {
           failed = true;

@@ -37,6 +37,8 @@ export interface AppOptions {
   readonly name?: string;
   /** Extra node arguments (before the script). */
   readonly nodeArgs?: readonly string[];
+  /** A command prefix the process runs under (a network lab's `prefix(host)`; it must exec in place, keeping the pid). */
+  readonly wrap?: readonly string[];
 }
 
 /** A running (or exited) app process. */
@@ -106,7 +108,8 @@ class AppProcess implements AppHandle {
     this.tmp = opts.logDir ? undefined : makeTempDir(`app-${name}`);
     this.logFile = join(opts.logDir ?? this.tmp!.path, `${name}.log`);
     this.out = createWriteStream(this.logFile, { flags: 'a' });
-    this.child = spawn(process.execPath, [...(opts.nodeArgs ?? []), script], {
+    const [cmd, ...pre] = [...(opts.wrap ?? []), process.execPath];
+    this.child = spawn(cmd, [...pre, ...(opts.nodeArgs ?? []), script], {
       cwd: REPO_ROOT,
       env: { ...process.env, ...env },
       stdio: ['ignore', 'pipe', 'pipe'],

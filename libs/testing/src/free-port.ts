@@ -38,7 +38,7 @@ export async function freePorts(count: number): Promise<number[]> {
 }
 
 /** True when something accepts TCP connections on 127.0.0.1:`port` (tries once, bounded by `timeoutMs`). */
-export function portAccepts(port: number, timeoutMs = 500): Promise<boolean> {
+export function portAccepts(port: number, timeoutMs = 500, host = '127.0.0.1'): Promise<boolean> {
   return new Promise((resolve) => {
     const sock = new Socket();
     const done = (ok: boolean) => {
@@ -47,7 +47,7 @@ export function portAccepts(port: number, timeoutMs = 500): Promise<boolean> {
     };
     sock.setTimeout(timeoutMs, () => done(false));
     sock.once('error', () => done(false));
-    sock.connect(port, '127.0.0.1', () => done(true));
+    sock.connect(port, host, () => done(true));
   });
 }
 

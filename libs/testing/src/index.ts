@@ -4,4 +4,5 @@ export * from './eventually';
 export * from './free-port';
 export * from './nats-client';
 export * from './nats-server';
+export * from './network-lab';
 export * from './temp-dir';

@@ -80,11 +80,15 @@ export interface NatsServerOptions {
   readonly startTimeoutMs?: number;
   /** Environment of the server; process.env when absent (NATS_SERVER_BIN is read from it). */
   readonly env?: NodeJS.ProcessEnv;
+  /** Address to listen on and to reach it at (default 127.0.0.1; a network lab host's address). */
+  readonly host?: string;
+  /** A command prefix the server runs under (a network lab's `prefix(host)`). */
+  readonly wrap?: readonly string[];
 }
 
 /** A running (or stopped) nats-server. */
 export interface NatsServerHandle {
-  /** `nats://127.0.0.1:<port>`; the same across restarts. */
+  /** `nats://<host>:<port>` (host 127.0.0.1 unless given); the same across restarts. */
   readonly url: string;
   readonly port: number;
   /** Pid of the current process (changes on restart). */
@@ -149,7 +153,11 @@ class NatsServer implements NatsServerHandle {
   }
 
   get url(): string {
-    return `nats://127.0.0.1:${this.port}`;
+    return `nats://${this.host}:${this.port}`;
+  }
+
+  private get host(): string {
+    return this.opts.host ?? '127.0.0.1';
   }
 
   get pid(): number {
@@ -164,7 +172,7 @@ class NatsServer implements NatsServerHandle {
     const a: string[] = [];
     if (this.opts.configFile) a.push('-c', this.opts.configFile);
     // A restart keeps the port the first start got, so clients reconnect to the same URL.
-    a.push('-a', '127.0.0.1', '-p', this.fixedPort === undefined ? '-1' : String(this.fixedPort));
+    a.push('-a', this.host, '-p', this.fixedPort === undefined ? '-1' : String(this.fixedPort));
     a.push('--ports_file_dir', this.portsDir, '-P', join(this.work.path, 'nats-server.pid'));
     if (this.opts.jetstream ?? true) a.push('-js', '-sd', this.storeDir);
     a.push(...(this.opts.args ?? []));
@@ -192,7 +200,8 @@ class NatsServer implements NatsServerHandle {
     const log = openSync(this.logFile, 'a');
     let child: ChildProcess;
     try {
-      child = spawn(this.bin, this.args(), { stdio: ['ignore', log, log], env: this.opts.env ?? process.env });
+      const [cmd, ...pre] = [...(this.opts.wrap ?? []), this.bin];
+      child = spawn(cmd, [...pre, ...this.args()], { stdio: ['ignore', log, log], env: this.opts.env ?? process.env });
     } finally {
       closeSync(log);
     }
@@ -210,7 +219,7 @@ class NatsServer implements NatsServerHandle {
     }, Math.max(0, deadline - Date.now()));
     if (!exited() && found && port !== undefined) {
       const p = port;
-      const accepting = await pollUntil(() => exited() || portAccepts(p, 250), Math.max(0, deadline - Date.now()));
+      const accepting = await pollUntil(() => exited() || portAccepts(p, 250, this.host), Math.max(0, deadline - Date.now()));
       if (accepting && !exited()) {
         this.fixedPort = p;
         return;
@@ -288,9 +297,13 @@ export interface NatsClusterOptions {
   /** Per-node start timeout, ms. */
   readonly startTimeoutMs?: number;
   readonly env?: NodeJS.ProcessEnv;
+  /** Per node: the address it listens on and is reached at (default 127.0.0.1 for all). */
+  readonly hosts?: readonly string[];
+  /** Per node: a command prefix it runs under (a network lab's `prefix(host)`). */
+  readonly wrap?: (node: number) => readonly string[];
 }
 
-/** A JetStream cluster of nats-servers on 127.0.0.1, each node individually stoppable. */
+/** A JetStream cluster of nats-servers (on 127.0.0.1 unless placed on lab hosts), each node individually stoppable. */
 export interface NatsClusterHandle {
   readonly nodes: readonly NatsServerHandle[];
   /** Every node's client URL. */
@@ -317,7 +330,8 @@ export async function startNatsCluster(n = 3, opts: NatsClusterOptions = {}): Pr
   const clientPorts = ports.slice(0, n);
   const routePorts = ports.slice(n);
   const confDir = makeTempDir('nats-cluster');
-  const routes = routePorts.map((p) => `"nats-route://127.0.0.1:${p}"`).join(', ');
+  const hostOf = (i: number) => opts.hosts?.[i] ?? '127.0.0.1';
+  const routes = routePorts.map((p, i) => `"nats-route://${hostOf(i)}:${p}"`).join(', ');
   const nodes: NatsServer[] = [];
   for (let i = 0; i < n; i++) {
     const store = join(confDir.path, `n${i + 1}-store`);
@@ -330,14 +344,16 @@ export async function startNatsCluster(n = 3, opts: NatsClusterOptions = {}): Pr
         `jetstream { store_dir: "${store}" }`,
         'cluster {',
         `  name: "${name}"`,
-        `  listen: "127.0.0.1:${routePorts[i]}"`,
+        `  listen: "${hostOf(i)}:${routePorts[i]}"`,
         `  routes: [${routes}]`,
         '}',
         '',
       ].join('\n'),
     );
     // -js on the command line too: the config's jetstream block already enables it.
-    nodes.push(new NatsServer(bin, { configFile: file, port: clientPorts[i], storeDir: store, jetstream: false, startTimeoutMs: opts.startTimeoutMs, env: opts.env }));
+    nodes.push(
+      new NatsServer(bin, { configFile: file, port: clientPorts[i], storeDir: store, jetstream: false, startTimeoutMs: opts.startTimeoutMs, env: opts.env, host: hostOf(i), wrap: opts.wrap?.(i) }),
+    );
   }
   try {
     await Promise.all(nodes.map((s) => s.start()));
