@@ -1,23 +1,13 @@
-import { mkdirSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import type { NatsConnection } from '@nats-io/transport-node';
-import {
-  connectClient,
-  makeTempDir,
-  parseJsonLine,
-  requestJson,
-  startApp,
-  startNatsServer,
-  type AppHandle,
-  type NatsServerHandle,
-  type TempDir,
-} from '#testing';
+import { ClusterHarness, parseJsonLine, startApp, type AppHandle, type NatsServerHandle, type TempDir } from '#testing';
 import { PROFILE_SIGNAL } from './profile-signal';
 
 /**
- * The cluster under test: one nats-server with JetStream on a free port, replica processes
- * (`dist/apps/replica/src/main.js`) with their SQLite files in one temp dir, and a client
- * connection. Everything it starts is stopped, and the temp dir removed, by `dispose`.
+ * The cluster under test, on the shared harness (libs/testing): one nats-server with
+ * JetStream on a free port, replica processes (`dist/apps/replica/src/main.js`) with their
+ * SQLite files in one temp dir, and a client connection. Everything it starts is stopped,
+ * and the temp dir removed, by `dispose`.
  */
 
 /** A reply of the client protocol. */
@@ -66,85 +56,59 @@ export interface BenchClusterOptions {
 
 /** A real cluster for the benchmark. */
 export class BenchCluster {
-  readonly replicas = new Map<string, AppHandle>();
   private readonly helpers: AppHandle[] = [];
   private disposed = false;
 
   private constructor(
-    readonly nats: NatsServerHandle,
-    readonly nc: NatsConnection,
-    readonly dir: TempDir,
+    readonly harness: ClusterHarness,
     private readonly opts: BenchClusterOptions,
   ) {}
 
-  /** Starts nats-server and the replicas; on any failure stops what was started and rethrows. */
-  static async start(opts: BenchClusterOptions, onCreated: (c: BenchCluster) => void): Promise<BenchCluster> {
-    const dir = makeTempDir('bench-cluster');
-    let nats: NatsServerHandle | undefined;
-    let nc: NatsConnection | undefined;
-    try {
-      // The JetStream store lives in the same temp dir, so one removal cleans up everything.
-      nats = await startNatsServer({ storeDir: join(dir.path, 'jetstream') });
-      // No async stack traces: nats.js would otherwise build an Error per request to keep the
-      // caller's stack, client-side work that is no part of what is measured.
-      nc = await connectClient(nats.url, { name: 'bench-cluster', noAsyncTraces: true });
-    } catch (e) {
-      await nc?.close().catch(() => undefined);
-      await nats?.dispose();
-      dir.remove();
-      throw e;
-    }
-    const cluster = new BenchCluster(nats, nc, dir, opts);
-    onCreated(cluster);
-    await Promise.all(opts.ids.map((id) => cluster.startReplica(id)));
-    return cluster;
+  get replicas(): Map<string, AppHandle> {
+    return this.harness.replicas;
   }
 
-  /** Starts one replica and waits until it serves writes (Work mode). */
-  private async startReplica(id: string): Promise<void> {
-    const nodeArgs = this.opts.cpuProfileDir ? ['-r', join(DIST_ROOT, 'bench', 'cluster', 'cpu-profile-preload.js')] : [];
-    const app = startApp(
-      'replica',
-      {
-        NATS_URL: this.nats.url,
-        REPLICA_ID: id,
-        DATA_DIR: join(this.dir.path, id),
-        ...(this.opts.cpuProfileDir ? { BENCH_CPU_PROFILE_DIR: this.opts.cpuProfileDir } : {}),
-        ...this.opts.env,
-      },
-      // REPO_ROOT in libs/testing is computed from its source location; compiled into dist it
-      // points at dist/, so the script is named here explicitly.
-      { script: join(DIST_ROOT, 'apps', 'replica', 'src', 'main.js'), logDir: this.logDir(), name: id, nodeArgs },
-    );
-    this.replicas.set(id, app);
-    await app.waitForLog((l) => l.msg === 'ready', START_WAIT_MS);
-    const deadline = Date.now() + START_WAIT_MS;
-    for (;;) {
-      const s = await this.status(id).catch(() => undefined);
-      if (s?.ok && s.mode === 'Work') return;
-      if (Date.now() > deadline) throw new Error(`replica ${id} did not reach Work mode within ${START_WAIT_MS} ms (last status ${JSON.stringify(s)})`);
-      await sleep(50);
-    }
+  get nats(): NatsServerHandle {
+    return this.harness.nats.nodes[0];
+  }
+
+  get nc(): NatsConnection {
+    return this.harness.nc;
+  }
+
+  get dir(): TempDir {
+    return this.harness.dir;
+  }
+
+  /** Starts nats-server and the replicas; on any failure stops what was started and rethrows. */
+  static async start(opts: BenchClusterOptions, onCreated: (c: BenchCluster) => void): Promise<BenchCluster> {
+    const harness = await ClusterHarness.start({
+      name: 'bench-cluster',
+      // No async stack traces: nats.js would otherwise build an Error per request to keep the
+      // caller's stack, client-side work that is no part of what is measured.
+      client: { name: 'bench-cluster', noAsyncTraces: true },
+      replicaEnv: { ...(opts.cpuProfileDir ? { BENCH_CPU_PROFILE_DIR: opts.cpuProfileDir } : {}), ...opts.env },
+      dist: DIST_ROOT,
+    });
+    const cluster = new BenchCluster(harness, opts);
+    onCreated(cluster);
+    const nodeArgs = opts.cpuProfileDir ? ['-r', join(DIST_ROOT, 'bench', 'cluster', 'cpu-profile-preload.js')] : [];
+    await Promise.all(opts.ids.map((id) => harness.startReplica(id, {}, START_WAIT_MS, { name: id, nodeArgs })));
+    return cluster;
   }
 
   /** Starts a helper process (a compiled script under dist/bench/cluster) and waits for its ready line. */
   async startHelper(name: string, scriptName: string, env: Record<string, string>): Promise<AppHandle> {
     // The entry argument only picks a default script, which `script` replaces.
-    const app = startApp('replica', { NATS_URL: this.nats.url, ...env }, { script: join(DIST_ROOT, 'bench', 'cluster', scriptName), logDir: this.logDir(), name });
+    const app = startApp('replica', { NATS_URL: this.nats.url, ...env }, { script: join(DIST_ROOT, 'bench', 'cluster', scriptName), logDir: this.harness.logDir, name });
     this.helpers.push(app);
     await app.waitForLog((l) => l.msg === 'ready', START_WAIT_MS);
     return app;
   }
 
-  private logDir(): string {
-    const d = join(this.dir.path, 'logs');
-    mkdirSync(d, { recursive: true });
-    return d;
-  }
-
   /** `crdt.replica.<id>.<command>` with a JSON body; resolves with the parsed reply. */
   request<T extends Reply = Reply>(id: string, command: string, body: unknown, timeoutMs = 10_000): Promise<T> {
-    return requestJson<T>(this.nc, `crdt.replica.${id}.${command}`, body, timeoutMs);
+    return this.harness.request<T>(id, command, body, timeoutMs);
   }
 
   /** One replica's status. */
@@ -158,17 +122,9 @@ export class BenchCluster {
    * (performance.now()) and the statuses; rejects after `timeoutMs`.
    */
   async converged(timeoutMs: number, intervalMs = 10): Promise<{ atMs: number; statuses: ReplicaStatus[] }> {
-    const ids = [...this.replicas.keys()];
-    const deadline = performance.now() + timeoutMs;
-    let last: ReplicaStatus[] = [];
-    for (;;) {
-      last = await Promise.all(ids.map((id) => this.status(id)));
-      const atMs = performance.now();
-      const vvs = last.map((s) => canonicalVector(s.applied));
-      if (last.every((s) => s.ok && s.outboxDepth === 0 && s.waiting === 0) && vvs.every((v) => v === vvs[0])) return { atMs, statuses: last };
-      if (atMs > deadline) throw new Error(`replicas did not converge within ${timeoutMs} ms: ${JSON.stringify(last)}`);
-      await sleep(intervalMs);
-    }
+    const c = await this.harness.convergence([...this.replicas.keys()], timeoutMs, { intervalMs, modes: ['Work', 'Sync', 'Ready'] });
+    if (!c.ok) throw new Error(`replicas did not converge within ${timeoutMs} ms: ${JSON.stringify(c.statuses)}`);
+    return { atMs: c.atMs, statuses: c.statuses as ReplicaStatus[] };
   }
 
   /** Asks every replica started with a profiler to write its profile, and waits for them. */
@@ -231,16 +187,9 @@ export class BenchCluster {
   async dispose(): Promise<void> {
     if (this.disposed) return;
     this.disposed = true;
-    await this.nc.close().catch(() => undefined);
-    await Promise.all([...this.replicas.values(), ...this.helpers].map((a) => a.stop(5_000).catch(() => undefined)));
-    await this.nats.dispose();
-    this.dir.remove();
+    await Promise.all(this.helpers.map((a) => a.stop(5_000).catch(() => undefined)));
+    await this.harness.dispose('nothing');
   }
-}
-
-/** A version vector as canonical text, zero entries dropped (absent and 0 mean the same). */
-function canonicalVector(vv: Record<string, number> | undefined): string {
-  return JSON.stringify(Object.entries(vv ?? {}).filter(([, n]) => n !== 0).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)));
 }
 
 /** Waits `ms`. */

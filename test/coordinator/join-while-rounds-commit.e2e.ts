@@ -60,7 +60,7 @@ describe('join while a round replaces the snapshot', () => {
         if (info && info.num_pending > 0) return true;
         app.kill('SIGKILL');
         await app.exited;
-        rmSync(join(cc.cluster.dir, 'r3'), { recursive: true, force: true });
+        rmSync(cc.cluster.dataDir('r3'), { recursive: true, force: true });
         return false;
       }
       await sleep(1);

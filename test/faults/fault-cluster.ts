@@ -1,20 +1,7 @@
-import { readFileSync, existsSync, mkdirSync } from 'node:fs';
-import { join } from 'node:path';
+import { readFileSync, existsSync } from 'node:fs';
 import { jetstreamManager } from '@nats-io/jetstream';
 import type { NatsConnection } from '@nats-io/transport-node';
-import {
-  REPO_ROOT,
-  connectClient,
-  makeTempDir,
-  requestJson,
-  startApp,
-  startNatsCluster,
-  waitForJetStream,
-  type NetworkLab,
-  type AppHandle,
-  type NatsClusterHandle,
-  type TempDir,
-} from '#testing';
+import { ClusterHarness, connectClient, requestJson, type AppHandle, type NatsClusterHandle, type NetworkLab, type TempDir } from '#testing';
 
 /**
  * The real topology of the fault suite: a three-node NATS cluster with JetStream, the op
@@ -57,14 +44,6 @@ export const DEFAULT_CLUSTER_LIMITS: ClusterLimits = {
   syncTimeoutMs: 40_000,
 };
 
-/**
- * The build whose apps run: `dist` of this repository, or FAULTS_DIST (a directory laid
- * out like dist, to run the suite against a candidate build).
- */
-function appScript(entry: 'replica' | 'coordinator'): string {
-  return join(process.env.FAULTS_DIST || join(REPO_ROOT, 'dist'), 'apps', entry, 'src', 'main.js');
-}
-
 /** The lease a coordinator holds; short so that a take-over fits a short run. */
 export const LEASE_MS = 1_500;
 
@@ -76,85 +55,91 @@ export interface StreamHealth {
 }
 
 export class FaultCluster {
-  readonly replicas = new Map<string, AppHandle>();
-  readonly coordinators = new Map<string, AppHandle>();
-  /** Every process ever started, in start order (dead ones too), for the logs. */
-  readonly history: AppHandle[] = [];
   /** Replicas currently stopped with SIGSTOP. */
   readonly paused = new Set<string>();
   /** Processes the suite crashed on purpose (any other exit is a finding). */
   readonly crashed = new Set<AppHandle>();
-  readonly logDir: string;
   /** Per replica: a client connection that prefers the replica's own host's node (lab mode). */
   private readonly local = new Map<string, NatsConnection>();
 
   private constructor(
-    readonly dir: TempDir,
-    readonly nats: NatsClusterHandle,
-    readonly nc: NatsConnection,
+    /** The shared cluster harness (libs/testing) this suite's topology is built on. */
+    readonly harness: ClusterHarness,
     readonly replicaIds: readonly string[],
     readonly coordinatorIds: readonly string[],
     readonly limits: ClusterLimits,
     readonly lab: NetworkLab | undefined,
-  ) {
-    this.logDir = join(dir.path, 'logs');
-    mkdirSync(this.logDir, { recursive: true });
+  ) {}
+
+  get dir(): TempDir {
+    return this.harness.dir;
+  }
+
+  get nats(): NatsClusterHandle {
+    return this.harness.nats;
+  }
+
+  get nc(): NatsConnection {
+    return this.harness.nc;
+  }
+
+  get replicas(): Map<string, AppHandle> {
+    return this.harness.replicas;
+  }
+
+  get coordinators(): Map<string, AppHandle> {
+    return this.harness.coordinators;
+  }
+
+  /** Every process ever started, in start order (dead ones too), for the logs. */
+  get history(): AppHandle[] {
+    return this.harness.history;
   }
 
   /** Starts NATS, waits for JetStream's meta leader, then the replicas, then the coordinators (the first one leads). */
   static async start(replicaIds: readonly string[], coordinatorIds: readonly string[], limits: ClusterLimits = DEFAULT_CLUSTER_LIMITS, lab?: NetworkLab): Promise<FaultCluster> {
-    const dir = makeTempDir('faults');
-    const hosts = [0, 1, 2].map(hostName);
-    const nats = await startNatsCluster(3, {
-      name: 'crdt-faults',
-      ...(lab ? { hosts: hosts.map((h) => lab.address(h)), wrap: (i: number) => lab.prefix(hostName(i)) } : {}),
+    // On a lab network a silently dropped link is only noticed by missed pings: ping often.
+    const quickPings = lab ? { pingInterval: 1_000, maxPingOut: 3 } : {};
+    const harness = await ClusterHarness.start({
+      name: 'faults',
+      natsNodes: 3,
+      lab,
+      client: quickPings,
+      replicaEnv: { CRDT_STREAM_REPLICAS: '3' },
+      coordinatorEnv: { CRDT_STREAM_REPLICAS: '3', ROUND_INTERVAL_MS: '0', LEASE_MS: String(LEASE_MS), COORDINATOR_BUCKET_REPLICAS: '3' },
+      // FAULTS_DIST: a directory laid out like dist, to run the suite against a candidate build.
+      ...(process.env.FAULTS_DIST ? { dist: process.env.FAULTS_DIST } : {}),
     });
-    let nc: NatsConnection | undefined;
+    const cluster = new FaultCluster(harness, replicaIds, coordinatorIds, limits, lab);
     try {
-      // On a lab network a silently dropped link is only noticed by missed pings: ping often.
-      const quickPings = lab ? { pingInterval: 1_000, maxPingOut: 3 } : {};
-      nc = await connectClient(nats.url, quickPings);
-      if (!(await waitForJetStream(nc, 30_000))) throw new Error(`JetStream did not elect a meta leader within 30 s:\n${nats.nodes.map((n) => n.logTail(10)).join('\n')}`);
-      const cluster = new FaultCluster(dir, nats, nc, replicaIds, coordinatorIds, limits, lab);
-      try {
-        if (lab) {
-          for (const [i, id] of replicaIds.entries()) {
-            const own = nats.urls[i % nats.urls.length];
-            cluster.local.set(id, await connectClient([own, ...nats.urls.filter((u) => u !== own)].join(','), { noRandomize: true, ...quickPings }));
-          }
+      if (lab) {
+        const urls = harness.nats.urls;
+        for (const [i, id] of replicaIds.entries()) {
+          const own = urls[i % urls.length];
+          cluster.local.set(id, await connectClient([own, ...urls.filter((u) => u !== own)].join(','), { noRandomize: true, ...quickPings }));
         }
-        await Promise.all(replicaIds.map((id) => cluster.startReplica(id)));
-        const [lead, ...standbys] = coordinatorIds;
-        const first = await cluster.startCoordinator(lead);
-        await first.waitForLog((e) => e.msg === 'new term: members resumed', limits.coordinatorReadyMs);
-        for (const id of standbys) await cluster.startCoordinator(id);
-        return cluster;
-      } catch (e) {
-        await cluster.dispose(false);
-        throw e;
       }
+      await Promise.all(replicaIds.map((id) => cluster.startReplica(id)));
+      const [lead, ...standbys] = coordinatorIds;
+      const first = await cluster.startCoordinator(lead);
+      await first.waitForLog((e) => e.msg === 'new term: members resumed', limits.coordinatorReadyMs);
+      for (const id of standbys) await cluster.startCoordinator(id);
+      return cluster;
     } catch (e) {
-      await nc?.close().catch(() => undefined);
-      await nats.dispose();
-      dir.remove();
+      await cluster.dispose(false);
       throw e;
     }
   }
 
-  /** Environment shared by every app. */
-  private baseEnv(): Record<string, string> {
-    return { NATS_URL: this.nats.url, CRDT_STREAM_REPLICAS: '3' };
+  /** Where the app logs are. */
+  get logDir(): string {
+    return this.harness.logDir;
   }
 
   /** The lab host a replica or coordinator runs on (the Nth of its kind on host hN). */
   hostOf(id: string): string {
     const i = this.replicaIds.indexOf(id);
     return hostName(i >= 0 ? i : this.coordinatorIds.indexOf(id));
-  }
-
-  /** The command prefix that puts a process on its host (lab mode). */
-  private wrap(id: string): { wrap?: string[] } {
-    return this.lab ? { wrap: this.lab.prefix(this.hostOf(id)) } : {};
   }
 
   /**
@@ -180,14 +165,8 @@ export class FaultCluster {
 
   /** Starts (or restarts on its disk) a replica and waits until it serves in Work mode. */
   async startReplica(id: string, readyMs = this.limits.replicaReadyMs): Promise<AppHandle> {
-    const app = startApp(
-      'replica',
-      { ...this.baseEnv(), REPLICA_ID: id, DATA_DIR: join(this.dir.path, 'data', id) },
-      { logDir: this.logDir, name: `replica-${id}-${this.history.length + 1}`, script: appScript('replica'), ...this.wrap(id) },
-    );
-    this.replicas.set(id, app);
+    const app = this.harness.spawnReplica(id);
     this.paused.delete(id);
-    this.history.push(app);
     await this.untilWork(id, app, readyMs);
     return app;
   }
@@ -207,15 +186,7 @@ export class FaultCluster {
 
   /** Starts (or restarts) a coordinator and waits for its ready line. */
   async startCoordinator(id: string): Promise<AppHandle> {
-    const app = startApp(
-      'coordinator',
-      { ...this.baseEnv(), COORDINATOR_ID: id, ROUND_INTERVAL_MS: '0', LEASE_MS: String(LEASE_MS), COORDINATOR_BUCKET_REPLICAS: '3' },
-      { logDir: this.logDir, name: `coordinator-${id}-${this.history.length + 1}`, script: appScript('coordinator'), ...this.wrap(id) },
-    );
-    this.coordinators.set(id, app);
-    this.history.push(app);
-    await app.waitForLog((l) => l.msg === 'ready', this.limits.coordinatorReadyMs);
-    return app;
+    return this.harness.startCoordinator(id, {}, this.limits.coordinatorReadyMs);
   }
 
   /** SIGKILLs a process on purpose and waits for it to be gone. */
@@ -371,21 +342,14 @@ export class FaultCluster {
   /** Stops every process; keeps the temp dir (logs, data) when `keep`. */
   async dispose(keep: boolean): Promise<void> {
     this.lab?.healAll();
-    await this.nc.close().catch(() => undefined);
     for (const c of this.local.values()) await c.close().catch(() => undefined);
     for (const id of this.paused) this.replicas.get(id)?.resume();
-    await Promise.all(this.history.map((a) => a.stop(5_000).catch(() => undefined)));
-    if (keep) {
-      // The nodes' logs stay beside their store dirs for the failure to be read.
-      await this.nats.stop();
-    } else {
-      await this.nats.dispose();
-      this.dir.remove();
-    }
+    // When kept, the nodes' logs stay beside their store dirs for the failure to be read.
+    await this.harness.dispose(keep ? 'all' : 'nothing');
   }
 }
 
-/** The lab host of the Nth node, replica or coordinator. */
+/** The lab host of the Nth replica or coordinator (as the harness places them). */
 function hostName(i: number): string {
   return `h${i + 1}`;
 }

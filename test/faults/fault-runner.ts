@@ -140,15 +140,17 @@ export class FaultRunner {
 
   /** Waits until the leader no longer counts `id` as a member (bounded); notes how long it took. */
   private async untilDropped(id: string, sinceMs: number, how: string, record: FaultRecord): Promise<void> {
+    let answered = false;
     while (Date.now() - sinceMs < this.limits.memberDropMs) {
       const members = await this.cluster.members();
+      answered ||= members !== undefined;
       if (members && !members.includes(id)) {
         record.notes.push(`${id} dropped from the members ${Date.now() - sinceMs} ms after ${how}`);
         return;
       }
       await sleep(200);
     }
-    record.notes.push(`${id} still a member ${this.limits.memberDropMs} ms after ${how}`);
+    record.notes.push(answered ? `${id} still a member ${this.limits.memberDropMs} ms after ${how}` : `no leader answered within ${this.limits.memberDropMs} ms after ${how}`);
   }
 
   /** A replica that was away while `round` committed must hold it (or a newer one) and serve in Work within `catchUpMs`. */

@@ -1,10 +1,9 @@
 import { jetstreamManager, type StreamInfo } from '@nats-io/jetstream';
 import type { Subscription } from '@nats-io/transport-node';
-import { join } from 'node:path';
 import type { RoundEvent, RoundResult, StatusReply } from '#coordination';
 import { subjectsFor } from '#protocol';
 import { decodeEventBatch } from '#replication';
-import { requestJson, startApp, type AppHandle } from '#testing';
+import { requestJson, type AppHandle } from '#testing';
 import { sleep, TestCluster, type Reply } from './cluster';
 
 /**
@@ -45,7 +44,6 @@ const COORDINATOR_ENV_DEFAULT: Record<string, string> = {
 
 /** A cluster of replica and coordinator processes on one real nats-server. */
 export class CoordinatedCluster {
-  readonly coordinators = new Map<string, AppHandle>();
   /** Every round event seen, oldest first. */
   readonly events: SeenEvent[] = [];
   private readonly eventWaiters = new Set<{ since: number; match: (e: SeenEvent) => boolean; resolve: (e: SeenEvent) => void }>();
@@ -89,6 +87,11 @@ export class CoordinatedCluster {
     return cc;
   }
 
+  /** The coordinator processes by id (the harness's map). */
+  get coordinators(): Map<string, AppHandle> {
+    return this.cluster.harness.coordinators;
+  }
+
   /** The replica processes by id (the TestCluster's map). */
   get replicas(): Map<string, AppHandle> {
     return this.cluster.replicas;
@@ -107,26 +110,12 @@ export class CoordinatedCluster {
    * middle of its start.
    */
   spawnReplica(id: string): AppHandle {
-    const c = this.cluster;
-    const app = startApp(
-      'replica',
-      { NATS_URL: c.nats.url, REPLICA_ID: id, DATA_DIR: join(c.dir, id), ...c.env },
-      { logDir: join(c.dir, 'logs'), name: `${id}-${Date.now()}` },
-    );
-    c.replicas.set(id, app);
-    return app;
+    return this.cluster.harness.spawnReplica(id);
   }
 
   /** Starts a coordinator process and waits for its `ready` line. */
-  async startCoordinator(id: string, extraEnv: Record<string, string> = {}): Promise<AppHandle> {
-    const app = startApp(
-      'coordinator',
-      { NATS_URL: this.cluster.nats.url, COORDINATOR_ID: id, ...this.coordinatorEnv, ...extraEnv },
-      { logDir: join(this.cluster.dir, 'logs'), name: `coordinator-${id}-${Date.now()}` },
-    );
-    this.coordinators.set(id, app);
-    await app.waitForLog((l) => l.msg === 'ready', 20_000);
-    return app;
+  startCoordinator(id: string, extraEnv: Record<string, string> = {}): Promise<AppHandle> {
+    return this.cluster.harness.startCoordinator(id, { ...this.coordinatorEnv, ...extraEnv });
   }
 
   /**

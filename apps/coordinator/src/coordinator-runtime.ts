@@ -2,7 +2,7 @@ import { connect, type NatsConnection, type Subscription } from '@nats-io/transp
 import { Coordinator, type LogPort } from '#coordination';
 import { subjectsFor } from '#protocol';
 import type { CoordinatorSettings } from './coordinator.settings';
-import { systemClock } from '#runtime';
+import { readNatsLiveness, systemClock } from '#runtime';
 import { AdminResponder } from './nats/admin-responder';
 import { KvLeaseStore } from './nats/kv-lease-store';
 import { NatsReplicaRequests } from './nats/nats-replica-requests';
@@ -63,6 +63,8 @@ export async function startCoordinatorRuntime(settings: CoordinatorSettings, log
     maxReconnectAttempts: -1,
     reconnectTimeWait: 250,
     waitOnFirstConnect: true,
+    // Notice a silently dead connection (a partition) in seconds, not minutes.
+    ...readNatsLiveness(),
   });
   let lease: KvLeaseStore;
   try {

@@ -7,7 +7,7 @@ import { ReplicaCore, type LogPort } from '#replication';
 import { JetStreamOpStream } from './nats/jetstream-op-stream';
 import { NatsNotices } from './nats/nats-notices';
 import { ObjectStoreSnapshots } from './nats/object-store-snapshots';
-import { systemClock } from '#runtime';
+import { readNatsLiveness, systemClock } from '#runtime';
 import type { ReplicaSettings } from './replica.settings';
 import { openSqliteStore, type SqliteStore } from './storage/sqlite-store';
 
@@ -34,6 +34,8 @@ export async function startReplicaRuntime(settings: ReplicaSettings, log: LogPor
     maxReconnectAttempts: -1,
     reconnectTimeWait: 250,
     waitOnFirstConnect: true,
+    // Notice a silently dead connection (a partition) in seconds, not minutes.
+    ...readNatsLiveness(),
     // Async stack traces cost two Error objects per request and publish on the hot path.
     noAsyncTraces: true,
   });

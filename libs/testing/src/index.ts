@@ -1,5 +1,6 @@
 /** Test helpers: real nats-servers, real app processes, temp dirs and ports. Used only by tests. */
 export * from './app-process';
+export * from './cluster-harness';
 export * from './eventually';
 export * from './free-port';
 export * from './nats-client';
