@@ -1,5 +1,5 @@
 import type { VersionVector } from '#crdt/causality/version-vector';
-import type { RoundId } from '#replication/round-participant';
+import type { RoundId } from '#protocol/round-messages';
 import type { CoordinationErrorCode } from './error-codes';
 import type { ReplicaPhase } from './ports';
 

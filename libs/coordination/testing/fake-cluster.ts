@@ -1,7 +1,7 @@
 import { vvGet, vvSet, type VersionVector } from '#crdt/causality/version-vector';
 import type { Json } from '#crdt/json';
 import type { Heartbeat, ReplicaMode, SnapshotRecord } from '#replication/ports';
-import type { ReplicaCore } from '#replication/replica-core';
+import type { RoundHost } from '#replication/round-host';
 import { RoundParticipant } from '#replication/round-participant';
 import { ReplicaRequestError, type LeaseEntry, type LeaseRecord, type LeaseStorePort, type ReplicaPhase, type ResumeBroadcast, type RoundPorts } from '../src/ports';
 import { CapturingLog, ManualClock } from './manual-clock';
@@ -22,11 +22,10 @@ interface StreamEntry {
   readonly value: string;
 }
 
-/** The fake core the real `RoundParticipant` drives (only what it touches). */
-export class FakeReplica {
+/** The fake core the real `RoundParticipant` drives, through the same narrow `RoundHost` the real core implements. */
+export class FakeReplica implements RoundHost {
   readonly round: RoundParticipant;
-  readonly limits = { freezeFlushMs: 3_000, cutWaitMs: 5_000 };
-  readonly keys = { digestsByKey: (): Record<string, string> => Object.fromEntries([...this.data].sort(([a], [b]) => (a < b ? -1 : 1))) };
+  readonly limits = { freezeFlushMs: 3_000, cutWaitMs: 5_000, resendAfterMs: 1_000 };
   mode: ReplicaMode = 'Work';
   /** Phases this replica does not answer (the request times out). */
   readonly silentOn = new Set<ReplicaPhase>();
@@ -50,7 +49,7 @@ export class FakeReplica {
     readonly replicaId: string,
     private readonly cluster: FakeCluster,
   ) {
-    this.round = new RoundParticipant(this as unknown as ReplicaCore, cluster.clock, cluster.log);
+    this.round = new RoundParticipant(this, cluster.clock, cluster.log);
   }
 
   get currentMode(): ReplicaMode {
@@ -76,6 +75,13 @@ export class FakeReplica {
   digest(): string {
     return JSON.stringify([...this.data].sort(([a], [b]) => (a < b ? -1 : 1)));
   }
+
+  digestsByKey(): Record<string, string> {
+    return Object.fromEntries([...this.data].sort(([a], [b]) => (a < b ? -1 : 1)));
+  }
+
+  /** The fake stream loses nothing, so there is never anything to ask for again. */
+  requestBehind(): void {}
 
   async flushOutbox(): Promise<void> {
     this.pump();

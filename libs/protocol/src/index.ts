@@ -4,3 +4,6 @@ export * from './limits';
 export * from './subjects';
 export * from './requests';
 export const PROTOCOL_VERSION = 1;
+export * from './replicated-event';
+export * from './heartbeat';
+export * from './round-messages';

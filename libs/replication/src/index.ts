@@ -5,4 +5,6 @@ export * from './causal-token';
 export * from './key-space';
 export * from './replica-config';
 export * from './replica-core';
+export * from './replica-observer';
+export * from './round-host';
 export * from './round-participant';

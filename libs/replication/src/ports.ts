@@ -1,5 +1,8 @@
 import type { Json, VersionVector } from '#crdt';
-import type { EventBatch, ReplicatedEvent } from './replicated-event';
+import type { Heartbeat, ReplicaMode } from '#protocol/heartbeat';
+import type { EventBatch, ReplicatedEvent } from '#protocol/replicated-event';
+
+export type { Heartbeat, ReplicaMode };
 
 /**
  * The ports the replica core is built from (STYLE.md, principle 5). Production binds
@@ -128,24 +131,4 @@ export interface LogPort {
   info(msg: string, fields?: Record<string, unknown>): void;
   warn(msg: string, fields?: Record<string, unknown>): void;
   error(msg: string, fields?: Record<string, unknown>): void;
-}
-
-/** Replica modes of a compaction round. */
-export type ReplicaMode = 'Starting' | 'Work' | 'Sync' | 'Ready';
-
-/** What a replica says of itself, several times a second. */
-export interface Heartbeat {
-  readonly v: 1;
-  readonly replica: string;
-  readonly mode: ReplicaMode;
-  readonly applied: VersionVector;
-  readonly opLogLength: number;
-  readonly outboxDepth: number;
-  readonly streamSeq: number;
-  readonly keys: number;
-  readonly epoch: number;
-  readonly round: number;
-  /** The newest round whose snapshot this replica holds (peers that missed it re-join). */
-  readonly committed?: { readonly epoch: number; readonly round: number };
-  readonly sentMs: number;
 }

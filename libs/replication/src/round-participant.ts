@@ -1,23 +1,9 @@
 import { isNat, isObject, isVersionVector, vvLeq, type Json, type VersionVector } from '#crdt';
-import { errorReply } from '#protocol';
+import { compareRounds, errorReply, parseRoundId, type RoundId } from '#protocol';
 import type { ClockPort, LogPort, SnapshotRecord } from './ports';
-import type { ReplicaCore } from './replica-core';
+import type { RoundHost } from './round-host';
 
-/** A round's identity: the coordinator's epoch (leadership term) and its round number. */
-export interface RoundId {
-  readonly epoch: number;
-  readonly round: number;
-}
-
-/** Orders round ids: epochs first, then rounds. */
-export function compareRounds(a: RoundId, b: RoundId): number {
-  return a.epoch !== b.epoch ? a.epoch - b.epoch : a.round - b.round;
-}
-
-function parseRoundId(body: unknown): RoundId | undefined {
-  if (!isObject(body) || !isNat(body.epoch) || !isNat(body.round)) return undefined;
-  return { epoch: body.epoch, round: body.round };
-}
+export { compareRounds, type RoundId };
 
 /**
  * A replica's side of a compaction round (Work → Sync → Ready → Work):
@@ -42,7 +28,7 @@ export class RoundParticipant {
   private cancelLease: (() => void) | undefined;
 
   constructor(
-    private readonly core: ReplicaCore,
+    private readonly core: RoundHost,
     private readonly clock: ClockPort,
     private readonly log: LogPort,
   ) {}
@@ -168,7 +154,7 @@ export class RoundParticipant {
 
   /** Per-key digests, to name the keys that differ when a round finds a mismatch. */
   digests(): Json {
-    return { ok: true, replica: this.core.replicaId, digests: this.core.keys.digestsByKey() };
+    return { ok: true, replica: this.core.replicaId, digests: this.core.digestsByKey() };
   }
 
   /**

@@ -1,0 +1,98 @@
+import { isVersionVector, type VersionVector } from '#crdt/causality/version-vector';
+import { isNat, isObject } from '#crdt/json';
+
+/**
+ * The compaction round's messages between the coordinator and a replica
+ * (`<prefix>.replica.<id>.<phase>` requests, the `<prefix>.round.resume` broadcast) and
+ * their replies. The replica side is libs/replication/src/round-participant.ts, the
+ * coordinator side libs/coordination/src/round-runner.ts.
+ */
+
+/** A round's identity: the coordinator's epoch (leadership term) and its round number. */
+export interface RoundId {
+  readonly epoch: number;
+  readonly round: number;
+}
+
+/** Orders round ids: epochs first, then rounds. */
+export function compareRounds(a: RoundId, b: RoundId): number {
+  return a.epoch !== b.epoch ? a.epoch - b.epoch : a.round - b.round;
+}
+
+/** Reads the round id of a round message; undefined when it has none. */
+export function parseRoundId(body: unknown): RoundId | undefined {
+  if (!isObject(body) || !isNat(body.epoch) || !isNat(body.round)) return undefined;
+  return { epoch: body.epoch, round: body.round };
+}
+
+/** The per-replica round requests, in the order a round sends them (`digests` only after a mismatch). */
+export const ROUND_PHASES = ['freeze', 'cut', 'commit', 'resume', 'digests'] as const;
+
+/** One of the per-replica round requests. */
+export type RoundPhase = (typeof ROUND_PHASES)[number];
+
+/** `freeze`: hold writes, flush the outbox. */
+export interface FreezeRequest extends RoundId {
+  readonly leaseMs: number;
+}
+/** `cut`: reach exactly this cut and report the digest. */
+export interface CutRequest extends RoundId {
+  readonly cut: VersionVector;
+  readonly leaseMs?: number;
+}
+/** `commit`: snapshot at the cut; `publisher` also publishes it for joiners. */
+export interface CommitRequest extends RoundId {
+  readonly publisher?: string;
+  readonly leaseMs?: number;
+}
+/** `resume` (request and `<prefix>.round.resume` broadcast): back to Work. */
+export interface ResumeRequest extends RoundId {
+  readonly committed?: boolean;
+}
+
+/** Body of the broadcast `<prefix>.round.resume`. */
+export interface ResumeBroadcast extends RoundId {
+  readonly committed: boolean;
+}
+
+/** `freeze` → what the member has published and applied. */
+export interface FreezeReply {
+  readonly published: number;
+  readonly applied: VersionVector;
+}
+
+/** `cut` → the digest of the member's state at the cut. */
+export interface CutReply {
+  readonly digest: string;
+  readonly applied: VersionVector;
+}
+
+/** `commit` → where the member's snapshot ends in the stream. */
+export interface CommitReply {
+  readonly streamSeq: number;
+  readonly keys: number;
+}
+
+/** `digests` → per-key digests. */
+export interface DigestsReply {
+  readonly digests: Readonly<Record<string, string>>;
+}
+
+type Shape<T> = (body: Record<string, unknown>) => T | undefined;
+
+/** The fields each phase's successful reply must carry. */
+const REPLY_SHAPES = {
+  freeze: ((b) => (isNat(b.published) && isVersionVector(b.applied) ? { published: b.published, applied: b.applied } : undefined)) as Shape<FreezeReply>,
+  cut: ((b) => (typeof b.digest === 'string' && isVersionVector(b.applied) ? { digest: b.digest, applied: b.applied } : undefined)) as Shape<CutReply>,
+  commit: ((b) => (isNat(b.streamSeq) && isNat(b.keys) ? { streamSeq: b.streamSeq, keys: b.keys } : undefined)) as Shape<CommitReply>,
+  resume: (() => ({})) as Shape<Record<string, never>>,
+  digests: ((b) => (isObject(b.digests) && Object.values(b.digests).every((d) => typeof d === 'string') ? { digests: b.digests as Record<string, string> } : undefined)) as Shape<DigestsReply>,
+} satisfies Record<RoundPhase, Shape<unknown>>;
+
+/** The typed reply of each phase. */
+export type RoundReplyOf<P extends RoundPhase> = NonNullable<ReturnType<(typeof REPLY_SHAPES)[P]>>;
+
+/** Reads the fields of a successful (`ok: true`) reply to `phase`; undefined when any is missing or malformed. */
+export function roundReplyFields<P extends RoundPhase>(phase: P, body: Record<string, unknown>): RoundReplyOf<P> | undefined {
+  return REPLY_SHAPES[phase](body) as RoundReplyOf<P> | undefined;
+}

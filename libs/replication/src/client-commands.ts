@@ -1,0 +1,261 @@
+import { canonicalJson, vvLeq, vvGet, type Json } from '#crdt';
+import {
+  errorReply,
+  parseCreate,
+  parseGet,
+  parseKeyOnly,
+  parseKeys,
+  parseUpdate,
+  type ErrorReply,
+  type GetRequest,
+  type UpdateRequest,
+} from '#protocol';
+import { EVENT_VERSION, type ReplicatedEvent } from '#protocol/replicated-event';
+import { decodeToken, encodeToken } from './causal-token';
+import { KeySpace } from './key-space';
+import type { PeerLiveness } from './peer-liveness';
+import type { ReplicaState } from './replica-state';
+import type { RoundParticipant } from './round-participant';
+
+/** A reply, exactly as sent on the wire. */
+export type Reply = Json | ErrorReply;
+
+interface HeldWrite {
+  readonly run: () => Promise<Reply>;
+  readonly resolve: (r: Reply) => void;
+  readonly cancel: () => void;
+}
+
+/**
+ * Client commands: `create`, `update`, `get`, `keys`, `history`, `before-sync` and
+ * `status`. A write is prepared here against the current state (the origin's half of
+ * prepare/apply), applied at once, group-committed and handed to the outbox; its answer
+ * waits (bounded) for the acknowledgement it asked for. During a round writes are held,
+ * bounded in number and time, and run when the replica returns to Work.
+ */
+export class ClientCommands {
+  private held: HeldWrite[] = [];
+
+  constructor(
+    private readonly s: ReplicaState,
+    private readonly peers: PeerLiveness,
+    private readonly round: RoundParticipant,
+  ) {}
+
+  /** Answers one client command. Never throws: every failure is an error reply. */
+  async handle(command: string, body: Record<string, unknown>): Promise<Reply> {
+    try {
+      switch (command) {
+        case 'create':
+          return await this.guardWrite(() => this.create(body));
+        case 'update':
+          return await this.guardWrite(() => this.update(body));
+        case 'get':
+          return await this.get(body);
+        case 'keys': {
+          const p = parseKeys(body);
+          if (!p.ok) return p;
+          return { ok: true, ...this.s.keys.list(p.request.prefix, p.request.limit) };
+        }
+        case 'history':
+          return await this.history(body);
+        case 'before-sync':
+          return await this.beforeSync(body);
+        case 'status':
+          return { ok: true, ...this.status() };
+        default:
+          return errorReply('UNKNOWN_COMMAND', `unknown command ${JSON.stringify(command)}; commands: create, update, get, keys, history, before-sync, status`);
+      }
+    } catch (e) {
+      this.s.ports.log.error('command failed', { command, error: String((e as Error)?.stack ?? e) });
+      return errorReply('INTERNAL', `the replica failed to answer: ${(e as Error)?.message ?? e}`);
+    }
+  }
+
+  /** Runs a write now in Work mode; holds it (bounded in number and time) during a round. */
+  private guardWrite(run: () => Promise<Reply>): Promise<Reply> {
+    if (this.s.mode === 'Starting') return Promise.resolve(errorReply('UNAVAILABLE', 'the replica is catching up with the stream; retry shortly'));
+    if (this.s.mode === 'Work') return run();
+    if (this.held.length >= this.s.limits.heldWritesMax) {
+      return Promise.resolve(errorReply('OVERLOADED', `a compaction round holds ${this.held.length} writes already; retry shortly`));
+    }
+    return new Promise<Reply>((resolve) => {
+      const h: HeldWrite = {
+        run,
+        resolve,
+        cancel: this.s.ports.clock.setTimer(this.s.limits.holdMs, () => {
+          this.held = this.held.filter((x) => x !== h);
+          resolve(errorReply('FROZEN', `a compaction round held this write for ${this.s.limits.holdMs} ms; nothing was applied, retry`));
+        }),
+      };
+      this.held.push(h);
+    });
+  }
+
+  /** Runs writes held during a round, in arrival order (called when the replica returns to Work). */
+  releaseHeld(): void {
+    const held = this.held;
+    this.held = [];
+    for (const h of held) {
+      h.cancel();
+      void h.run().then(h.resolve, (e) => h.resolve(errorReply('INTERNAL', String(e))));
+    }
+  }
+
+  private async create(body: Record<string, unknown>): Promise<Reply> {
+    const p = parseCreate(body);
+    if (!p.ok) return p;
+    const { key, type } = p.request;
+    const parsed = KeySpace.parseCreate(type, p.request.options);
+    if (!parsed.ok) return errorReply(parsed.error.code, parsed.error.message);
+    const existing = this.s.keys.get(key);
+    if (existing) {
+      if (existing.type !== parsed.type) return errorReply('TYPE_MISMATCH', `key ${JSON.stringify(key)} exists as a ${existing.type}`);
+      if (canonicalJson(existing.options) !== canonicalJson(parsed.options)) {
+        return errorReply('TYPE_MISMATCH', `key ${JSON.stringify(key)} exists as a ${existing.type} with other options`);
+      }
+      return { ok: true, key, type: existing.type, created: false, token: this.token() };
+    }
+    const event = this.makeEvent(key, parsed.type, parsed.options, []);
+    await this.commitOwn(event);
+    return { ok: true, key, type: parsed.type, created: true, token: this.token() };
+  }
+
+  private async update(body: Record<string, unknown>): Promise<Reply> {
+    const p = parseUpdate(body);
+    if (!p.ok) return p;
+    const req: UpdateRequest = p.request;
+    if (req.after !== undefined) {
+      const waited = await this.waitForToken(req.after, req.timeoutMs);
+      if (waited) return waited;
+      // The wait may have let a round start; re-check the mode before writing.
+      if (this.s.mode !== 'Work') return this.guardWrite(() => this.update({ ...body, after: undefined }));
+    }
+    const time = this.s.hlc.now();
+    const prepared = this.s.keys.prepare(req.key, req.type, req.options, req.ops, { replica: this.s.id, time });
+    if (!prepared.ok) return errorReply(prepared.error.code, prepared.error.message);
+    // A batch used one HLC reading per op; move the clock past them all.
+    this.s.hlc.observe(time + req.ops.length - 1);
+    const w = prepared.value;
+    const event = this.makeEvent(req.key, w.type, w.options, w.ops, time);
+    await this.commitOwn(event, w.applied);
+    // The write's identity (replica, seq) and a token covering it go with every answer,
+    // success or TIMEOUT, so a client can follow up with `after` instead of writing twice.
+    const written = { key: req.key, type: w.type, replica: this.s.id, seq: event.seq, token: this.token() };
+    if (req.ack === 'local') return { ok: true, ...written };
+    const ready = req.ack === 'stream'
+      ? () => this.s.outbox.publishedThrough >= event.seq
+      : () => this.s.outbox.publishedThrough >= event.seq && this.peers.allApplied(this.s.id, event.seq);
+    const waited = await (this.s.waits.wait(ready, req.timeoutMs) ?? Promise.resolve(false));
+    if (!waited) {
+      return {
+        ...errorReply('TIMEOUT', `the write is durable on replica ${this.s.id} (seq ${event.seq}) and will replicate, but ack "${req.ack}" did not come within ${req.timeoutMs} ms; do not resend it, follow up with "after": token`),
+        ...written,
+      };
+    }
+    return { ok: true, ...written };
+  }
+
+  private async get(body: Record<string, unknown>): Promise<Reply> {
+    const p = parseGet(body);
+    if (!p.ok) return p;
+    const req: GetRequest = p.request;
+    if (req.after !== undefined) {
+      const waited = await this.waitForToken(req.after, req.timeoutMs);
+      if (waited) return waited;
+    }
+    if (req.consistency === 'latest') {
+      let target: number;
+      try {
+        target = await this.s.ports.stream.lastSeq();
+      } catch (e) {
+        return errorReply('TIMEOUT', `the stream did not answer, so "latest" cannot be established: ${String(e)}`);
+      }
+      const waited = this.s.waits.wait(() => this.s.streamSeq >= target && this.s.stuckSince === undefined, req.timeoutMs);
+      if (!waited) return errorReply('OVERLOADED', 'too many requests are waiting');
+      if (!(await waited)) return errorReply('NOT_CAUGHT_UP', `the replica did not reach stream position ${target} within ${req.timeoutMs} ms (at ${this.s.streamSeq})`);
+    }
+    const v = this.s.keys.get(req.key);
+    if (!v) return errorReply('NOT_FOUND', `key ${JSON.stringify(req.key)} does not exist`);
+    return { ok: true, key: req.key, type: v.type, value: v.impl.value(v.state), token: this.token() };
+  }
+
+  private async history(body: Record<string, unknown>): Promise<Reply> {
+    const p = parseKeyOnly(body);
+    if (!p.ok) return p;
+    const v = this.s.keys.get(p.request.key);
+    if (!v) return errorReply('NOT_FOUND', `key ${JSON.stringify(p.request.key)} does not exist`);
+    await this.s.commits.flushed();
+    const max = this.s.limits.historyEventsMax;
+    const events = await this.s.ports.store.history(p.request.key, max + 1);
+    return {
+      ok: true,
+      key: p.request.key,
+      type: v.type,
+      events: events.slice(0, max).map((e) => ({ origin: e.origin, seq: e.seq, time: e.time, type: e.type, ops: e.ops })),
+      truncated: events.length > max,
+      sinceRound: { ...this.round.lastCommitted() },
+    };
+  }
+
+  private async beforeSync(body: Record<string, unknown>): Promise<Reply> {
+    const p = parseKeyOnly(body);
+    if (!p.ok) return p;
+    const enc = await this.s.ports.store.snapshotKey(p.request.key);
+    const round = this.round.lastCommitted();
+    if (enc === undefined) return errorReply('NOT_FOUND', `key ${JSON.stringify(p.request.key)} did not exist at the last compaction round (${round.epoch}/${round.round})`);
+    const v = KeySpace.valueOfEncoded(enc);
+    if (!v) return errorReply('INTERNAL', 'the snapshot entry for this key does not decode');
+    return { ok: true, key: p.request.key, type: v.type, value: v.value, round: { ...round } };
+  }
+
+  private async waitForToken(token: string, timeoutMs: number): Promise<ErrorReply | undefined> {
+    const vv = decodeToken(token);
+    if (!vv) return errorReply('BAD_REQUEST', '"after" is not a token this store issued');
+    const waited = this.s.waits.wait(() => vvLeq(vv, this.s.buffer.deliveredVector()), timeoutMs);
+    if (!waited) return errorReply('OVERLOADED', 'too many requests are waiting');
+    if (!(await waited)) return errorReply('NOT_CAUGHT_UP', `the replica has not applied everything the token covers within ${timeoutMs} ms; retry or ask another replica`);
+    return undefined;
+  }
+
+  private token(): string {
+    return encodeToken(this.s.buffer.deliveredVector());
+  }
+
+  // ---------------------------------------------------------------- own events
+
+  private makeEvent(key: string, type: ReplicatedEvent['type'], options: Json, ops: Json[], time = this.s.hlc.now()): ReplicatedEvent {
+    const deps = this.s.buffer.deliveredVector();
+    const seq = vvGet(deps, this.s.id) + 1;
+    delete deps[this.s.id];
+    return { v: EVENT_VERSION, origin: this.s.id, seq, time, deps, key, type, options, ops };
+  }
+
+  /** Applies an own event at once (later commands prepare against it), then waits until it is durable. */
+  private async commitOwn(event: ReplicatedEvent, prepared?: unknown): Promise<void> {
+    const applied = this.s.applyEvent(event, prepared);
+    if (!applied.ok) throw new Error(`own event refused by its own key space: ${applied.reason}`);
+    this.s.buffer.markDelivered(event.origin, event.seq);
+    await this.s.commits.add([event]);
+    this.s.outbox.push(event);
+    this.s.notifyChanged(event);
+    this.s.waits.poke();
+  }
+
+  /** Status for `crdtctl` and the `status` command. */
+  status(): Record<string, Json> {
+    const b = this.peers.heartbeat();
+    return {
+      replica: b.replica,
+      mode: b.mode,
+      applied: b.applied,
+      opLogLength: b.opLogLength,
+      outboxDepth: b.outboxDepth,
+      streamSeq: b.streamSeq,
+      keys: b.keys,
+      waiting: this.s.buffer.waiting(),
+      heldWrites: this.held.length,
+      lastRound: this.round.lastCommitted() as unknown as Json,
+    };
+  }
+}
