@@ -63,6 +63,7 @@ export async function startCoordinatorRuntime(settings: CoordinatorSettings, log
     maxReconnectAttempts: -1,
     reconnectTimeWait: 250,
     waitOnFirstConnect: true,
+    ...settings.natsAuth,
   });
   let lease: KvLeaseStore;
   try {

@@ -36,6 +36,7 @@ export async function startReplicaRuntime(settings: ReplicaSettings, log: LogPor
     waitOnFirstConnect: true,
     // Async stack traces cost two Error objects per request and publish on the hot path.
     noAsyncTraces: true,
+    ...settings.natsAuth,
   });
   const subjects = subjectsFor(settings.prefix);
   const stream = new JetStreamOpStream(

@@ -1,3 +1,4 @@
 /** Node-side implementations of the core's clock and log ports, shared by the apps. */
 export * from './system-clock';
 export * from './json-logger';
+export * from './security';
