@@ -117,6 +117,12 @@ export function formatTransportError(e: TransportError, prefix: string): string[
 /** NATS cannot be reached. */
 export function formatUnreachable(url: string, cause: unknown): string[] {
   const why = cause instanceof Error ? (cause.cause instanceof Error ? cause.cause.message : cause.message) : String(cause);
+  if (/authorization violation|authentication/i.test(why)) {
+    return [
+      `error: NATS at ${url} refused the login (${why})`,
+      'hint: the server requires credentials: set NATS_USER and NATS_PASSWORD (or NATS_PASSWORD_FILE); `npm start` prints the ones to use',
+    ];
+  }
   return [
     `error: cannot reach NATS at ${url} (${why})`,
     'hint: is nats-server running? `npm start` runs one with the cluster and prints the NATS_URL to use; or set NATS_URL',

@@ -3,3 +3,4 @@ export * from './nats-permissions';
 export * from './nats-config';
 export * from './nats-auth-env';
 export * from './secure-nats-files';
+export * from './compose-config';
