@@ -15,6 +15,7 @@ import { tmpdir } from 'node:os';
 import { join, relative, resolve } from 'node:path';
 import { Child } from './launcher/child';
 import { formatChildLine, isReadyLine } from './launcher/log-format';
+import { prepareClusterSecurity, type ClusterSecurity } from './launcher/cluster-security';
 import { findNatsServer, NATS_INSTALL_HINT, portAccepts, readPortsFile } from './launcher/nats-server';
 
 /** How long a child may take to stop after SIGTERM before it is killed. */
@@ -53,7 +54,7 @@ function sleep(ms: number): Promise<void> {
 }
 
 /** Starts nats-server with JetStream on a free (or NATS_PORT) port; resolves with its client URL. */
-async function startNats(dataDir: string): Promise<{ url: string; monitoring?: string }> {
+async function startNats(dataDir: string, security: ClusterSecurity): Promise<{ url: string; monitoring?: string }> {
   const bin = findNatsServer(env);
   if (!bin) fail(`nats-server is not installed: ${NATS_INSTALL_HINT}`);
   const storeDir = join(dataDir, 'nats');
@@ -61,7 +62,7 @@ async function startNats(dataDir: string): Promise<{ url: string; monitoring?: s
   const portsDir = mkdtempSync(join(tmpdir(), 'crdt-cluster-ports-'));
   process.once('exit', () => rmSync(portsDir, { recursive: true, force: true }));
   const port = env.NATS_PORT ?? '-1';
-  const nats = new Child('nats', bin, ['-a', '127.0.0.1', '-p', port, '-m', '-1', '-js', '-sd', storeDir, '--ports_file_dir', portsDir], env, lineWriter('nats', 0));
+  const nats = new Child('nats', bin, ['-a', '127.0.0.1', '-p', port, '-m', '-1', '-js', '-sd', storeDir, '--ports_file_dir', portsDir, ...security.natsArgs], env, lineWriter('nats', 0));
   children.push(nats);
   const deadline = Date.now() + NATS_START_TIMEOUT_MS;
   while (Date.now() < deadline && nats.running) {
@@ -114,21 +115,25 @@ async function main(): Promise<void> {
 
   let natsUrl = env.NATS_URL;
   let monitoring: string | undefined;
+  // Fresh credentials for the server started here; a NATS given by NATS_URL is used as it is.
+  let security: ClusterSecurity | undefined;
   if (natsUrl) {
     say(`using NATS at ${natsUrl} (NATS_URL is set; no nats-server started)`);
   } else {
-    ({ url: natsUrl, monitoring } = await startNats(dataRoot));
+    security = prepareClusterSecurity(dataRoot, Array.from({ length: replicas }, (_, i) => `r${i + 1}`), { prefix, streamName: stream }, env);
+    ({ url: natsUrl, monitoring } = await startNats(dataRoot, security));
+    say(`access control on: each app has its own NATS user; credentials in ${relative(root, security.dir) || security.dir} (mode 0600)`);
     say(`nats-server with JetStream listens on ${natsUrl} (data in ${relative(root, join(dataRoot, 'nats')) || '.'}${monitoring ? `, monitoring on ${monitoring}` : ''})`);
   }
 
   const appEnv = { ...env, NATS_URL: natsUrl, CRDT_PREFIX: prefix, CRDT_STREAM: stream };
   const specs = [
-    { name: 'c1', entry: entries.coordinator, env: { ...appEnv, COORDINATOR_ID: 'c1' } as NodeJS.ProcessEnv, dataDir: undefined as string | undefined },
+    { name: 'c1', entry: entries.coordinator, env: { ...appEnv, COORDINATOR_ID: 'c1', ...security?.coordinatorEnv() } as NodeJS.ProcessEnv, dataDir: undefined as string | undefined },
     ...Array.from({ length: replicas }, (_, i) => {
       const id = `r${i + 1}`;
       const dataDir = join(dataRoot, id);
       mkdirSync(dataDir, { recursive: true });
-      return { name: id, entry: entries.replica, env: { ...appEnv, REPLICA_ID: id, DATA_DIR: dataDir } as NodeJS.ProcessEnv, dataDir };
+      return { name: id, entry: entries.replica, env: { ...appEnv, REPLICA_ID: id, DATA_DIR: dataDir, ...security?.replicaEnv(id) } as NodeJS.ProcessEnv, dataDir };
     }),
   ];
   const started = Date.now();
@@ -139,7 +144,7 @@ async function main(): Promise<void> {
       write(line);
       if (waiting.has(s.name) && isReadyLine(line)) {
         waiting.delete(s.name);
-        if (waiting.size === 0) announce(natsUrl!, prefix, replicas, dataRoot, Date.now() - started);
+        if (waiting.size === 0) announce(natsUrl!, prefix, replicas, dataRoot, Date.now() - started, security);
       }
     });
     children.push(child);
@@ -160,8 +165,8 @@ async function main(): Promise<void> {
   }
 }
 
-function announce(natsUrl: string, prefix: string, replicas: number, dataRoot: string, tookMs: number): void {
-  const urlEnv = natsUrl === 'nats://127.0.0.1:4222' ? '' : `NATS_URL=${natsUrl} `;
+function announce(natsUrl: string, prefix: string, replicas: number, dataRoot: string, tookMs: number, security?: ClusterSecurity): void {
+  const urlEnv = `${natsUrl === 'nats://127.0.0.1:4222' ? '' : `NATS_URL=${natsUrl} `}${security ? `${security.crdtctlEnv(root)} ` : ''}`;
   const prefixEnv = prefix === 'crdt' ? '' : `CRDT_PREFIX=${prefix} `;
   say(`ready in ${tookMs} ms: coordinator c1 and ${replicas} replica${replicas === 1 ? '' : 's'} on ${natsUrl} (subjects ${prefix}.*, data in ${relative(root, dataRoot) || '.'})`);
   say(`try it:   ${urlEnv}${prefixEnv}npx crdtctl shell`);

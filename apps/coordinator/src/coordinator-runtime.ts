@@ -65,6 +65,7 @@ export async function startCoordinatorRuntime(settings: CoordinatorSettings, log
     waitOnFirstConnect: true,
     // Notice a silently dead connection (a partition) in seconds, not minutes.
     ...readNatsLiveness(),
+    ...settings.natsAuth,
   });
   let lease: KvLeaseStore;
   try {

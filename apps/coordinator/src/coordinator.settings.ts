@@ -1,9 +1,12 @@
 import { randomBytes } from 'node:crypto';
+import { natsAuthFromEnv, type NatsAuthOptions } from '#runtime';
 import { DEFAULT_COORDINATOR_CONFIG, DEFAULT_ROUND_LIMITS, DEFAULT_ROUND_SCHEDULE, type CoordinatorConfig } from '#coordination';
 
 /** Everything a coordinator process reads from its environment, parsed once at start. */
 export interface CoordinatorSettings {
   readonly natsUrl: string;
+  /** Credentials and TLS (NATS_USER, NATS_PASSWORD[_FILE], NATS_TLS_*); empty for an open server. */
+  readonly natsAuth: NatsAuthOptions;
   readonly prefix: string;
   /** The op stream rounds purge. */
   readonly streamName: string;
@@ -28,6 +31,7 @@ function int(env: NodeJS.ProcessEnv, name: string, fallback: number, min = 0): n
  * | variable | default | meaning |
  * |---|---|---|
  * | NATS_URL | nats://127.0.0.1:4222 | server(s), comma-separated |
+ * | NATS_USER, NATS_PASSWORD, NATS_PASSWORD_FILE, NATS_INBOX_PREFIX, NATS_TLS_CA, NATS_TLS_CERT, NATS_TLS_KEY | none | credentials and TLS (libs/runtime/src/security/nats-auth-env.ts) |
  * | CRDT_PREFIX | crdt | subject prefix, as the replicas' |
  * | CRDT_STREAM | CRDT_OPS | the op stream purged after committed rounds |
  * | COORDINATOR_ID | c-<random> | this coordinator's id in the lease, logs and events |
@@ -64,6 +68,7 @@ export function readCoordinatorSettings(env: NodeJS.ProcessEnv = process.env): C
   const leaseMs = int(env, 'LEASE_MS', DEFAULT_COORDINATOR_CONFIG.leaseMs, 30);
   return {
     natsUrl: env.NATS_URL || 'nats://127.0.0.1:4222',
+    natsAuth: natsAuthFromEnv(env),
     prefix,
     streamName: env.CRDT_STREAM || 'CRDT_OPS',
     leaseBucket,

@@ -1,5 +1,6 @@
 import { connect, type NatsConnection, type Subscription } from '@nats-io/transport-node';
 import { subjectsFor, type Subjects } from '#protocol';
+import type { NatsAuthOptions } from '#runtime';
 
 /**
  * crdtctl's only I/O: plain JSON requests and subscriptions over core NATS. Transport
@@ -54,7 +55,7 @@ export interface CrdtClientPort {
 const CONNECT_TIMEOUT_MS = 3_000;
 
 /** Connects to NATS (a URL or a comma-separated list); rejects with `UnreachableError`. */
-export async function connectClient(url: string, prefix: string, opts: { reconnect?: boolean } = {}): Promise<CrdtClientPort> {
+export async function connectClient(url: string, prefix: string, opts: { reconnect?: boolean; auth?: NatsAuthOptions } = {}): Promise<CrdtClientPort> {
   let nc: NatsConnection;
   try {
     nc = await connect({
@@ -64,6 +65,8 @@ export async function connectClient(url: string, prefix: string, opts: { reconne
       // The shell and `watch` run for long and should ride out a server restart.
       maxReconnectAttempts: opts.reconnect ? -1 : 0,
       reconnectTimeWait: 500,
+      // Credentials and TLS from NATS_USER, NATS_PASSWORD[_FILE], NATS_TLS_* (none: an open server).
+      ...opts.auth,
     });
   } catch (e) {
     throw new UnreachableError(url, { cause: e });

@@ -77,6 +77,10 @@ describe('crdtctl output', () => {
     ]);
     expect(formatTransportError(new TransportError('no-responders', 'crdt.coordinator.sync', 'x'), 'crdt')[0]).toBe('error: no coordinator answers on crdt.coordinator.*');
     expect(formatUnreachable('nats://127.0.0.1:1', new Error('connection refused'))[0]).toBe('error: cannot reach NATS at nats://127.0.0.1:1 (connection refused)');
+    expect(formatUnreachable('nats://127.0.0.1:1', new Error('Authorization Violation'))).toEqual([
+      'error: NATS at nats://127.0.0.1:1 refused the login (Authorization Violation)',
+      'hint: the server requires credentials: set NATS_USER and NATS_PASSWORD (or NATS_PASSWORD_FILE); `npm start` prints the ones to use',
+    ]);
   });
 
   it('format - a committed round shows its timings, members and purge', () => {

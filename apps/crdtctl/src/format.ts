@@ -117,6 +117,12 @@ export function formatTransportError(e: TransportError, prefix: string): string[
 /** NATS cannot be reached. */
 export function formatUnreachable(url: string, cause: unknown): string[] {
   const why = cause instanceof Error ? (cause.cause instanceof Error ? cause.cause.message : cause.message) : String(cause);
+  if (/authorization violation|authentication/i.test(why)) {
+    return [
+      `error: NATS at ${url} refused the login (${why})`,
+      'hint: the server requires credentials: set NATS_USER and NATS_PASSWORD (or NATS_PASSWORD_FILE); `npm start` prints the ones to use',
+    ];
+  }
   return [
     `error: cannot reach NATS at ${url} (${why})`,
     'hint: is nats-server running? `npm start` runs one with the cluster and prints the NATS_URL to use; or set NATS_URL',
@@ -443,7 +449,8 @@ export function helpText(topic?: 'shell'): string[] {
     ...commands,
     '  shell                           interactive prompt (also takes +5 x, -3 x, variables, exit)',
     '',
-    'environment: NATS_URL (default nats://127.0.0.1:4222), CRDT_PREFIX (default crdt)',
+    'environment: NATS_URL (default nats://127.0.0.1:4222), CRDT_PREFIX (default crdt),',
+    '  NATS_USER + NATS_PASSWORD or NATS_PASSWORD_FILE (a secured cluster), NATS_TLS_CA (TLS)',
     'exit codes: 0 ok, 1 error reply or no answer, 2 usage, 3 cannot reach NATS',
   ];
 }

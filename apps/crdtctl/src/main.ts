@@ -1,3 +1,4 @@
+import { natsAuthFromEnv, NatsAuthSettingError, type NatsAuthOptions } from '#runtime';
 import { parseArgs } from './args';
 import { connectClient, UnreachableError } from './client';
 import { EXIT } from './command';
@@ -31,9 +32,17 @@ export async function main(argv: readonly string[], env: NodeJS.ProcessEnv, io: 
     for (const l of helpText(command.topic)) out.line(l);
     return EXIT.OK;
   }
+  let auth: NatsAuthOptions;
+  try {
+    auth = natsAuthFromEnv(env);
+  } catch (e) {
+    if (!(e instanceof NatsAuthSettingError)) throw e;
+    out.error(`error: ${e.message}`);
+    return EXIT.USAGE;
+  }
   let client;
   try {
-    client = await connectClient(url, prefix, { reconnect: command.name === 'shell' || command.name === 'watch' });
+    client = await connectClient(url, prefix, { reconnect: command.name === 'shell' || command.name === 'watch', auth });
   } catch (e) {
     if (!(e instanceof UnreachableError)) throw e;
     for (const l of formatUnreachable(url, e)) out.error(l);

@@ -38,6 +38,7 @@ export async function startReplicaRuntime(settings: ReplicaSettings, log: LogPor
     ...readNatsLiveness(),
     // Async stack traces cost two Error objects per request and publish on the hot path.
     noAsyncTraces: true,
+    ...settings.natsAuth,
   });
   const subjects = subjectsFor(settings.prefix);
   const stream = new JetStreamOpStream(

@@ -1,8 +1,11 @@
 import { join } from 'node:path';
+import { natsAuthFromEnv, type NatsAuthOptions } from '#runtime';
 
 /** Everything a replica process reads from its environment, parsed once at start. */
 export interface ReplicaSettings {
   readonly natsUrl: string;
+  /** Credentials and TLS (NATS_USER, NATS_PASSWORD[_FILE], NATS_TLS_*); empty for an open server. */
+  readonly natsAuth: NatsAuthOptions;
   readonly prefix: string;
   readonly streamName: string;
   /** JetStream replicas of the op stream (3 on a three-node NATS cluster). */
@@ -37,6 +40,7 @@ export function readReplicaSettings(env: NodeJS.ProcessEnv = process.env): Repli
   const streamName = env.CRDT_STREAM || 'CRDT_OPS';
   return {
     natsUrl: env.NATS_URL || 'nats://127.0.0.1:4222',
+    natsAuth: natsAuthFromEnv(env),
     prefix,
     streamName,
     streamReplicas: int(env, 'CRDT_STREAM_REPLICAS', 1),

@@ -1,5 +1,7 @@
 /** The client protocol, version 1: subjects, requests, replies, error codes and limits. */
+export * from './commands';
 export * from './error-codes';
+export * from './op-origin';
 export * from './limits';
 export * from './subjects';
 export * from './requests';

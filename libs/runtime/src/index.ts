@@ -2,3 +2,4 @@
 export * from './system-clock';
 export * from './json-logger';
 export * from './nats-liveness';
+export * from './security';

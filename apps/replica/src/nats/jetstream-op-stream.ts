@@ -10,6 +10,7 @@ import {
   type StreamReceiver,
 } from '#replication';
 import type { Subjects } from '#protocol';
+import { batchFromItsOrigin } from './op-origin-guard';
 import { opStreamConfig } from './op-stream-config';
 
 /** A failure talking to JetStream, with the cause kept. */
@@ -152,7 +153,7 @@ export class JetStreamOpStream implements OpStreamPort {
         for await (const m of messages) {
           if (generation !== this.generation) break;
           next = m.seq + 1;
-          const batch = decodeEventBatch(m.data);
+          const batch = batchFromItsOrigin(this.subjects, m.subject, m.seq, decodeEventBatch(m.data), this.log);
           if (!batch) this.log.error('skipped a stream message that is not an event batch', { seq: m.seq, subject: m.subject });
           const done = this.receiver!.receive(batch ?? { v: 1, events: [] }, m.seq);
           // Let the disk keep up: wait for the group commit when too much is pending.
