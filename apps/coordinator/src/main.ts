@@ -16,11 +16,12 @@ function fatal(msg: string, e: unknown): never {
  * running round finishes, the lease is released so a standby takes over at once, exit 0.
  */
 async function main(): Promise<void> {
-  const app = await NestFactory.createApplicationContext(CoordinatorModule, { logger: ['error', 'warn'] });
+  const app = await NestFactory.createApplicationContext(CoordinatorModule, { logger: ['error', 'warn'], abortOnError: false });
   let stopping = false;
   const stop = (signal: NodeJS.Signals) => {
     if (stopping) return;
     stopping = true;
+    process.stdout.write(JSON.stringify({ t: new Date().toISOString(), level: 'info', msg: 'shutdown requested', app: 'coordinator', signal }) + '\n');
     setTimeout(() => fatal('shutdown took too long', new Error(`still stopping ${SHUTDOWN_MS_MAX} ms after ${signal}`)), SHUTDOWN_MS_MAX).unref();
     app.close().then(
       () => process.exit(0),

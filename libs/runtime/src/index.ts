@@ -1,3 +1,5 @@
-/** Node-side implementations of the core's clock and log ports, shared by the apps. */
+/** Node-side implementations of the core's clock and log ports, and process plumbing shared by the apps. */
 export * from './system-clock';
 export * from './json-logger';
+export * from './data-dir-lock';
+export * from './nats-connect';
