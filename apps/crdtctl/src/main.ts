@@ -1,6 +1,7 @@
 import { parseArgs } from './args';
 import { connectClient, UnreachableError } from './client';
 import { EXIT } from './command';
+import { isUnresolved, resolveConnection } from './connection';
 import { formatUnreachable, helpText } from './format';
 import { streamOutput } from './output';
 import { runCommand } from './run';
@@ -25,12 +26,16 @@ export async function main(argv: readonly string[], env: NodeJS.ProcessEnv, io: 
     return EXIT.USAGE;
   }
   const { command, options } = parsed;
-  const url = env.NATS_URL || 'nats://127.0.0.1:4222';
-  const prefix = env.CRDT_PREFIX || 'crdt';
   if (command.name === 'help') {
     for (const l of helpText(command.topic)) out.line(l);
     return EXIT.OK;
   }
+  const conn = resolveConnection(env);
+  if (isUnresolved(conn)) {
+    for (const l of conn.lines) out.error(l);
+    return EXIT.UNREACHABLE;
+  }
+  const { url, prefix } = conn;
   let client;
   try {
     client = await connectClient(url, prefix, { reconnect: command.name === 'shell' || command.name === 'watch' });

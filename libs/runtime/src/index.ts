@@ -3,3 +3,4 @@ export * from './system-clock';
 export * from './json-logger';
 export * from './data-dir-lock';
 export * from './nats-connect';
+export * from './cluster-file';
