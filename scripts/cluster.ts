@@ -65,6 +65,8 @@ function sleep(ms: number): Promise<void> {
 interface NatsEndpoint {
   readonly url: string;
   readonly monitoring?: string;
+  /** The server's pid when the launcher started it. */
+  readonly pid?: number;
   /** Credentials per role, when the launcher made some (the discovery file lists them). */
   readonly credentials?: Readonly<Record<string, ClusterCredential>>;
 }
@@ -95,7 +97,7 @@ async function startNats(root: string): Promise<NatsEndpoint> {
       void nats.exited.then((e) => {
         if (!stopping) say(`nats-server exited (code ${e.code}, signal ${e.signal}); the apps will keep trying to reconnect`, { code: e.code, signal: e.signal }, 'warn');
       });
-      return { url: `nats://127.0.0.1:${ports.client}`, monitoring: ports.monitoring ? `http://127.0.0.1:${ports.monitoring}` : undefined };
+      return { url: `nats://127.0.0.1:${ports.client}`, monitoring: ports.monitoring ? `http://127.0.0.1:${ports.monitoring}` : undefined, pid: nats.pid };
     }
     await sleep(50);
   }
@@ -232,7 +234,7 @@ function ready(nats: NatsEndpoint, prefix: string, stream: string, replicas: num
     startedAt: new Date().toISOString(),
     prefix,
     stream,
-    nats: { url: nats.url, ...(nats.monitoring ? { monitoring: nats.monitoring } : {}) },
+    nats: { url: nats.url, ...(nats.monitoring ? { monitoring: nats.monitoring } : {}), ...(nats.pid ? { pid: nats.pid } : {}) },
     ...(nats.credentials ? { credentials: nats.credentials } : {}),
     apps,
   });

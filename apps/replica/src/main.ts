@@ -2,7 +2,7 @@ import 'reflect-metadata';
 import { NestFactory } from '@nestjs/core';
 import type { MicroserviceOptions } from '@nestjs/microservices';
 import { subjectsFor } from '#protocol';
-import { isDataDirLockedError, jsonLogger } from '#runtime';
+import { frameworkJsonLogger, isDataDirLockedError, jsonLogger } from '#runtime';
 import { CLIENT_COMMANDS, ROUND_COMMANDS } from './replica.constants';
 import { ReplicaModule, RUNTIME } from './replica.module';
 import type { ReplicaRuntime } from './replica-runtime';
@@ -26,7 +26,11 @@ function fatal(msg: string, fields: Record<string, unknown>, exitCode = 1): neve
 async function main(): Promise<void> {
   const settings = readReplicaSettings();
   const server = new NatsJsonServer();
-  const app = await NestFactory.createMicroservice<MicroserviceOptions>(ReplicaModule, { strategy: server, logger: ['error', 'warn'], abortOnError: false });
+  const app = await NestFactory.createMicroservice<MicroserviceOptions>(ReplicaModule, {
+    strategy: server,
+    logger: frameworkJsonLogger({ app: 'replica', replica: settings.replicaId }, { level: settings.logLevel }),
+    abortOnError: false,
+  });
   const runtime = app.get<ReplicaRuntime>(RUNTIME);
   const id = runtime.core.replicaId;
   const log = jsonLogger({ app: 'replica', replica: id }, { level: settings.logLevel });

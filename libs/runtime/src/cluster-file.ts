@@ -1,4 +1,4 @@
-import { chmodSync, openSync, readFileSync, renameSync, rmSync, writeSync, closeSync, fsyncSync } from 'node:fs';
+import { chmodSync, mkdirSync, openSync, readFileSync, renameSync, rmSync, writeSync, closeSync, fsyncSync } from 'node:fs';
 import { join } from 'node:path';
 
 /**
@@ -42,7 +42,8 @@ export interface ClusterFile {
   readonly startedAt: string;
   readonly prefix: string;
   readonly stream: string;
-  readonly nats: { readonly url: string; readonly monitoring?: string };
+  /** The NATS to use; `pid` when the launcher started the server itself. */
+  readonly nats: { readonly url: string; readonly monitoring?: string; readonly pid?: number };
   readonly credentials?: Readonly<Record<string, ClusterCredential>>;
   readonly apps: Readonly<Record<string, ClusterApp>>;
 }
@@ -54,6 +55,7 @@ export function clusterFilePath(dataRoot: string): string {
 
 /** Writes the file atomically (temp file, fsync, rename), mode 0600. */
 export function writeClusterFile(dataRoot: string, content: ClusterFile): string {
+  mkdirSync(dataRoot, { recursive: true });
   const file = clusterFilePath(dataRoot);
   const tmp = `${file}.${process.pid}.tmp`;
   const fd = openSync(tmp, 'w', 0o600);

@@ -37,3 +37,29 @@ export function jsonLogger(base: Record<string, unknown>, opts: JsonLoggerOption
     with: (fields) => jsonLogger({ ...base, ...fields }, opts),
   };
 }
+
+/**
+ * The framework's own log lines (NestJS's `LoggerService` shape: message, then optional
+ * params whose last string is the context) as JSON lines too, so an app's output is JSON
+ * and nothing else. Debug and verbose lines are dropped.
+ */
+export function frameworkJsonLogger(base: Record<string, unknown>, opts: JsonLoggerOptions = {}) {
+  const log = jsonLogger(base, opts);
+  const fields = (params: unknown[]): Record<string, unknown> => {
+    const f: Record<string, unknown> = {};
+    const last = params[params.length - 1];
+    if (typeof last === 'string') f.context = last;
+    const stack = params.length > 1 ? params[0] : undefined;
+    if (typeof stack === 'string' && stack.includes('\n')) f.stack = stack;
+    return f;
+  };
+  const text = (m: unknown) => (m instanceof Error ? (m.stack ?? m.message) : typeof m === 'string' ? m : JSON.stringify(m));
+  return {
+    log: (m: unknown, ...p: unknown[]) => log.info(text(m), fields(p)),
+    warn: (m: unknown, ...p: unknown[]) => log.warn(text(m), fields(p)),
+    error: (m: unknown, ...p: unknown[]) => log.error(text(m), fields(p)),
+    fatal: (m: unknown, ...p: unknown[]) => log.error(text(m), fields(p)),
+    debug: () => undefined,
+    verbose: () => undefined,
+  };
+}
