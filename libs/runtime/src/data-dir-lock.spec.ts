@@ -1,4 +1,4 @@
-import { spawnSync } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import { existsSync, readdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { makeTempDir, type TempDir } from '#testing';
@@ -71,5 +71,20 @@ describe('data dir lock', () => {
     writeFileSync(file, 'garbage');
     expect(() => lockDataDir(dir.path, 'x')).toThrow(/does not hold a crdt-nats lock record/);
     expect(readFileSync(file, 'utf8')).toBe('garbage');
+  });
+
+  it('lock - a holder that has exited but is not reaped yet (a zombie) holds nothing', async () => {
+    // sh starts `sleep 0.1` in the background, prints its pid and becomes `sleep`, which never
+    // reaps it: a real zombie for three seconds.
+    const parent = spawn('sh', ['-c', 'sleep 0.1 & echo $!; exec sleep 3'], { stdio: ['ignore', 'pipe', 'ignore'] });
+    const pid = Number(await new Promise<string>((r) => parent.stdout!.once('data', (d: Buffer) => r(d.toString().trim()))));
+    await new Promise((r) => setTimeout(r, 600));
+    try {
+      expect(readFileSync(`/proc/${pid}/stat`, 'utf8')).toMatch(/\) Z /);
+      expect(() => process.kill(pid, 0)).not.toThrow(); // kill(0) alone would call it alive
+      expect(holderAlive({ pid, startTicks: null, owner: 'z', since: 'x' })).toBe(false);
+    } finally {
+      parent.kill('SIGKILL');
+    }
   });
 });

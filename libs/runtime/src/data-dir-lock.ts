@@ -74,6 +74,8 @@ export function processStartTicks(pid: number): number | null | undefined {
     const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
     // Field 2 (comm) may hold spaces and parentheses; fields after the last ')' start at field 3.
     const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    // A zombie (exited, not yet reaped by its parent) holds nothing any more.
+    if (fields[0] === 'Z' || fields[0] === 'X') return undefined;
     const ticks = Number(fields[19]);
     return Number.isSafeInteger(ticks) ? ticks : null;
   } catch (e) {
