@@ -168,6 +168,8 @@ async function main(): Promise<void> {
     fail(`not started: ${e.message}`, { code: e.code, lockFile: e.lockFile, holderPid: e.holder?.pid ?? null });
   }
   dataRoot = dataRootPath;
+  // A file left by a launcher that was killed outright names a cluster that is gone.
+  removeClusterFile(dataRootPath);
 
   process.on('SIGINT', () => void shutdown('SIGINT', 0));
   process.on('SIGTERM', () => void shutdown('SIGTERM', 0));
@@ -202,13 +204,13 @@ async function main(): Promise<void> {
       write(line);
       if (waiting.has(s.name) && isReadyLine(line)) {
         waiting.delete(s.name);
-        if (waiting.size === 0 && !stopping) ready(nats, prefix, stream, replicas, dataRootPath, specs, appsByName, Date.now() - startedAtMs);
+        if (waiting.size === 0 && !stopping) ready({ nats, prefix, stream, dataRoot: dataRootPath, specs, pids: appPids() }, Date.now() - startedAtMs);
       }
     });
     children.push(child);
     return child;
   });
-  const appsByName = new Map(apps.map((a) => [a.name, a]));
+  const appPids = () => new Map(apps.map((a) => [a.name, a.pid]));
   say(`started coordinator c1 and replicas ${specs.slice(1).map((s) => `${s.name} (data in ${relative(root, s.dataDir!)})`).join(', ')}; waiting for them to be ready`);
 
   setTimeout(() => {
@@ -224,10 +226,22 @@ async function main(): Promise<void> {
   }
 }
 
+/** What the discovery file and the ready message tell. */
+interface ReadyCluster {
+  readonly nats: NatsEndpoint;
+  readonly prefix: string;
+  readonly stream: string;
+  readonly dataRoot: string;
+  readonly specs: readonly AppSpec[];
+  readonly pids: ReadonlyMap<string, number | undefined>;
+}
+
 /** Every app is ready: write the discovery file and tell how to reach the cluster. */
-function ready(nats: NatsEndpoint, prefix: string, stream: string, replicas: number, root_: string, specs: readonly AppSpec[], children_: ReadonlyMap<string, Child>, tookMs: number): void {
+function ready(c: ReadyCluster, tookMs: number): void {
+  const { nats, prefix, stream, dataRoot: root_ } = c;
+  const replicas = c.specs.length - 1;
   const apps: Record<string, ClusterApp> = {};
-  for (const s of specs) apps[s.name] = { pid: children_.get(s.name)?.pid, ...(s.dataDir ? { dataDir: s.dataDir } : {}) };
+  for (const s of c.specs) apps[s.name] = { pid: c.pids.get(s.name), ...(s.dataDir ? { dataDir: s.dataDir } : {}) };
   const file = writeClusterFile(root_, {
     v: 1,
     pid: process.pid,

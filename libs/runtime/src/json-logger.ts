@@ -41,7 +41,8 @@ export function jsonLogger(base: Record<string, unknown>, opts: JsonLoggerOption
 /**
  * The framework's own log lines (NestJS's `LoggerService` shape: message, then optional
  * params whose last string is the context) as JSON lines too, so an app's output is JSON
- * and nothing else. Debug and verbose lines are dropped.
+ * and nothing else. Its `log` lines ("Starting Nest application...") and debug and verbose
+ * lines are dropped: only its warnings and errors say something an operator needs.
  */
 export function frameworkJsonLogger(base: Record<string, unknown>, opts: JsonLoggerOptions = {}) {
   const log = jsonLogger(base, opts);
@@ -55,7 +56,7 @@ export function frameworkJsonLogger(base: Record<string, unknown>, opts: JsonLog
   };
   const text = (m: unknown) => (m instanceof Error ? (m.stack ?? m.message) : typeof m === 'string' ? m : JSON.stringify(m));
   return {
-    log: (m: unknown, ...p: unknown[]) => log.info(text(m), fields(p)),
+    log: () => undefined,
     warn: (m: unknown, ...p: unknown[]) => log.warn(text(m), fields(p)),
     error: (m: unknown, ...p: unknown[]) => log.error(text(m), fields(p)),
     fatal: (m: unknown, ...p: unknown[]) => log.error(text(m), fields(p)),
