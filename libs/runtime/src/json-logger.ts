@@ -56,7 +56,7 @@ export function frameworkJsonLogger(base: Record<string, unknown>, opts: JsonLog
   };
   const text = (m: unknown) => (m instanceof Error ? (m.stack ?? m.message) : typeof m === 'string' ? m : JSON.stringify(m));
   return {
-    log: () => undefined,
+    log: (_message: unknown, ..._params: unknown[]) => undefined,
     warn: (m: unknown, ...p: unknown[]) => log.warn(text(m), fields(p)),
     error: (m: unknown, ...p: unknown[]) => log.error(text(m), fields(p)),
     fatal: (m: unknown, ...p: unknown[]) => log.error(text(m), fields(p)),
