@@ -1,4 +1,4 @@
-import { formatChildLine, isReadyLine, prettyLine } from './log-format';
+import { formatChildLine, isReadyLine, jsonChildLine, prettyLine } from './log-format';
 
 describe('cluster launcher log lines', () => {
   it('launcher - JSON log lines read as LEVEL msg key=value', () => {
@@ -15,10 +15,18 @@ describe('cluster launcher log lines', () => {
     expect(prettyLine('{not json')).toBe('{not json');
   });
 
-  it('launcher - lines carry the child name, coloured on a terminal, raw on request', () => {
+  it('launcher - lines carry the child name, coloured on a terminal', () => {
     expect(formatChildLine('r1', '{"level":"info","msg":"ready"}', { nameWidth: 4 })).toBe('r1   | INFO  ready');
     expect(formatChildLine('r1', 'x', { nameWidth: 2, color: 36 })).toBe('\x1b[36mr1\x1b[0m | x');
-    expect(formatChildLine('r1', '{"msg":"ready"}', { nameWidth: 2, raw: true })).toBe('r1 | {"msg":"ready"}');
+  });
+
+  it('launcher - LOG_FORMAT=json: app JSON lines pass unchanged, every other line becomes one JSON object', () => {
+    const t = '2026-01-01T00:00:00.000Z';
+    expect(jsonChildLine('r1', '{"level":"info","msg":"ready"}', t)).toBe('{"level":"info","msg":"ready"}');
+    expect(JSON.parse(jsonChildLine('nats', '[26501] 2026/11/21 12:11:51.385155 [WRN] disk low', t))).toEqual({ t, level: 'warn', msg: 'disk low', app: 'nats' });
+    expect(JSON.parse(jsonChildLine('r1', '    at main (x.js:1:1)', t))).toEqual({ t, level: 'info', msg: '    at main (x.js:1:1)', app: 'r1' });
+    expect(JSON.parse(jsonChildLine('r1', '{not json', t))).toMatchObject({ msg: '{not json' });
+    expect(JSON.parse(jsonChildLine('r1', '[1,2]', t))).toMatchObject({ msg: '[1,2]' });
   });
 
   it('launcher - the ready line is the JSON line whose msg is ready', () => {

@@ -1,7 +1,10 @@
 /**
- * How the launcher shows its children's output: one line per log line, prefixed with the
- * child's name. JSON log lines ({"level","msg",...}) become `LEVEL msg key=value ...`;
- * nats-server's `[pid] date time [INF] text` loses its pid and date. Pure, for tests.
+ * How the launcher shows its children's output. Readable (default): one line per log
+ * line, prefixed with the child's name; JSON log lines ({"level","msg",...}) become
+ * `LEVEL msg key=value ...`; nats-server's `[pid] date time [INF] text` loses its pid and
+ * date. `LOG_FORMAT=json`: nothing but JSON lines, one object each, for `jq` and log
+ * shippers; the apps' lines pass as they are, and any other line (nats-server's, a stack
+ * trace, the launcher's own) is wrapped in one. Pure, for tests.
  */
 
 /** Options of `formatChildLine`. */
@@ -10,8 +13,6 @@ export interface LineFormat {
   readonly nameWidth: number;
   /** ANSI colour code for the name (e.g. 36 for cyan), or undefined for none. */
   readonly color?: number;
-  /** Keep JSON lines as they are (LOG_FORMAT=json). */
-  readonly raw?: boolean;
 }
 
 /** Fields the pretty form leaves out (the level and message have their own place). */
@@ -24,7 +25,25 @@ const NATS_LINE = /^\[\d+\] \d{4}\/\d\d\/\d\d (\d\d:\d\d:\d\d)\.\d+ \[(\w+)\] (.
 export function formatChildLine(name: string, line: string, fmt: LineFormat): string {
   const label = name.padEnd(fmt.nameWidth);
   const prefix = fmt.color !== undefined ? `\x1b[${fmt.color}m${label}\x1b[0m | ` : `${label} | `;
-  return prefix + (fmt.raw ? line : prettyLine(line));
+  return prefix + prettyLine(line);
+}
+
+/** nats-server's level tags, as the apps' level names. */
+const NATS_LEVELS: Readonly<Record<string, string>> = { TRC: 'trace', DBG: 'debug', INF: 'info', WRN: 'warn', ERR: 'error', FTL: 'fatal' };
+
+/** One child line as a JSON line: the line itself when it is a JSON object, else wrapped as `{t, level, msg, app}`. */
+export function jsonChildLine(name: string, line: string, nowIso: string): string {
+  if (line.startsWith('{')) {
+    try {
+      const v = JSON.parse(line) as unknown;
+      if (typeof v === 'object' && v !== null && !Array.isArray(v)) return line;
+    } catch {
+      // wrapped below
+    }
+  }
+  const nats = NATS_LINE.exec(line);
+  if (nats) return JSON.stringify({ t: nowIso, level: NATS_LEVELS[nats[2]] ?? nats[2].toLowerCase(), msg: nats[3], app: name });
+  return JSON.stringify({ t: nowIso, level: 'info', msg: line, app: name });
 }
 
 /** The readable form of one log line. */

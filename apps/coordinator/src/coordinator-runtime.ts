@@ -1,10 +1,11 @@
-import { connect, type NatsConnection, type Subscription } from '@nats-io/transport-node';
+import type { NatsConnection, Subscription } from '@nats-io/transport-node';
 import { Coordinator, type LogPort } from '#coordination';
 import { subjectsFor } from '#protocol';
 import type { CoordinatorSettings } from './coordinator.settings';
-import { readNatsLiveness, systemClock } from '#runtime';
+import { connectNats, DEFAULT_NATS_CONNECT_LIMITS, natsServers, readNatsLiveness, systemClock } from '#runtime';
 import { AdminResponder } from './nats/admin-responder';
 import { KvLeaseStore } from './nats/kv-lease-store';
+import { KvRoundHistory } from './nats/kv-round-history';
 import { NatsReplicaRequests } from './nats/nats-replica-requests';
 import { StreamPurger } from './nats/stream-purger';
 
@@ -57,15 +58,15 @@ function parseJson(data: Uint8Array): unknown {
  */
 export async function startCoordinatorRuntime(settings: CoordinatorSettings, log: LogPort): Promise<CoordinatorRuntime> {
   const config = settings.coordinator;
-  const nc = await connect({
-    servers: settings.natsUrl.split(',').map((s) => s.trim()).filter(Boolean),
-    name: `crdt-coordinator-${config.id}`,
-    maxReconnectAttempts: -1,
-    reconnectTimeWait: 250,
-    waitOnFirstConnect: true,
-    // Notice a silently dead connection (a partition) in seconds, not minutes.
-    ...readNatsLiveness(),
-    ...settings.natsAuth,
+  const nc = await connectNats({
+      servers: natsServers(settings.natsUrl),
+      name: `crdt-coordinator-${config.id}`,
+      // Notice a silently dead connection (a partition) in seconds, not minutes.
+      ...readNatsLiveness(),
+      ...settings.natsAuth,
+    }, log, {
+    ...DEFAULT_NATS_CONNECT_LIMITS,
+    waitMsMax: settings.natsConnectWaitMs,
   });
   let lease: KvLeaseStore;
   try {
@@ -85,6 +86,7 @@ export async function startCoordinatorRuntime(settings: CoordinatorSettings, log
     clock: systemClock,
     log,
     lease,
+    history: new KvRoundHistory(lease.kv),
     request: (id, phase, body, timeoutMs) => requests.request(id, phase, body, timeoutMs),
     broadcastResume: (body) => publish(subjects.round('resume'), body),
     purgeStream: async (keepFromSeq) => {
@@ -107,6 +109,7 @@ export async function startCoordinatorRuntime(settings: CoordinatorSettings, log
       },
     }),
   ];
+  await coordinator.restoreHistory();
   // Answer admin requests only once the lease has been looked at: a coordinator that just
   // started must not tell `status` that nobody leads when somebody does.
   coordinator.start();

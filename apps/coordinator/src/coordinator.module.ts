@@ -21,7 +21,7 @@ class RuntimeCloser implements OnApplicationShutdown {
 @Module({
   providers: [
     { provide: SETTINGS, useFactory: () => readCoordinatorSettings() },
-    { provide: LOGGER, useFactory: (s: CoordinatorSettings) => jsonLogger({ app: 'coordinator', coordinator: s.coordinator.id }), inject: [SETTINGS] },
+    { provide: LOGGER, useFactory: (s: CoordinatorSettings) => jsonLogger({ app: 'coordinator', coordinator: s.coordinator.id }, { level: s.logLevel }), inject: [SETTINGS] },
     { provide: RUNTIME, useFactory: (s: CoordinatorSettings, log: LogPort) => startCoordinatorRuntime(s, log), inject: [SETTINGS, LOGGER] },
     { provide: 'RuntimeCloser', useClass: RuntimeCloser },
   ],

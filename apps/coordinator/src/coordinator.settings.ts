@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import { natsAuthFromEnv, type NatsAuthOptions } from '#runtime';
+import { natsAuthFromEnv, readLogLevel, type LogLevel, type NatsAuthOptions } from '#runtime';
 import { DEFAULT_COORDINATOR_CONFIG, DEFAULT_ROUND_LIMITS, DEFAULT_ROUND_SCHEDULE, type CoordinatorConfig } from '#coordination';
 
 /** Everything a coordinator process reads from its environment, parsed once at start. */
@@ -15,6 +15,10 @@ export interface CoordinatorSettings {
   /** JetStream replicas of the lease bucket (3 on a three-node NATS cluster). */
   readonly leaseBucketReplicas: number;
   readonly coordinator: CoordinatorConfig;
+  /** Lines below this level are not written. */
+  readonly logLevel: LogLevel;
+  /** How long the first NATS connection is retried before the process gives up; 0 = forever. */
+  readonly natsConnectWaitMs: number;
 }
 
 function int(env: NodeJS.ProcessEnv, name: string, fallback: number, min = 0): number {
@@ -26,26 +30,12 @@ function int(env: NodeJS.ProcessEnv, name: string, fallback: number, min = 0): n
 }
 
 /**
- * Reads the settings; throws naming the variable when one is malformed.
+ * Reads the settings; throws naming the variable when one is malformed. Every variable,
+ * with its default and meaning, is in the README's coordinator table.
  *
- * | variable | default | meaning |
- * |---|---|---|
- * | NATS_URL | nats://127.0.0.1:4222 | server(s), comma-separated |
- * | NATS_USER, NATS_PASSWORD, NATS_PASSWORD_FILE, NATS_INBOX_PREFIX, NATS_TLS_CA, NATS_TLS_CERT, NATS_TLS_KEY | none | credentials and TLS (libs/runtime/src/security/nats-auth-env.ts) |
- * | CRDT_PREFIX | crdt | subject prefix, as the replicas' |
- * | CRDT_STREAM | CRDT_OPS | the op stream purged after committed rounds |
- * | COORDINATOR_ID | c-<random> | this coordinator's id in the lease, logs and events |
- * | COORDINATOR_BUCKET | <prefix>-coordinator | KV bucket of the leader lease |
- * | COORDINATOR_BUCKET_REPLICAS | 1 | its JetStream replicas |
- * | ROUND_INTERVAL_MS | 60000 | a round this long after the previous one; 0 = only by hand or threshold |
- * | ROUND_OPLOG_THRESHOLD | 100000 | a round when any replica's op log reaches this; 0 = off |
- * | LEASE_MS | 3000 | leader lease; a standby takes over this long after the leader stops renewing |
- * | HEARTBEAT_TIMEOUT_MS | 1500 | a replica silent this long is no longer a member |
- * | FREEZE_LEASE_MS | 12000 | sent to replicas: they thaw on their own if the round goes silent this long |
- * | ROUND_FREEZE_TIMEOUT_MS / ROUND_CUT_TIMEOUT_MS / ROUND_COMMIT_TIMEOUT_MS | 4000 / 6000 / 10000 | per-phase waits |
- *
- * Rounds run every minute by default so a deployment compacts without anyone asking; the
- * threshold catches bursts sooner.
+ * Rounds run every minute by default so a deployment compacts without anyone asking (a
+ * scheduled round is skipped when no event arrived since the last one); the threshold
+ * catches bursts sooner.
  */
 export function readCoordinatorSettings(env: NodeJS.ProcessEnv = process.env): CoordinatorSettings {
   const id = env.COORDINATOR_ID || `c-${randomBytes(4).toString('hex')}`;
@@ -85,5 +75,7 @@ export function readCoordinatorSettings(env: NodeJS.ProcessEnv = process.env): C
       },
       round,
     },
+    logLevel: readLogLevel(env),
+    natsConnectWaitMs: int(env, 'NATS_CONNECT_WAIT_MS', 300_000),
   };
 }

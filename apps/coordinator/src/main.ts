@@ -1,26 +1,36 @@
 import 'reflect-metadata';
 import { NestFactory } from '@nestjs/core';
+import { frameworkJsonLogger, jsonLogger } from '#runtime';
 import { CoordinatorModule } from './coordinator.module';
+import { readCoordinatorSettings } from './coordinator.settings';
 
 /** How long a shutdown may take (a running round finishes first, up to its own bound) before the process exits anyway. */
 const SHUTDOWN_MS_MAX = 25_000;
 
 function fatal(msg: string, e: unknown): never {
-  process.stderr.write(JSON.stringify({ t: new Date().toISOString(), level: 'error', msg, app: 'coordinator', error: String((e as Error)?.stack ?? e) }) + '\n');
+  const code = (e as { code?: unknown })?.code;
+  process.stderr.write(JSON.stringify({ t: new Date().toISOString(), level: 'error', msg, app: 'coordinator', error: String((e as Error)?.stack ?? e), ...(code !== undefined ? { code } : {}) }) + '\n');
   process.exit(1);
 }
 
 /**
  * Starts one coordinator process: `node dist/apps/coordinator/src/main.js` (settings from
- * the environment, see coordinator.settings.ts). SIGTERM and SIGINT stop it cleanly: the
- * running round finishes, the lease is released so a standby takes over at once, exit 0.
+ * the environment, see the README's coordinator table). SIGTERM and SIGINT stop it
+ * cleanly: the running round finishes, the lease is released so a standby takes over at
+ * once, exit 0.
  */
 async function main(): Promise<void> {
-  const app = await NestFactory.createApplicationContext(CoordinatorModule, { logger: ['error', 'warn'] });
+  const settings = readCoordinatorSettings();
+  // The module reads the settings again: pin the random default id so both agree.
+  process.env.COORDINATOR_ID = settings.coordinator.id;
+  const base = { app: 'coordinator', coordinator: settings.coordinator.id };
+  const log = jsonLogger(base, { level: settings.logLevel });
+  const app = await NestFactory.createApplicationContext(CoordinatorModule, { logger: frameworkJsonLogger(base, { level: settings.logLevel }), abortOnError: false });
   let stopping = false;
   const stop = (signal: NodeJS.Signals) => {
     if (stopping) return;
     stopping = true;
+    log.info('shutdown requested', { signal });
     setTimeout(() => fatal('shutdown took too long', new Error(`still stopping ${SHUTDOWN_MS_MAX} ms after ${signal}`)), SHUTDOWN_MS_MAX).unref();
     app.close().then(
       () => process.exit(0),

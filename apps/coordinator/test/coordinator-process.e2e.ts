@@ -86,4 +86,21 @@ describe('coordinator process', () => {
     expect(exit.code).toBe(1);
     expect(bad.logs().join('\n')).toMatch(/LEASE_MS must be an integer/);
   }, 20_000);
+
+  it('process - round history survives a restart: it is kept in the KV bucket and read back by the next coordinator', async () => {
+    const bucket = `lease-hist-${Date.now()}`;
+    const a = coordinator('a', { COORDINATOR_BUCKET: bucket });
+    await a.waitForLog((e) => e.msg === 'leader');
+    await a.waitForLog((e) => e.msg === 'ready');
+    // No replica runs, so the round is refused (NO_MEMBERS) and recorded all the same.
+    const sync = await requestJson<{ ok: boolean; result: { epoch: number; round: number; code: string } }>(client, s.coordinator('sync'), {}, 10_000);
+    expect(sync).toMatchObject({ ok: false, result: { code: 'NO_MEMBERS' } });
+    expect(await a.stop()).toEqual({ code: 0, signal: null });
+
+    const b = coordinator('b', { COORDINATOR_BUCKET: bucket });
+    expect(await b.waitForLog((e) => e.msg === 'round history restored')).toMatchObject({ rounds: 1 });
+    await b.waitForLog((e) => e.msg === 'ready');
+    const rounds = await requestJson<{ ok: boolean; rounds: { coordinator: string; epoch: number; round: number; code: string }[] }>(client, s.coordinator('rounds'), {});
+    expect(rounds.rounds).toEqual([expect.objectContaining({ coordinator: 'a', epoch: sync.result.epoch, round: sync.result.round, code: 'NO_MEMBERS' })]);
+  }, 40_000);
 });

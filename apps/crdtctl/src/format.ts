@@ -449,8 +449,8 @@ export function helpText(topic?: 'shell'): string[] {
     ...commands,
     '  shell                           interactive prompt (also takes +5 x, -3 x, variables, exit)',
     '',
-    'environment: NATS_URL (default nats://127.0.0.1:4222), CRDT_PREFIX (default crdt),',
-    '  NATS_USER + NATS_PASSWORD or NATS_PASSWORD_FILE (a secured cluster), NATS_TLS_CA (TLS)',
+    'environment: NATS_URL (else the cluster file $DATA_ROOT/cluster.json that npm start writes; DATA_ROOT default ./data), CRDT_PREFIX (default crdt),',
+    '  NATS_USER + NATS_PASSWORD or NATS_PASSWORD_FILE (a secured cluster; else the cluster file\'s admin credential), NATS_TLS_CA (TLS)',
     'exit codes: 0 ok, 1 error reply or no answer, 2 usage, 3 cannot reach NATS',
   ];
 }

@@ -1,7 +1,8 @@
-import { natsAuthFromEnv, NatsAuthSettingError, type NatsAuthOptions } from '#runtime';
+import { inboxPrefixOf, natsAuthFromEnv, NatsAuthSettingError, type NatsAuthOptions } from '#runtime';
 import { parseArgs } from './args';
 import { connectClient, UnreachableError } from './client';
 import { EXIT } from './command';
+import { isUnresolved, resolveConnection } from './connection';
 import { formatUnreachable, helpText } from './format';
 import { streamOutput } from './output';
 import { runCommand } from './run';
@@ -26,12 +27,18 @@ export async function main(argv: readonly string[], env: NodeJS.ProcessEnv, io: 
     return EXIT.USAGE;
   }
   const { command, options } = parsed;
-  const url = env.NATS_URL || 'nats://127.0.0.1:4222';
-  const prefix = env.CRDT_PREFIX || 'crdt';
   if (command.name === 'help') {
     for (const l of helpText(command.topic)) out.line(l);
     return EXIT.OK;
   }
+  const conn = resolveConnection(env);
+  if (isUnresolved(conn)) {
+    for (const l of conn.lines) out.error(l);
+    return EXIT.UNREACHABLE;
+  }
+  const { url, prefix } = conn;
+  // Credentials from the environment win; else the admin credential the cluster file lists
+  // (npm start writes it, mode 0600), with the inbox prefix its permissions allow.
   let auth: NatsAuthOptions;
   try {
     auth = natsAuthFromEnv(env);
@@ -39,6 +46,10 @@ export async function main(argv: readonly string[], env: NodeJS.ProcessEnv, io: 
     if (!(e instanceof NatsAuthSettingError)) throw e;
     out.error(`error: ${e.message}`);
     return EXIT.USAGE;
+  }
+  const admin = conn.credentials?.admin;
+  if (auth.user === undefined && admin?.user !== undefined && admin.password !== undefined) {
+    auth = { ...auth, user: admin.user, pass: admin.password, inboxPrefix: inboxPrefixOf(admin.user) };
   }
   let client;
   try {

@@ -2,20 +2,38 @@ import 'reflect-metadata';
 import { NestFactory } from '@nestjs/core';
 import type { MicroserviceOptions } from '@nestjs/microservices';
 import { subjectsFor } from '#protocol';
-import { jsonLogger } from '#runtime';
+import { frameworkJsonLogger, isDataDirLockedError, jsonLogger } from '#runtime';
 import { CLIENT_COMMANDS, ROUND_COMMANDS } from './replica.constants';
 import { ReplicaModule, RUNTIME } from './replica.module';
 import type { ReplicaRuntime } from './replica-runtime';
 import { readReplicaSettings } from './replica.settings';
 import { NatsJsonServer } from './transport/nats-json.server';
 
-/** Starts one replica process: `node dist/apps/replica/src/main.js` (settings from the environment, see README). */
+/** How long a shutdown may take before the process exits anyway. */
+const SHUTDOWN_MS_MAX = 20_000;
+
+function fatal(msg: string, fields: Record<string, unknown>, exitCode = 1): never {
+  process.stderr.write(JSON.stringify({ t: new Date().toISOString(), level: 'error', msg, app: 'replica', ...fields }) + '\n');
+  process.exit(exitCode);
+}
+
+/**
+ * Starts one replica process: `node dist/apps/replica/src/main.js` (settings from the
+ * environment, see README). SIGTERM and SIGINT stop it cleanly (the core stops, the store
+ * closes, the data directory's lock is released), logging the signal and the stop; a
+ * second signal exits at once.
+ */
 async function main(): Promise<void> {
   const settings = readReplicaSettings();
   const server = new NatsJsonServer();
-  const app = await NestFactory.createMicroservice<MicroserviceOptions>(ReplicaModule, { strategy: server, logger: ['error', 'warn'] });
+  const app = await NestFactory.createMicroservice<MicroserviceOptions>(ReplicaModule, {
+    strategy: server,
+    logger: frameworkJsonLogger({ app: 'replica', replica: settings.replicaId }, { level: settings.logLevel }),
+    abortOnError: false,
+  });
   const runtime = app.get<ReplicaRuntime>(RUNTIME);
   const id = runtime.core.replicaId;
+  const log = jsonLogger({ app: 'replica', replica: id }, { level: settings.logLevel });
   const s = subjectsFor(settings.prefix);
   server.bind(runtime.nc, [
     { kind: 'request', subject: s.api('*'), queue: s.queueGroup, patterns: CLIENT_COMMANDS },
@@ -24,9 +42,21 @@ async function main(): Promise<void> {
     { kind: 'event', subject: s.heartbeat, patterns: ['heartbeat'] },
     { kind: 'event', subject: s.round('resume'), patterns: ['round-resume'] },
   ]);
-  app.enableShutdownHooks();
+  let stopping = false;
+  const stop = (signal: NodeJS.Signals) => {
+    if (stopping) fatal('second signal: exiting at once', { replica: id, signal }, 130);
+    stopping = true;
+    log.info('shutdown requested', { signal });
+    setTimeout(() => fatal('shutdown took too long', { replica: id, signal, limitMs: SHUTDOWN_MS_MAX }), SHUTDOWN_MS_MAX).unref();
+    app.close().then(
+      () => process.exit(0),
+      (e: unknown) => fatal('shutdown failed', { replica: id, error: String((e as Error)?.stack ?? e) }),
+    );
+  };
+  process.on('SIGTERM', () => stop('SIGTERM'));
+  process.on('SIGINT', () => stop('SIGINT'));
   await app.listen();
-  jsonLogger({ app: 'replica', replica: id }).info('ready', {
+  log.info('ready', {
     nats: settings.natsUrl,
     prefix: settings.prefix,
     stream: settings.streamName,
@@ -35,7 +65,8 @@ async function main(): Promise<void> {
   });
 }
 
-main().catch((e) => {
-  process.stderr.write(JSON.stringify({ t: new Date().toISOString(), level: 'error', msg: 'replica failed to start', error: String((e as Error)?.stack ?? e) }) + '\n');
-  process.exit(1);
+main().catch((e: unknown) => {
+  // A locked data directory is an expected refusal: its message says it all, no stack.
+  if (isDataDirLockedError(e)) fatal('replica not started: data directory in use', { code: e.code, error: e.message, lockFile: e.lockFile, holderPid: e.holder?.pid ?? null });
+  fatal('replica failed to start', { error: String((e as Error)?.stack ?? e), code: (e as { code?: unknown })?.code });
 });

@@ -1,13 +1,12 @@
 import { randomBytes } from 'node:crypto';
-import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
-import { connect, type NatsConnection } from '@nats-io/transport-node';
+import type { NatsConnection } from '@nats-io/transport-node';
 import { subjectsFor } from '#protocol';
 import { ReplicaCore, type LogPort } from '#replication';
 import { JetStreamOpStream } from './nats/jetstream-op-stream';
 import { NatsNotices } from './nats/nats-notices';
 import { ObjectStoreSnapshots } from './nats/object-store-snapshots';
-import { readNatsLiveness, systemClock } from '#runtime';
+import { connectNats, DEFAULT_NATS_CONNECT_LIMITS, lockDataDir, natsServers, readNatsLiveness, systemClock } from '#runtime';
 import type { ReplicaSettings } from './replica.settings';
 import { openSqliteStore, type SqliteStore } from './storage/sqlite-store';
 
@@ -24,22 +23,46 @@ export interface ReplicaRuntime {
  * Wires a replica: SQLite store, NATS connection, JetStream op stream, notices and the
  * snapshot object store around one `ReplicaCore`, then starts it. Kept free of Nest so the
  * composition reads top to bottom; the Nest module only calls this.
+ *
+ * The data directory is locked first (one process per directory, issue 8): a second
+ * process on it fails here, before the store is opened, having written nothing.
  */
 export async function startReplicaRuntime(settings: ReplicaSettings, log: LogPort): Promise<ReplicaRuntime> {
-  mkdirSync(settings.dataDir, { recursive: true });
-  const store = await openSqliteStore({ file: join(settings.dataDir, 'replica.sqlite'), synchronous: settings.sqliteSynchronous });
-  const nc = await connect({
-    servers: settings.natsUrl.split(',').map((u) => u.trim()).filter(Boolean),
-    name: `crdt-replica-${settings.replicaId ?? 'new'}`,
-    maxReconnectAttempts: -1,
-    reconnectTimeWait: 250,
-    waitOnFirstConnect: true,
-    // Notice a silently dead connection (a partition) in seconds, not minutes.
-    ...readNatsLiveness(),
-    // Async stack traces cost two Error objects per request and publish on the hot path.
-    noAsyncTraces: true,
-    ...settings.natsAuth,
-  });
+  const lock = lockDataDir(settings.dataDir, `replica ${settings.replicaId ?? '(new)'}`);
+  // process.exit (a fatal store error, a second signal) skips close(): drop the lock anyway.
+  const releaseOnExit = () => lock.release();
+  process.once('exit', releaseOnExit);
+  let store: SqliteStore | undefined;
+  let nc: NatsConnection | undefined;
+  try {
+    store = await openSqliteStore({ file: join(settings.dataDir, 'replica.sqlite'), synchronous: settings.sqliteSynchronous });
+    nc = await connectNats(
+      {
+        servers: natsServers(settings.natsUrl),
+        name: `crdt-replica-${settings.replicaId ?? 'new'}`,
+        // Async stack traces cost two Error objects per request and publish on the hot path.
+        noAsyncTraces: true,
+        // Notice a silently dead connection (a partition) in seconds, not minutes.
+        ...readNatsLiveness(),
+        ...settings.natsAuth,
+      },
+      log,
+      { ...DEFAULT_NATS_CONNECT_LIMITS, waitMsMax: settings.natsConnectWaitMs },
+    );
+    return await wire(settings, log, store, nc, () => {
+      lock.release();
+      process.removeListener('exit', releaseOnExit);
+    });
+  } catch (e) {
+    await nc?.close().catch(() => undefined);
+    await store?.close().catch(() => undefined);
+    lock.release();
+    process.removeListener('exit', releaseOnExit);
+    throw e;
+  }
+}
+
+async function wire(settings: ReplicaSettings, log: LogPort, store: SqliteStore, nc: NatsConnection, unlock: () => void): Promise<ReplicaRuntime> {
   const subjects = subjectsFor(settings.prefix);
   const stream = new JetStreamOpStream(
     nc,
@@ -79,10 +102,13 @@ export async function startReplicaRuntime(settings: ReplicaSettings, log: LogPor
     store,
     stream,
     async close() {
+      log.info('stopping', { dataDir: settings.dataDir });
       await core.stop();
       await stream.close();
       await nc.drain().catch(() => undefined);
       await store.close();
+      unlock();
+      log.info('stopped');
     },
   };
 }

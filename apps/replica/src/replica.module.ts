@@ -21,7 +21,7 @@ class RuntimeCloser implements OnApplicationShutdown {
   controllers: [ReplicaController],
   providers: [
     { provide: SETTINGS, useFactory: () => readReplicaSettings() },
-    { provide: LOGGER, useFactory: (s: ReplicaSettings) => jsonLogger({ app: 'replica', replica: s.replicaId }), inject: [SETTINGS] },
+    { provide: LOGGER, useFactory: (s: ReplicaSettings) => jsonLogger({ app: 'replica', replica: s.replicaId }, { level: s.logLevel }), inject: [SETTINGS] },
     { provide: RUNTIME, useFactory: (s: ReplicaSettings, log: LogPort) => startReplicaRuntime(s, log), inject: [SETTINGS, LOGGER] },
     { provide: REPLICA_CORE, useFactory: (r: ReplicaRuntime) => r.core, inject: [RUNTIME] },
     { provide: 'RuntimeCloser', useClass: RuntimeCloser },

@@ -1,5 +1,5 @@
 import { join } from 'node:path';
-import { natsAuthFromEnv, type NatsAuthOptions } from '#runtime';
+import { natsAuthFromEnv, readLogLevel, type LogLevel, type NatsAuthOptions } from '#runtime';
 
 /** Everything a replica process reads from its environment, parsed once at start. */
 export interface ReplicaSettings {
@@ -18,6 +18,10 @@ export interface ReplicaSettings {
   readonly sqliteSynchronous: 'FULL' | 'NORMAL';
   readonly publishTimeoutMs: number;
   readonly streamCheckMs: number;
+  /** Lines below this level are not written. */
+  readonly logLevel: LogLevel;
+  /** How long the first NATS connection is retried before the process gives up; 0 = forever. */
+  readonly natsConnectWaitMs: number;
 }
 
 function int(env: NodeJS.ProcessEnv, name: string, fallback: number): number {
@@ -51,5 +55,7 @@ export function readReplicaSettings(env: NodeJS.ProcessEnv = process.env): Repli
     sqliteSynchronous: sync,
     publishTimeoutMs: int(env, 'PUBLISH_TIMEOUT_MS', 5_000),
     streamCheckMs: int(env, 'STREAM_CHECK_MS', 1_000),
+    logLevel: readLogLevel(env),
+    natsConnectWaitMs: int(env, 'NATS_CONNECT_WAIT_MS', 300_000),
   };
 }

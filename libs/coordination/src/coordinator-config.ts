@@ -13,6 +13,8 @@ export interface CoordinatorConfig {
   readonly membersMax: number;
   /** Round results kept for `status` and `rounds`. */
   readonly historyMax: number;
+  /** Most bytes of the round history as stored (the oldest results are dropped to fit). */
+  readonly historyStoredBytesMax: number;
   /** Round results `status` lists. */
   readonly statusRoundsMax: number;
   /** On stop, how long to let a running round finish before releasing the lease anyway. */
@@ -27,6 +29,7 @@ export const DEFAULT_COORDINATOR_CONFIG: Omit<CoordinatorConfig, 'id'> = {
   heartbeatTimeoutMs: 1_500,
   membersMax: 1_000,
   historyMax: 100,
+  historyStoredBytesMax: 256 * 1024,
   statusRoundsMax: 10,
   stopRoundWaitMs: 15_000,
   schedule: DEFAULT_ROUND_SCHEDULE,

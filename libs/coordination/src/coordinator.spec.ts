@@ -2,7 +2,22 @@ import { FakeCluster, InMemoryLeaseStore } from '../testing/fake-cluster';
 import { CapturingLog } from '../testing/manual-clock';
 import { Coordinator, type SyncReply } from './coordinator';
 import { DEFAULT_COORDINATOR_CONFIG, type CoordinatorConfig } from './coordinator-config';
+import type { RoundHistoryPort } from './round-history';
+import type { RoundResult } from './round-result';
 import { DEFAULT_ROUND_SCHEDULE } from './round-scheduler';
+
+/** The KV key's stand-in: a list that outlives the coordinators, stored as JSON as the bucket would. */
+class InMemoryHistory implements RoundHistoryPort {
+  stored = '[]';
+  saves = 0;
+  async load(): Promise<readonly unknown[]> {
+    return JSON.parse(this.stored) as unknown[];
+  }
+  async save(results: readonly RoundResult[]): Promise<void> {
+    this.saves++;
+    this.stored = JSON.stringify(results);
+  }
+}
 
 const IDS = ['r1', 'r2', 'r3'];
 const BEAT_MS = 200;
@@ -24,7 +39,7 @@ function world(ids = IDS) {
     cluster.clock.setTimer(BEAT_MS, tick);
   };
   cluster.clock.setTimer(BEAT_MS, tick);
-  const add = (id: string, config: Partial<CoordinatorConfig> = {}): Node => {
+  const add = (id: string, config: Partial<CoordinatorConfig> = {}, history?: RoundHistoryPort): Node => {
     const log = new CapturingLog();
     const leadership: boolean[] = [];
     const ports = cluster.ports(log);
@@ -37,12 +52,13 @@ function world(ids = IDS) {
           for (const n of nodes) n.coordinator.observed(JSON.parse(JSON.stringify(e)));
         },
         lease: store,
+        history,
         leadershipChanged: (leader) => leadership.push(leader),
       },
     );
     const node = { coordinator, log, leadership };
     nodes.push(node);
-    coordinator.start();
+    void coordinator.restoreHistory().then(() => coordinator.start());
     return node;
   };
   const sync = async (n: Node): Promise<SyncReply> => {
@@ -205,5 +221,59 @@ describe('coordinator', () => {
     expect(await leader.coordinator.sync()).toMatchObject({ ok: false, error: { code: 'STOPPING' } });
     await w.clock.advance(DEFAULT_COORDINATOR_CONFIG.leaseMs / 3 + 10);
     expect(standby.coordinator.isLeader()).toBe(true);
+  });
+
+  it('coordinator - round history survives a restart: the next coordinator restores what the last one saved', async () => {
+    const w = world();
+    const history = new InMemoryHistory();
+    const a = w.add('a', {}, history);
+    await w.clock.advance(3_000);
+    w.cluster.get('r1').write('k', 'v');
+    const first = await w.sync(a);
+    const second = await w.sync(a);
+    expect(first.ok && second.ok).toBe(true);
+    let stopped = false;
+    void a.coordinator.stop().then(() => (stopped = true));
+    await w.clock.runUntil(() => stopped, 30_000);
+    expect((JSON.parse(history.stored) as RoundResult[]).map((r) => [r.coordinator, r.epoch, r.round])).toEqual([
+      ['a', 1, 1],
+      ['a', 1, 2],
+    ]);
+
+    const b = w.add('b', {}, history);
+    await w.clock.advance(100);
+    expect(b.log.lines.find((l) => l.msg === 'round history restored')?.fields).toEqual({ rounds: 2 });
+    const status = b.coordinator.status();
+    expect(status.lastRounds.map((r) => [r.coordinator, r.round, r.outcome])).toEqual([
+      ['a', 2, 'committed'],
+      ['a', 1, 'committed'],
+    ]);
+    expect(status.freeze.committedRounds).toBe(2);
+    // Its own rounds are added to the same list.
+    await w.clock.advance(3_000);
+    expect(b.coordinator.isLeader()).toBe(true);
+    const third = await w.sync(b);
+    expect(third.ok).toBe(true);
+    await w.clock.advance(10);
+    expect((JSON.parse(history.stored) as RoundResult[]).map((r) => r.coordinator)).toEqual(['a', 'a', 'b']);
+  });
+
+  it('coordinator - a scheduled round is skipped while no event arrived since the last committed one', async () => {
+    const w = world();
+    const a = w.add('a', { schedule: { ...DEFAULT_ROUND_SCHEDULE, intervalMs: 10_000, opLogThreshold: 0 } });
+    await w.clock.advance(3_000);
+    w.cluster.get('r1').write('k', 'v');
+    await w.clock.advance(10_000); // the first scheduled round: r1's op log holds an event
+    const ran = () => a.coordinator.status().lastRounds.filter((r) => r.trigger === 'schedule');
+    expect(ran().map((r) => r.outcome)).toEqual(['committed']);
+    const freezes = w.cluster.requestsOf('freeze').length;
+    await w.clock.advance(35_000); // three more intervals, no write
+    expect(ran()).toHaveLength(1);
+    expect(w.cluster.requestsOf('freeze').length).toBe(freezes); // nobody's writes were held
+    expect(a.log.lines.filter((l) => l.msg === 'scheduled round skipped').length).toBeGreaterThanOrEqual(3);
+    expect(a.log.lines.find((l) => l.msg === 'scheduled round skipped')?.fields).toEqual({ reason: 'no-event-since-last-round' });
+    w.cluster.get('r2').write('k2', 'v');
+    await w.clock.advance(11_000);
+    expect(ran().map((r) => r.outcome)).toEqual(['committed', 'committed']);
   });
 });

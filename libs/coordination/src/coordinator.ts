@@ -5,6 +5,8 @@ import { coordinationError, type CoordinationErrorCode, type CoordinationErrorRe
 import { LeaderLease } from './leader-lease';
 import { Membership, parseHeartbeat } from './membership';
 import type { LeaseStorePort, RoundPorts } from './ports';
+import { parseRoundResult, RoundHistory, type RoundHistoryPort } from './round-history';
+import { scheduledRoundNeed } from './round-need';
 import type { RoundResult, RoundTrigger } from './round-result';
 import { runRound } from './round-runner';
 import { RoundScheduler } from './round-scheduler';
@@ -14,6 +16,8 @@ export type { CoordinatorConfig };
 /** Every port a coordinator needs. */
 export interface CoordinatorPorts extends RoundPorts {
   readonly lease: LeaseStorePort;
+  /** Keeps round results across restarts; without it they live in memory only. */
+  readonly history?: RoundHistoryPort;
   /** Called when this coordinator becomes leader or stops being it (the adapter (un)subscribes the leader-only subjects). */
   leadershipChanged(leader: boolean, epoch: number): void;
 }
@@ -71,7 +75,7 @@ export class Coordinator {
   private readonly membership: Membership;
   private readonly lease: LeaderLease;
   private readonly scheduler: RoundScheduler;
-  private readonly history: RoundResult[] = [];
+  private readonly history: RoundHistory;
   private startedMs = 0;
   private roundNo = 0;
   /** Counts terms of leadership, so a late continuation of an old term does nothing. */
@@ -86,7 +90,13 @@ export class Coordinator {
     private readonly ports: CoordinatorPorts,
   ) {
     this.membership = new Membership({ silenceMsMax: config.heartbeatTimeoutMs, membersMax: config.membersMax });
-    this.scheduler = new RoundScheduler(ports.clock, config.schedule, (t) => this.runOne(t));
+    this.history = new RoundHistory({ resultsMax: config.historyMax, storedBytesMax: config.historyStoredBytesMax }, ports.log, ports.history);
+    this.scheduler = new RoundScheduler(
+      ports.clock,
+      config.schedule,
+      (t) => this.runOne(t),
+      () => this.scheduledRoundWorthIt(),
+    );
     this.lease = new LeaderLease(
       config.id,
       ports.lease,
@@ -100,6 +110,13 @@ export class Coordinator {
   /** This coordinator's id. */
   get id(): string {
     return this.config.id;
+  }
+
+  /** Reads the round history kept by earlier coordinators (call before `start`); resolves with how many rounds it restored. */
+  async restoreHistory(): Promise<number> {
+    const n = await this.history.restore();
+    if (n > 0) this.ports.log.info('round history restored', { rounds: n });
+    return n;
   }
 
   /** Starts contending for leadership. */
@@ -126,6 +143,7 @@ export class Coordinator {
     ]);
     cancel();
     if (!waited) this.ports.log.warn('stopping with a round still running', { round: this.current });
+    await this.history.flushed();
     await this.lease.stop(true);
   }
 
@@ -150,11 +168,9 @@ export class Coordinator {
 
   /** Takes a round event off the wire: standbys keep the leader's results, so any coordinator can report them. */
   observed(raw: unknown): void {
-    if (!isObject(raw) || raw.phase !== 'done' || raw.coordinator === this.config.id || !isObject(raw.result)) return;
-    const r = raw.result;
-    if (!isNat(r.epoch) || !isNat(r.round) || (r.outcome !== 'committed' && r.outcome !== 'aborted')) return;
-    if (!isObject(r.timings) || !isNat(r.timings.writesHeldMs) || typeof r.coordinator !== 'string') return;
-    this.remember(r as unknown as RoundResult);
+    if (!isObject(raw) || raw.phase !== 'done' || raw.coordinator === this.config.id) return;
+    const r = parseRoundResult(raw.result);
+    if (r) this.history.add(r, false);
   }
 
   /** Runs a round now (or right after the running one) and answers with its result. */
@@ -179,7 +195,8 @@ export class Coordinator {
   status(): StatusReply {
     const nowMs = this.ports.clock.nowMs();
     const view = this.lease.view();
-    const held = this.history.filter((r) => r.outcome === 'committed').map((r) => r.timings.writesHeldMs);
+    const all = this.history.all();
+    const held = all.filter((r) => r.outcome === 'committed').map((r) => r.timings.writesHeldMs);
     const last = held.length > 0 ? held[held.length - 1] : null;
     return {
       ok: true,
@@ -192,7 +209,7 @@ export class Coordinator {
       lastRounds: this.newestFirst(this.config.statusRoundsMax),
       freeze: {
         committedRounds: held.length,
-        abortedRounds: this.history.length - held.length,
+        abortedRounds: all.length - held.length,
         lastWritesHeldMs: last,
         maxWritesHeldMs: held.length > 0 ? Math.max(...held) : null,
         meanWritesHeldMs: held.length > 0 ? Math.round(held.reduce((a, b) => a + b, 0) / held.length) : null,
@@ -317,13 +334,19 @@ export class Coordinator {
     return result;
   }
 
+  /** A round this coordinator ran (or refused to start): kept, and saved for the next coordinator. */
   private remember(r: RoundResult): void {
-    if (this.history.some((h) => h.epoch === r.epoch && h.round === r.round && h.coordinator === r.coordinator)) return;
-    this.history.push(r);
-    if (this.history.length > this.config.historyMax) this.history.splice(0, this.history.length - this.config.historyMax);
+    this.history.add(r, true);
   }
 
   private newestFirst(limit: number): RoundResult[] {
-    return this.history.slice(-limit).reverse();
+    return this.history.newestFirst(limit);
+  }
+
+  /** Asked by the schedule: skip the round when no live member applied an event past the last committed cut. */
+  private scheduledRoundWorthIt(): boolean {
+    const need = scheduledRoundNeed(this.membership.live(this.ports.clock.nowMs()), this.history.lastCommittedCut());
+    if (!need.needed) this.ports.log.info('scheduled round skipped', { reason: need.reason });
+    return need.needed;
   }
 }

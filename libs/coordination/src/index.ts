@@ -6,6 +6,8 @@ export * from './round-messages';
 export * from './membership';
 export * from './round-runner';
 export * from './round-scheduler';
+export * from './round-history';
+export * from './round-need';
 export * from './leader-lease';
 export * from './coordinator-config';
 export * from './coordinator';

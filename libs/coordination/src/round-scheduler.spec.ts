@@ -6,7 +6,7 @@ import { RoundScheduler, type RoundScheduleConfig } from './round-scheduler';
 const CONFIG: RoundScheduleConfig = { intervalMs: 10_000, opLogThreshold: 100, gapMsMin: 1_000, abortBackoffMsMin: 2_000, abortBackoffMsMax: 8_000 };
 
 /** A scheduler whose rounds take `roundMs` and end as `outcome()` says; records what ran when. */
-function setup(config: Partial<RoundScheduleConfig> = {}, roundMs = 100) {
+function setup(config: Partial<RoundScheduleConfig> = {}, roundMs = 100, worthRunning?: () => boolean) {
   const clock = new ManualClock(0);
   const runs: { trigger: RoundTrigger; startMs: number; endMs?: number }[] = [];
   let concurrent = 0;
@@ -24,7 +24,7 @@ function setup(config: Partial<RoundScheduleConfig> = {}, roundMs = 100) {
         resolve({ round: runs.length, outcome: outcome(), trigger } as RoundResult);
       }),
     );
-  });
+  }, worthRunning);
   return { clock, s, runs, maxConcurrent: () => maxConcurrent, setOutcome: (f: () => RoundResult['outcome']) => (outcome = f) };
 }
 
@@ -121,5 +121,28 @@ describe('round scheduler', () => {
     void s.requestNow();
     await clock.advance(200);
     expect(runs).toHaveLength(1);
+  });
+
+  it('scheduler - a scheduled round is skipped while nothing is worth compacting, and runs once something is', async () => {
+    let worth = false;
+    let asked = 0;
+    const { clock, s, runs } = setup({}, 100, () => {
+      asked++;
+      return worth;
+    });
+    s.enable();
+    await clock.advance(35_000);
+    expect(runs).toEqual([]);
+    expect(asked).toBe(3); // at 10 000, 20 000 and 30 000: asked each interval, ran none
+    worth = true;
+    await clock.advance(5_000);
+    expect(runs.map((r) => [r.trigger, r.startMs])).toEqual([['schedule', 40_000]]);
+    // Threshold and manual rounds do not ask.
+    worth = false;
+    void s.requestNow();
+    await clock.advance(2_000);
+    s.checkThreshold([member(100, clock.nowMs())]);
+    await clock.advance(200);
+    expect(runs.map((r) => r.trigger)).toEqual(['schedule', 'manual', 'threshold']);
   });
 });

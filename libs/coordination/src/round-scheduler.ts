@@ -31,13 +31,16 @@ export const DEFAULT_ROUND_SCHEDULE: RoundScheduleConfig = {
  * heartbeat) and by hand. Automatic triggers that fire during a round are dropped, and
  * after aborts they back off; requests by hand are never dropped: one arriving during a
  * round gets the next round (shared by everyone who asked meanwhile), so its result
- * covers every write acknowledged before the request.
+ * covers every write acknowledged before the request. A scheduled round is skipped (and
+ * the next one scheduled `intervalMs` later) when `worthRunning` says nothing changed.
  */
 export class RoundScheduler {
   private enabled = false;
   private running: Promise<RoundResult> | undefined;
   private queued: { promise: Promise<RoundResult>; start: () => void } | undefined;
   private lastEndMs = Number.NEGATIVE_INFINITY;
+  /** When the schedule last fired without running a round (nothing to compact). */
+  private lastSkipMs = Number.NEGATIVE_INFINITY;
   private abortsInRow = 0;
   private cancelTimer: (() => void) | undefined;
 
@@ -45,6 +48,8 @@ export class RoundScheduler {
     private readonly clock: ClockPort,
     private readonly config: RoundScheduleConfig,
     private readonly run: (trigger: RoundTrigger) => Promise<RoundResult>,
+    /** Asked when the schedule fires: false skips that round. Threshold and manual rounds always run. */
+    private readonly worthRunning: () => boolean = () => true,
   ) {}
 
   /** Starts automatic triggers (when this coordinator becomes leader). */
@@ -137,11 +142,13 @@ export class RoundScheduler {
     this.cancelTimer?.();
     this.cancelTimer = undefined;
     if (!this.enabled || this.config.intervalMs <= 0 || this.running) return;
-    const dueMs = this.lastEndMs + Math.max(this.config.intervalMs, this.waitAfterLastMs());
+    const dueMs = Math.max(this.lastEndMs + Math.max(this.config.intervalMs, this.waitAfterLastMs()), this.lastSkipMs + this.config.intervalMs);
     this.cancelTimer = this.clock.setTimer(Math.max(0, dueMs - this.clock.nowMs()), () => {
       this.cancelTimer = undefined;
-      if (this.mayRunAutomatic()) void this.start('schedule');
-      else this.arm();
+      if (!this.mayRunAutomatic()) return this.arm();
+      if (this.worthRunning()) return void this.start('schedule');
+      this.lastSkipMs = this.clock.nowMs();
+      this.arm();
     });
   }
 }

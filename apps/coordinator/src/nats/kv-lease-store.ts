@@ -34,7 +34,10 @@ function parseRecord(v: unknown): LeaseRecord | undefined {
  * or deleted, `update` only when the key's last revision is the one given.
  */
 export class KvLeaseStore implements LeaseStorePort {
-  private constructor(private readonly kv: KV) {}
+  private constructor(
+    /** The bucket, shared with the round history (`KvRoundHistory`). */
+    readonly kv: KV,
+  ) {}
 
   /**
    * Opens the bucket, creating it when missing (two coordinators may race to create it;

@@ -84,15 +84,17 @@ export class JetStreamOpStream implements OpStreamPort {
         if (!isStreamNotFound(e)) throw e;
       }
       const info = await jsm.streams.add(config).catch(async (e) => {
-        // Another replica created it first.
-        if (e instanceof JetStreamApiError) return jsm.streams.info(this.opts.streamName);
+        // Another replica created it first (with another config: 10058 "stream name already in use").
+        if (e instanceof JetStreamApiError && e.code === STREAM_NAME_IN_USE) return jsm.streams.info(this.opts.streamName);
         throw e;
       });
       this.createdAt ??= info.created;
       this.log.info('op stream ready', { stream: this.opts.streamName, replicas: this.opts.streamReplicas });
       return true;
     } catch (e) {
-      this.log.warn('op stream not reachable yet', { error: String(e) });
+      // The server refused to create it: say why, in its own words, and what to change.
+      if (e instanceof JetStreamApiError) this.log.error('op stream cannot be created', creationFailure(e, this.opts));
+      else this.log.warn('op stream not reachable yet', { error: String(e) });
       return false;
     }
   }
@@ -230,6 +232,20 @@ export class JetStreamOpStream implements OpStreamPort {
 
 /** How long the position may stand still while the stream holds more before the consumer is restarted. */
 const STALL_MS = 3_000;
+
+/** JetStream's "stream name already in use" (another config). */
+const STREAM_NAME_IN_USE = 10058;
+/** JetStream's "insufficient storage resources available": max_bytes exceeds the server's max_file_store. */
+const INSUFFICIENT_RESOURCES = 10047;
+
+/** Log fields of a refused stream creation: the server's error, and the setting to change when it is a size. */
+function creationFailure(e: JetStreamApiError, opts: JetStreamOpStreamOptions): Record<string, unknown> {
+  const fields: Record<string, unknown> = { stream: opts.streamName, code: e.code, error: e.message, maxBytes: opts.streamBytesMax };
+  if (e.code === INSUFFICIENT_RESOURCES) {
+    fields.hint = `the stream's size (${opts.streamBytesMax} bytes) exceeds what this server's JetStream may store: lower CRDT_STREAM_BYTES_MAX, or raise the server's jetstream max_file_store`;
+  }
+  return fields;
+}
 
 function isStreamNotFound(e: unknown): boolean {
   if (e instanceof JetStreamApiError) return e.code === JetStreamApiCodes.StreamNotFound;
