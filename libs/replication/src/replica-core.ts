@@ -38,6 +38,7 @@ import type {
 } from './ports';
 import { DEFAULT_REPLICA_LIMITS, type ReplicaLimits } from './replica-config';
 import { EVENT_VERSION, type EventBatch, type ReplicatedEvent } from './replicated-event';
+import { RequestDedupe } from './request-dedupe';
 import { compareRounds, RoundParticipant } from './round-participant';
 
 /** Every port a replica core needs. */
@@ -125,6 +126,8 @@ export class ReplicaCore {
   /** The cut to truncate up to once the current round lets writes go. */
   private truncateAfterRound: VersionVector | undefined;
   private stopped = false;
+  /** Replies of recent updates by client request id: a resend is applied once (request-dedupe.ts). */
+  private readonly dedupe = new RequestDedupe<Reply>(() => this.ports.clock.nowMs());
 
   constructor(
     private readonly ports: ReplicaPorts,
@@ -288,7 +291,7 @@ export class ReplicaCore {
         case 'create':
           return await this.guardWrite(() => this.create(body));
         case 'update':
-          return await this.guardWrite(() => this.update(body));
+          return await this.dedupe.run(body, () => this.guardWrite(() => this.update(body)));
         case 'get':
           return await this.get(body);
         case 'keys': {
