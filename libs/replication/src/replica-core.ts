@@ -38,6 +38,7 @@ import type {
 } from './ports';
 import { DEFAULT_REPLICA_LIMITS, type ReplicaLimits } from './replica-config';
 import { EVENT_VERSION, type EventBatch, type ReplicatedEvent } from './replicated-event';
+import { withArticle } from '#crdt/type-article';
 import { RequestDedupe } from './request-dedupe';
 import { compareRounds, RoundParticipant } from './round-participant';
 
@@ -352,9 +353,9 @@ export class ReplicaCore {
     if (!parsed.ok) return errorReply(parsed.error.code, parsed.error.message);
     const existing = this.keys.get(key);
     if (existing) {
-      if (existing.type !== parsed.type) return errorReply('TYPE_MISMATCH', `key ${JSON.stringify(key)} exists as a ${existing.type}`);
+      if (existing.type !== parsed.type) return errorReply('TYPE_MISMATCH', `key ${JSON.stringify(key)} exists as ${withArticle(existing.type)}`);
       if (canonicalJson(existing.options) !== canonicalJson(parsed.options)) {
-        return errorReply('TYPE_MISMATCH', `key ${JSON.stringify(key)} exists as a ${existing.type} with other options`);
+        return errorReply('TYPE_MISMATCH', `key ${JSON.stringify(key)} exists as ${withArticle(existing.type)} with other options`);
       }
       return { ok: true, key, type: existing.type, created: false, token: this.token() };
     }
