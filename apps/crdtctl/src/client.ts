@@ -54,7 +54,7 @@ export interface CrdtClientPort {
 const CONNECT_TIMEOUT_MS = 3_000;
 
 /** Connects to NATS (a URL or a comma-separated list); rejects with `UnreachableError`. */
-export async function connectClient(url: string, prefix: string, opts: { reconnect?: boolean } = {}): Promise<CrdtClientPort> {
+export async function connectClient(url: string, prefix: string, opts: { reconnect?: boolean; user?: string; pass?: string } = {}): Promise<CrdtClientPort> {
   let nc: NatsConnection;
   try {
     nc = await connect({
@@ -64,6 +64,7 @@ export async function connectClient(url: string, prefix: string, opts: { reconne
       // The shell and `watch` run for long and should ride out a server restart.
       maxReconnectAttempts: opts.reconnect ? -1 : 0,
       reconnectTimeWait: 500,
+      ...(opts.user !== undefined ? { user: opts.user, pass: opts.pass } : {}),
     });
   } catch (e) {
     throw new UnreachableError(url, { cause: e });

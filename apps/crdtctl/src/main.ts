@@ -21,7 +21,7 @@ export async function main(argv: readonly string[], env: NodeJS.ProcessEnv, io: 
   const parsed = parseArgs(argv);
   if ('message' in parsed) {
     out.error(parsed.message);
-    out.error('see `crdtctl help`');
+    if (!parsed.message.startsWith('usage:')) out.error('see `crdtctl help`');
     return EXIT.USAGE;
   }
   const { command, options } = parsed;
@@ -33,7 +33,10 @@ export async function main(argv: readonly string[], env: NodeJS.ProcessEnv, io: 
   }
   let client;
   try {
-    client = await connectClient(url, prefix, { reconnect: command.name === 'shell' || command.name === 'watch' });
+    client = await connectClient(url, prefix, {
+      reconnect: command.name === 'shell' || command.name === 'watch',
+      ...(env.NATS_USER ? { user: env.NATS_USER, pass: env.NATS_PASS ?? '' } : {}),
+    });
   } catch (e) {
     if (!(e instanceof UnreachableError)) throw e;
     for (const l of formatUnreachable(url, e)) out.error(l);
@@ -58,6 +61,13 @@ export function cli(): void {
   };
   process.on('SIGINT', interrupt);
   process.on('SIGTERM', interrupt);
+  // `crdtctl help | head -1`: the reader left; stop quietly as other command-line tools do.
+  for (const stream of [process.stdout, process.stderr]) {
+    stream.on('error', (e: NodeJS.ErrnoException) => {
+      if (e.code === 'EPIPE') process.exit(process.exitCode ?? EXIT.OK);
+      throw e;
+    });
+  }
   main(process.argv.slice(2), process.env, { stdin: process.stdin, stdout: process.stdout, stderr: process.stderr, signal: ctl.signal }).then(
     (code) => {
       process.exitCode = code;
