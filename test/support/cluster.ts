@@ -19,15 +19,17 @@ export class TestCluster {
     readonly nats: NatsServerHandle,
     readonly nc: NatsConnection,
     readonly env: Record<string, string>,
+    /** How long a replica may take to become ready (longer on a loaded machine), ms. */
+    private readonly readyMs = 20_000,
   ) {
     mkdirSync(join(this.dir, 'logs'), { recursive: true });
   }
 
   /** Starts nats-server and the named replicas (in parallel), waiting until each is ready. */
-  static async start(ids: readonly string[], env: Record<string, string> = {}): Promise<TestCluster> {
+  static async start(ids: readonly string[], env: Record<string, string> = {}, readyMs?: number): Promise<TestCluster> {
     const nats = await startNatsServer();
     const nc = await connectClient(nats.url);
-    const cluster = new TestCluster(nats, nc, { STREAM_CHECK_MS: '300', ...env });
+    const cluster = new TestCluster(nats, nc, { STREAM_CHECK_MS: '300', ...env }, readyMs);
     await Promise.all(ids.map((id) => cluster.startReplica(id)));
     return cluster;
   }
@@ -42,9 +44,9 @@ export class TestCluster {
       ...extraEnv,
     }, { logDir: join(this.dir, 'logs'), name: `${id}-${Date.now()}` });
     this.replicas.set(id, app);
-    await app.waitForLog((l) => l.msg === 'ready', 20_000);
+    await app.waitForLog((l) => l.msg === 'ready', this.readyMs);
     // Ready means listening; a replica joining with an empty disk serves writes once it has caught up.
-    const deadline = Date.now() + 20_000;
+    const deadline = Date.now() + this.readyMs;
     while (Date.now() < deadline) {
       const s = await this.request('status', {}, id, 2_000).catch(() => undefined);
       if (s?.ok && s.mode === 'Work') return app;

@@ -109,6 +109,13 @@ export function formatErrorReply(reply: Obj, source: 'replica' | 'coordinator' =
   return lines;
 }
 
+/** `before KEY` found nothing: say what a round is, not how to create a key. */
+export function formatBeforeSyncFailure(reply: Obj): string[] {
+  const e = isObj(reply.error) ? reply.error : {};
+  if (e.code !== 'NOT_FOUND') return formatErrorReply(reply);
+  return [`error NOT_FOUND: ${str(e.message) ?? ''}`, 'hint: `before KEY` shows the value fixed by the last compaction round; `sync` runs a round now'];
+}
+
 /** A request that got no reply, with what to check. */
 export function formatTransportError(e: TransportError, prefix: string): string[] {
   const coordinator = e.subject.startsWith(`${prefix}.coordinator.`);

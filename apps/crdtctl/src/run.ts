@@ -13,6 +13,7 @@ import {
 } from './command';
 import {
   formatBeforeSync,
+  formatBeforeSyncFailure,
   formatCreate,
   formatErrorReply,
   formatGet,
@@ -135,7 +136,7 @@ async function dispatch(cmd: Command, ctx: RunContext): Promise<number> {
     case 'history':
       return show(ctx, await ask(ctx, 'history', { key: cmd.key }), formatHistory);
     case 'before-sync':
-      return show(ctx, await ask(ctx, 'before-sync', { key: cmd.key }), formatBeforeSync);
+      return showBeforeSync(ctx, await ask(ctx, 'before-sync', { key: cmd.key }));
     case 'variables':
       return variables(ctx, cmd.key, cmd.prefix);
     case 'peers': {
@@ -159,7 +160,7 @@ async function dispatch(cmd: Command, ctx: RunContext): Promise<number> {
       const code = await sync(ctx);
       if (cmd.key === undefined || code !== EXIT.OK) return code;
       // A round covers every key; show the key's value as the round fixed it.
-      return show(ctx, await ask(ctx, 'before-sync', { key: cmd.key }), formatBeforeSync);
+      return showBeforeSync(ctx, await ask(ctx, 'before-sync', { key: cmd.key }));
     }
     case 'watch':
       return watch(ctx, cmd.target);
@@ -171,6 +172,13 @@ async function dispatch(cmd: Command, ctx: RunContext): Promise<number> {
       return r.ok === false ? EXIT.ERROR : EXIT.OK;
     }
   }
+}
+
+/** `before KEY`: its own hint when no round has fixed the key. */
+function showBeforeSync(ctx: RunContext, r: Reply): number {
+  if (r.ok === true || ctx.options.json) return show(ctx, r, formatBeforeSync);
+  for (const l of formatBeforeSyncFailure(r)) ctx.out.error(l);
+  return EXIT.ERROR;
 }
 
 /** The key's type, read from a replica; undefined when it cannot be read. */

@@ -114,8 +114,13 @@ export function watchChanges(nc: NatsConnection, subjects: Subjects, w: WatchOpt
     sub.unsubscribe();
     wake?.();
   };
-  w.signal?.addEventListener('abort', finish, { once: true });
-  if (w.signal?.aborted) finish();
+  // Aborting ends the iteration at once: notices still queued are dropped.
+  const abort = () => {
+    queue.length = 0;
+    finish();
+  };
+  w.signal?.addEventListener('abort', abort, { once: true });
+  if (w.signal?.aborted) abort();
 
   const it: AsyncIterableIterator<ChangeNotice> = {
     async next(): Promise<IteratorResult<ChangeNotice>> {
