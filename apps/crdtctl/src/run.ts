@@ -211,7 +211,8 @@ async function askEach(ctx: RunContext, ids: readonly string[], command: string,
 async function acrossReplicas(ctx: RunContext, key: string, heard?: readonly string[]): Promise<number> {
   const ids = await replicaIds(ctx, heard);
   if (ids.length === 0) return noHeartbeats(ctx);
-  const rows = await askEach(ctx, ids, 'get', { key });
+  // With the shell's token (or --after), each replica shows at least what this session wrote and read.
+  const rows = await askEach(ctx, ids, 'get', { key, ...afterOf(ctx) });
   if (ctx.options.json) ctx.out.line(JSON.stringify({ ok: true, key, replicas: Object.fromEntries(rows) }));
   else for (const l of formatAcrossReplicas(key, rows)) ctx.out.line(l);
   return EXIT.OK;
