@@ -21,7 +21,8 @@ export async function main(argv: readonly string[], env: NodeJS.ProcessEnv, io: 
   const parsed = parseArgs(argv);
   if ('message' in parsed) {
     out.error(parsed.message);
-    if (!parsed.message.startsWith('usage:')) out.error('see `crdtctl help`');
+    // A wrong form already shows its usage, and a coded refusal says what to do.
+    if (!parsed.message.startsWith('usage:') && !parsed.message.startsWith('error ')) out.error('see `crdtctl help`');
     return EXIT.USAGE;
   }
   const { command, options } = parsed;
