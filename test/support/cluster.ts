@@ -11,12 +11,16 @@ export type Reply = HarnessReply;
  * data, and a client connection.
  */
 export class TestCluster {
-  private constructor(readonly harness: ClusterHarness) {}
+  private constructor(
+    readonly harness: ClusterHarness,
+    /** How long a replica may take to become ready (longer on a loaded machine), ms. */
+    private readonly readyMs?: number,
+  ) {}
 
   /** Starts nats-server and the named replicas (in parallel), waiting until each is ready. */
-  static async start(ids: readonly string[], env: Record<string, string> = {}): Promise<TestCluster> {
+  static async start(ids: readonly string[], env: Record<string, string> = {}, readyMs?: number): Promise<TestCluster> {
     const harness = await ClusterHarness.start({ name: 'e2e', replicaEnv: { STREAM_CHECK_MS: '300', ...env } });
-    const cluster = new TestCluster(harness);
+    const cluster = new TestCluster(harness, readyMs);
     try {
       await Promise.all(ids.map((id) => cluster.startReplica(id)));
     } catch (e) {
@@ -46,7 +50,7 @@ export class TestCluster {
 
   /** Starts (or restarts, on the same data dir) one replica and waits until it serves writes. */
   startReplica(id: string, extraEnv: Record<string, string> = {}): Promise<AppHandle> {
-    return this.harness.startReplica(id, extraEnv);
+    return this.harness.startReplica(id, extraEnv, this.readyMs);
   }
 
   /** Sends a request to `crdt.api.<command>` (any replica) or to one replica. */

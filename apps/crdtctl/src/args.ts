@@ -1,5 +1,7 @@
 import { checkKey } from '#protocol';
 import {
+  DEFAULT_KEY_TYPE,
+  PLAIN_KEY_TYPE,
   POPULATE_COUNT_DEFAULT,
   POPULATE_COUNT_MAX,
   REQUEST_TIMEOUT_MS_MAX,
@@ -8,6 +10,7 @@ import {
   type Command,
   type GlobalOptions,
   type UsageError,
+  type WatchTarget,
 } from './command';
 import { tokenize } from './tokenize';
 
@@ -37,15 +40,23 @@ export function parseShellLine(line: string): ParsedLine | UsageError | undefine
   return parseWords(t.words, 'shell');
 }
 
-/** `+5`, `-3`, `+` and `-` (by 1): the shell's counter short forms. */
-const SHORT_FORM = /^([+-])(\d*)$/;
+/** `+5`, `-3`, `+` and `-` (by 1), and `5` (add 5): the seed shell's counter forms. */
+const SHORT_FORM = /^([+-]?)(\d*)$/;
+
+/** True for a short form word (not the empty string). */
+function isShortForm(w: string): boolean {
+  return w !== '' && SHORT_FORM.test(w);
+}
+
+/** Replica ids, as the replicas check them. */
+const REPLICA_ID = /^[A-Za-z0-9_-]{1,64}$/;
 
 function parseWords(words: readonly string[], source: LineSource): ParsedLine | UsageError {
   const positional: string[] = [];
   const flags = new Map<string, string | true>();
   for (let i = 0; i < words.length; i++) {
     const w = words[i];
-    if (positional.length === 0 && source === 'shell' && SHORT_FORM.test(w)) {
+    if (positional.length === 0 && isShortForm(w)) {
       positional.push(w); // a short form, not a flag
     } else if (w === '--') {
       positional.push(...words.slice(i + 1));
@@ -75,7 +86,20 @@ function parseWords(words: readonly string[], source: LineSource): ParsedLine | 
     if (!Number.isInteger(n) || n < 1 || n > REQUEST_TIMEOUT_MS_MAX) return usageError(`--timeout is milliseconds, from 1 to ${REQUEST_TIMEOUT_MS_MAX}`);
     timeoutMs = n;
   }
-  const options: GlobalOptions = { json: flags.has('json'), timeoutMs };
+  const replica = flags.get('replica');
+  if (typeof replica === 'string' && !REPLICA_ID.test(replica)) return usageError('--replica is a replica id: 1 to 64 of A-Z a-z 0-9 _ -');
+  const consistency = flags.get('consistency');
+  if (consistency !== undefined && consistency !== 'local' && consistency !== 'latest') {
+    return usageError(`--consistency is local or latest${consistency === 'strong' || consistency === 'linearizable' ? ` (${consistency} comes with strong consistency, not yet in this protocol version)` : ''}`);
+  }
+  const after = flags.get('after');
+  const options: GlobalOptions = {
+    json: flags.has('json'),
+    timeoutMs,
+    ...(typeof replica === 'string' ? { replica } : {}),
+    ...(typeof after === 'string' ? { after } : {}),
+    ...(typeof consistency === 'string' ? { consistency } : {}),
+  };
 
   if (flags.has('help') || positional.length === 0) {
     return { command: { name: 'help', topic: source === 'shell' ? 'shell' : undefined }, options };
@@ -89,11 +113,13 @@ function parseWords(words: readonly string[], source: LineSource): ParsedLine | 
   return { command, options };
 }
 
-const GLOBAL_FLAGS = new Set(['json', 'timeout', 'help']);
-const VALUE_FLAGS = new Set(['timeout', 'type', 'ack', 'count']);
+const GLOBAL_FLAGS = new Set(['json', 'timeout', 'help', 'replica']);
+const VALUE_FLAGS = new Set(['timeout', 'type', 'ack', 'count', 'replica', 'after', 'consistency', 'prefix']);
 const FLAGS_OF: Partial<Record<Command['name'], string[]>> = {
-  update: ['type', 'ack'],
-  populate: ['type', 'count'],
+  update: ['type', 'ack', 'after'],
+  get: ['after', 'consistency'],
+  variables: ['prefix', 'after', 'consistency'],
+  populate: ['type', 'count', 'after'],
 };
 
 function parseCommand(args: string[], flags: Map<string, string | true>, source: LineSource): Command | UsageError {
@@ -106,36 +132,63 @@ function parseCommand(args: string[], flags: Map<string, string | true>, source:
   };
 
   const short = SHORT_FORM.exec(verb);
-  if (short && source === 'shell') {
-    if (rest.length !== 1) return usageError(`usage: ${verb} KEY (for example \`+5 visits\`)`);
+  if (short && verb !== '') {
+    if (rest.length !== 1) return usageError(`usage: ${verb} KEY (for example \`+5 visits\`, \`-2 visits\` or \`5 visits\`)`);
     const by = short[2] === '' ? 1 : Number(short[2]);
     if (!Number.isSafeInteger(by)) return usageError('the amount must be a safe integer');
     return key(rest[0]) ?? {
       name: 'update',
       key: rest[0],
-      op: { type: short[1] === '+' ? 'increment' : 'decrement', by },
-      type: 'pn-counter',
+      op: { type: short[1] === '-' ? 'decrement' : 'increment', by },
+      type: DEFAULT_KEY_TYPE,
     };
   }
 
   switch (verb) {
     case 'help':
       return { name: 'help', topic: source === 'shell' || rest[0] === 'shell' ? 'shell' : undefined };
+    case 'rounds':
+      return arity(0, 0, verb) ?? { name: verb };
     case 'status':
     case 'peers':
     case 'sync':
-    case 'rounds':
-      return arity(0, 0, verb) ?? { name: verb };
+    case 'missing':
+      return arity(0, 1, `${verb} [KEY]`) ?? (rest[0] !== undefined ? key(rest[0]) : undefined) ?? { name: verb, ...(rest[0] !== undefined ? { key: rest[0] } : {}) };
     case 'keys':
-    case 'variables':
       return arity(0, 1, `${verb} [PREFIX]`) ?? { name: verb, prefix: rest[0] };
+    case 'variables': {
+      const bad = arity(0, 1, 'variables [KEY] [--prefix PREFIX]') ?? (rest[0] !== undefined ? key(rest[0]) : undefined);
+      if (bad) return bad;
+      const prefix = flags.get('prefix');
+      if (rest[0] !== undefined && prefix !== undefined) return usageError('variables takes a KEY or --prefix PREFIX, not both');
+      return { name: 'variables', ...(rest[0] !== undefined ? { key: rest[0] } : {}), ...(typeof prefix === 'string' ? { prefix } : {}) };
+    }
     case 'get':
     case 'history':
     case 'before-sync':
       return arity(1, 1, `${verb} KEY`) ?? key(rest[0]) ?? { name: verb, key: rest[0] };
-    case 'create': {
-      const bad = arity(2, 3, 'create KEY TYPE [OPTIONS_JSON]') ?? key(rest[0]);
+    case 'before':
+      return arity(1, 1, 'before KEY') ?? key(rest[0]) ?? { name: 'before-sync', key: rest[0] };
+    case 'put': {
+      const bad = arity(2, 2, 'put KEY VALUE (VALUE is JSON, or else taken as a string)') ?? key(rest[0]);
       if (bad) return bad;
+      return { name: 'update', key: rest[0], op: { type: 'set', value: jsonOrString(rest[1]) }, type: PLAIN_KEY_TYPE };
+    }
+    case 'del':
+    case 'delete':
+      return usageError(`error NOT_YET: ${verb} is not available yet: key deletion needs the protocol's delete command (issue 10, item 3); nothing was changed`);
+    case 'req': {
+      const bad = arity(1, 2, "req SUBJECT [JSON] (for example: req crdt.api.get '{\"key\":\"x\"}')");
+      if (bad) return bad;
+      if (!/^[^\s*>]+$/.test(rest[0]) || rest[0].split('.').some((t) => t === '')) return usageError(`SUBJECT ${JSON.stringify(rest[0])} must be a NATS subject without wildcards, like crdt.api.get`);
+      if (rest[1] === undefined) return { name: 'req', subject: rest[0], body: {} };
+      const body = parseJson(rest[1], 'JSON', `req ${rest[0]} '{"key":"x"}'`);
+      return 'error' in body ? body.error : { name: 'req', subject: rest[0], body: body.value };
+    }
+    case 'create': {
+      const bad = arity(1, 3, 'create KEY [TYPE] [OPTIONS_JSON] (TYPE defaults to pn-counter)') ?? key(rest[0]);
+      if (bad) return bad;
+      if (rest[1] === undefined) return { name: 'create', key: rest[0], type: DEFAULT_KEY_TYPE };
       if (rest[2] === undefined) return { name: 'create', key: rest[0], type: rest[1] };
       const options = parseJson(rest[2], 'OPTIONS_JSON', `create ${rest[0]} ${rest[1]} '{"states":["open","closed"]}'`);
       return 'error' in options ? options.error : { name: 'create', key: rest[0], type: rest[1], options: options.value };
@@ -160,9 +213,11 @@ function parseCommand(args: string[], flags: Map<string, string | true>, source:
         ...(ack !== undefined ? { ack: ack as AckLevel } : {}),
       };
     }
-    case 'watch':
-      if (rest.length > 1) return usageError('usage: watch [KEY|PATTERN] (for example `watch visits`, `watch "users.*"` or `watch` for every key)');
-      return { name: 'watch', key: rest[0] ?? '>' };
+    case 'watch': {
+      if (rest.length > 1) return usageError('usage: watch [KEY|PREFIX*|PATTERN] (for example `watch visits`, `watch "tag*"`, `watch "users.*"` or `watch` for every key)');
+      const target = watchTarget(rest[0]);
+      return 'message' in target ? target : { name: 'watch', target };
+    }
     case 'populate': {
       const bad = arity(1, 1, 'populate KEY [--count N] [--type TYPE]') ?? key(rest[0]);
       if (bad) return bad;
@@ -170,7 +225,7 @@ function parseCommand(args: string[], flags: Map<string, string | true>, source:
       const count = typeof countFlag === 'string' ? Number(countFlag) : POPULATE_COUNT_DEFAULT;
       if (!Number.isInteger(count) || count < 1 || count > POPULATE_COUNT_MAX) return usageError(`--count is a whole number from 1 to ${POPULATE_COUNT_MAX}`);
       const type = flags.get('type');
-      return { name: 'populate', key: rest[0], count, type: typeof type === 'string' ? type : 'pn-counter' };
+      return { name: 'populate', key: rest[0], count, type: typeof type === 'string' ? type : DEFAULT_KEY_TYPE };
     }
     case 'shell':
       if (source === 'shell') return usageError('already in the shell');
@@ -180,7 +235,7 @@ function parseCommand(args: string[], flags: Map<string, string | true>, source:
       if (source !== 'shell') return usageError(`${verb} works in the shell only`);
       return { name: 'exit' };
     default:
-      return usageError(`unknown command ${JSON.stringify(verb)}; see \`${source === 'shell' ? 'help' : 'crdtctl help'}\``);
+      return usageError(`unknown command ${JSON.stringify(verb)}`);
   }
 }
 
@@ -190,4 +245,35 @@ function parseJson(text: string, what: string, example: string): { value: unknow
   } catch (e) {
     return { error: usageError(`${what} is not JSON (${(e as Error).message}); for example: ${example}`) };
   }
+}
+
+/** A VALUE of `put`: JSON when it parses (`42`, `true`, `{"a":1}`, `"quoted"`), else the word as a string. */
+function jsonOrString(text: string): unknown {
+  try {
+    return JSON.parse(text);
+  } catch {
+    return text;
+  }
+}
+
+/**
+ * What `watch` listens to. NATS wildcards match whole dot-separated parts only (`*` one
+ * part, `>` the rest), so `tag*` (a star inside a part) is taken as the key prefix `tag`
+ * and filtered by crdtctl, while `users.*` and `users.>` go to NATS as they are.
+ */
+export function watchTarget(arg: string | undefined): WatchTarget | UsageError {
+  if (arg === undefined || arg === '>') return { pattern: '>' };
+  const parts = arg.split('.');
+  if (parts.every((p) => p === '*' || p === '>' || !/[*>]/.test(p)) && parts.some((p) => p === '*' || p === '>')) {
+    if (parts.slice(0, -1).includes('>')) return usageError('">" matches the rest of a key and must come last, as in `watch "users.>"`');
+    return { pattern: arg };
+  }
+  if (arg.endsWith('*') && !arg.slice(0, -1).includes('*') && !arg.includes('>')) {
+    const prefix = arg.slice(0, -1);
+    if (prefix === '' ) return { pattern: '>' };
+    return { prefix };
+  }
+  if (/[*>]/.test(arg)) return usageError(`watch ${JSON.stringify(arg)}: use KEY, PREFIX* (one star at the end) or NATS wildcards on whole dot-separated parts (users.*, users.>)`);
+  const bad = checkKey(arg);
+  return bad ? usageError(bad.error.message) : { key: arg };
 }

@@ -1,21 +1,48 @@
 /** What crdtctl can be asked to do: one parsed command line (or shell line). */
 export type Command =
   | { readonly name: 'help'; readonly topic?: 'shell' }
-  | { readonly name: 'status' }
-  | { readonly name: 'peers' }
+  | { readonly name: 'status'; readonly key?: string }
+  | { readonly name: 'peers'; readonly key?: string }
+  | { readonly name: 'missing'; readonly key?: string }
   | { readonly name: 'keys'; readonly prefix?: string }
-  | { readonly name: 'variables'; readonly prefix?: string }
+  | { readonly name: 'variables'; readonly key?: string; readonly prefix?: string }
   | { readonly name: 'get'; readonly key: string }
   | { readonly name: 'create'; readonly key: string; readonly type: string; readonly options?: unknown }
   | { readonly name: 'update'; readonly key: string; readonly op?: unknown; readonly ops?: readonly unknown[]; readonly type?: string; readonly ack?: AckLevel }
   | { readonly name: 'history'; readonly key: string }
   | { readonly name: 'before-sync'; readonly key: string }
-  | { readonly name: 'sync' }
+  | { readonly name: 'sync'; readonly key?: string }
   | { readonly name: 'rounds' }
-  | { readonly name: 'watch'; readonly key: string }
+  | { readonly name: 'watch'; readonly target: WatchTarget }
   | { readonly name: 'populate'; readonly key: string; readonly count: number; readonly type: string }
+  | { readonly name: 'req'; readonly subject: string; readonly body: unknown }
   | { readonly name: 'shell' }
   | { readonly name: 'exit' };
+
+/** What `watch` listens to: a key, a key prefix (`tag*`) or NATS whole-token wildcards (`users.*`). */
+export type WatchTarget = { readonly key: string } | { readonly prefix: string } | { readonly pattern: string };
+
+/**
+ * The replica protocol command each crdtctl command sends (one table, so that routing can
+ * switch to libs/protocol's command table in one place). `before` is the seed shell's name
+ * of `before-sync`; `put` is an update of an lww-register.
+ */
+export const PROTOCOL_COMMAND_OF = {
+  get: 'get',
+  create: 'create',
+  update: 'update',
+  put: 'update',
+  keys: 'keys',
+  variables: 'keys',
+  history: 'history',
+  'before-sync': 'before-sync',
+  before: 'before-sync',
+  status: 'status',
+  missing: 'status',
+} as const;
+
+/** Read consistency levels `--consistency` accepts. */
+export type Consistency = 'local' | 'latest';
 
 /** Acknowledgement levels an update may ask for. */
 export type AckLevel = 'local' | 'stream' | 'all';
@@ -32,6 +59,12 @@ export interface GlobalOptions {
   readonly json: boolean;
   /** How long to wait for a reply, ms (`--timeout`); each command has its default. */
   readonly timeoutMs?: number;
+  /** Talk to this replica only (`<prefix>.replica.<id>.<command>`) instead of any one. */
+  readonly replica?: string;
+  /** A causal token: reads and writes wait until the replica covers it. */
+  readonly after?: string;
+  /** Read consistency (`get`, `variables`). */
+  readonly consistency?: Consistency;
 }
 
 /** Exit codes of crdtctl. */
@@ -61,6 +94,11 @@ export const POPULATE_BATCH_OPS_MAX = 500;
 export const POPULATE_COUNT_MAX = 10_000_000;
 /** Ops `populate` sends when `--count` is absent. */
 export const POPULATE_COUNT_DEFAULT = 1_000;
+
+/** Key type of `create KEY` without a type, of `+N KEY` and `populate KEY`: the seed shell's integer. */
+export const DEFAULT_KEY_TYPE = 'pn-counter';
+/** Key type of the plain-key shorthands `put` and `get`. */
+export const PLAIN_KEY_TYPE = 'lww-register';
 
 /** Builds a usage error. */
 export function usageError(message: string): UsageError {

@@ -188,6 +188,10 @@ describe('crdtctl populate ops', () => {
     expect(randomOps('or-set', 3, () => 0.8).every((o) => (o as { type: string }).type === 'remove')).toBe(true);
     expect(randomOps('g-set', 3, () => 0.8).every((o) => (o as { type: string }).type === 'add')).toBe(true);
     expect(randomOps('lww-register', 1, () => 0.5)).toEqual([{ type: 'set', value: 500000 }]);
-    expect(isPopulateType('text')).toBe(false);
+    expect(isPopulateType('text')).toBe(true);
+    expect(isPopulateType('or-map')).toBe(false);
+    // Text and list inserts stay inside the sequence as it grows (length 2 before the batch).
+    const inserts = randomOps('text', 3, () => 0.999, 2) as Array<{ index: number }>;
+    expect(inserts.map((o) => o.index)).toEqual([2, 3, 4]);
   });
 });

@@ -1,5 +1,7 @@
 import { isTimestamp, wallMsOf } from '#crdt/causality/hlc';
 import type { Heartbeat } from '#replication/ports';
+import { COMMAND_EXAMPLES, isTypeName } from '#crdt';
+import { withArticle } from '#crdt/type-article';
 import type { TransportError } from './client';
 
 /**
@@ -60,7 +62,7 @@ const HINTS: Record<string, string> = {
   NOT_FOUND: 'create it first (`create KEY TYPE`), or pass --type with update to create it on first write',
   TYPE_MISMATCH: 'see the key\'s type with `get KEY`, and send ops of that type',
   UNKNOWN_TYPE: 'types: ew-flag, dw-flag, g-counter, pn-counter, lww-register, mv-register, g-set, 2p-set, lww-set, or-set, or-map, text, list, lifecycle',
-  INVALID_OP: 'the message says what the type expects; for a pn-counter: {"type":"increment","by":1}',
+  INVALID_OP: 'the message says what the key\'s type expects; `get KEY` shows the type',
   INVALID_OPTIONS: 'the message says which options the type takes',
   TOO_LARGE: 'split the batch or shorten the key or value',
   TIMEOUT: 'retry, or raise --timeout',
@@ -86,17 +88,32 @@ const COORDINATOR_HINTS: Record<string, string> = {
   INTERNAL: 'the coordinator logged the failure; look at its log',
 };
 
-/** An error reply: its code and message, and a hint of what to do. */
-export function formatErrorReply(reply: Obj, source: 'replica' | 'coordinator' = 'replica'): string[] {
+/** The commands a type takes, as an INVALID_OP hint: `an or-set takes {"type":"add","value":"x"} or ...`. */
+export function opHintFor(type: string): string | undefined {
+  if (!isTypeName(type)) return undefined;
+  return `${withArticle(type)} takes ${COMMAND_EXAMPLES[type].map((c) => JSON.stringify(c)).join(' or ')}`;
+}
+
+/** An error reply: its code and message, and a hint of what to do (for INVALID_OP, for the key's type). */
+export function formatErrorReply(reply: Obj, source: 'replica' | 'coordinator' = 'replica', keyType?: string): string[] {
   const e = isObj(reply.error) ? reply.error : {};
   const code = str(e.code) ?? 'ERROR';
   const lines = [`error ${code}: ${str(e.message) ?? JSON.stringify(reply)}`];
   // A write that timed out waiting for its ack is durable all the same: sending it again would apply it twice.
   const hint = code === 'TIMEOUT' && source === 'replica' && num(reply.seq) !== undefined
     ? `the write is durable as event ${str(reply.replica) ?? ''}#${reply.seq} and will replicate: do not send it again; ask for a weaker --ack or raise --timeout next time`
-    : (source === 'coordinator' ? COORDINATOR_HINTS : HINTS)[code];
+    : code === 'INVALID_OP' && source === 'replica' && keyType !== undefined && opHintFor(keyType) !== undefined
+      ? opHintFor(keyType)
+      : (source === 'coordinator' ? COORDINATOR_HINTS : HINTS)[code];
   if (hint) lines.push(`hint: ${hint}`);
   return lines;
+}
+
+/** `before KEY` found nothing: say what a round is, not how to create a key. */
+export function formatBeforeSyncFailure(reply: Obj): string[] {
+  const e = isObj(reply.error) ? reply.error : {};
+  if (e.code !== 'NOT_FOUND') return formatErrorReply(reply);
+  return [`error NOT_FOUND: ${str(e.message) ?? ''}`, 'hint: `before KEY` shows the value fixed by the last compaction round; `sync` runs a round now'];
 }
 
 /** A request that got no reply, with what to check. */
@@ -414,41 +431,51 @@ export function formatHeartbeatStatus(beats: readonly Heartbeat[], prefix: strin
 /** crdtctl's help. */
 export function helpText(topic?: 'shell'): string[] {
   const commands = [
-    '  status                          members, modes, applied lag, op-log sizes, outbox depth, last rounds',
-    '  peers                           replicas heard on the heartbeat subject in ~1 s',
+    '  status [KEY]                    members, modes, applied lag, op-log sizes, outbox depth, last rounds;',
+    '                                  with KEY also its value on each replica',
+    '  peers [KEY]                     replicas heard on the heartbeat subject in ~1 s; with KEY its value on each',
+    '  missing [KEY]                   events each replica lacks or holds back waiting for a dependency;',
+    '                                  with KEY the key\'s events (since the last round) some replica lacks',
     '  keys [PREFIX]                   list keys',
-    '  variables [PREFIX]              list keys with their values',
-    '  get KEY                         read a key',
-    '  create KEY TYPE [OPTIONS_JSON]  make a key of a CRDT type (pn-counter, or-set, lww-register, ...)',
+    '  variables [KEY] [--prefix P]    keys with their values (all, one KEY, or those starting with P)',
+    '  get KEY [--consistency local|latest]   read a key',
+    '  create KEY [TYPE] [OPTIONS_JSON]       make a key of a CRDT type (default pn-counter)',
+    '  +N KEY, -N KEY, N KEY           add or subtract N (a pn-counter, created if missing)',
+    '  put KEY VALUE                   set a plain key (an lww-register; VALUE is JSON or a string); read it with get',
     '  update KEY OP_JSON [--type T] [--ack local|stream|all]',
     '                                  apply an op ({...}) or a batch ([{...},...]); --type creates the key if missing',
     '  history KEY                     events of a key since the last compaction round',
-    '  before-sync KEY                 the key\'s value at the last compaction round',
-    '  sync                            run a compaction round now, printing each phase',
+    '  before KEY                      the key\'s value at the last compaction round (also: before-sync KEY)',
+    '  sync [KEY]                      run a compaction round now, printing each phase (then KEY at the round)',
     '  rounds                          recent compaction rounds',
-    '  watch [KEY|PATTERN]             print change notices (default: every key) until Ctrl-C',
+    '  watch [KEY|PREFIX*|PATTERN]     print change notices (default: every key) until Ctrl-C;',
+    '                                  PATTERN uses NATS wildcards on whole dot-separated parts (users.*, users.>)',
     '  populate KEY [--count N] [--type T]   send N random ops in batches (default 1000, pn-counter)',
+    '  req SUBJECT [JSON]              send a raw request and print the JSON reply',
+  ];
+  const options = [
+    'options: --replica ID (talk to that replica only), --after TOKEN (wait until the replica covers the token),',
+    '         --consistency local|latest, --json, --timeout MS',
   ];
   if (topic === 'shell') {
     return [
       'commands (as on the command line, without `crdtctl`):',
       ...commands,
-      'short forms:',
-      '  +5 x                            increment x by 5 (creates a pn-counter if x is missing)',
-      '  -3 x                            decrement x by 3',
       '  help, exit (or Ctrl-D)',
+      ...options,
       'reads in the shell wait for the shell\'s own earlier writes (read-your-writes across replicas).',
     ];
   }
   return [
     'crdtctl: admin CLI of the CRDT store over NATS',
     '',
-    'usage: crdtctl COMMAND [ARGS] [--json] [--timeout MS]',
+    'usage: crdtctl COMMAND [ARGS] [OPTIONS]',
     '',
     'commands:',
     ...commands,
-    '  shell                           interactive prompt (also takes +5 x, -3 x, variables, exit)',
+    '  shell                           interactive prompt with the same commands',
     '',
+    ...options,
     'environment: NATS_URL (else the cluster file $DATA_ROOT/cluster.json that npm start writes; DATA_ROOT default ./data), CRDT_PREFIX (default crdt),',
     '  NATS_USER + NATS_PASSWORD or NATS_PASSWORD_FILE (a secured cluster; else the cluster file\'s admin credential), NATS_TLS_CA (TLS)',
     'exit codes: 0 ok, 1 error reply or no answer, 2 usage, 3 cannot reach NATS',

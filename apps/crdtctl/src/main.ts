@@ -23,7 +23,8 @@ export async function main(argv: readonly string[], env: NodeJS.ProcessEnv, io: 
   const parsed = parseArgs(argv);
   if ('message' in parsed) {
     out.error(parsed.message);
-    out.error('see `crdtctl help`');
+    // A wrong form already shows its usage, and a coded refusal says what to do.
+    if (!parsed.message.startsWith('usage:') && !parsed.message.startsWith('error ')) out.error('see `crdtctl help`');
     return EXIT.USAGE;
   }
   const { command, options } = parsed;
@@ -78,6 +79,13 @@ export function cli(): void {
   };
   process.on('SIGINT', interrupt);
   process.on('SIGTERM', interrupt);
+  // `crdtctl help | head -1`: the reader left; stop quietly as other command-line tools do.
+  for (const stream of [process.stdout, process.stderr]) {
+    stream.on('error', (e: NodeJS.ErrnoException) => {
+      if (e.code === 'EPIPE') process.exit(process.exitCode ?? EXIT.OK);
+      throw e;
+    });
+  }
   main(process.argv.slice(2), process.env, { stdin: process.stdin, stdout: process.stdout, stderr: process.stderr, signal: ctl.signal }).then(
     (code) => {
       process.exitCode = code;

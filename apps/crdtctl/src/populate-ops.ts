@@ -5,7 +5,7 @@
  */
 
 /** Types `populate` knows how to fill. */
-export const POPULATE_TYPES = ['pn-counter', 'g-counter', 'or-set', 'g-set', '2p-set', 'lww-set', 'lww-register', 'mv-register', 'ew-flag', 'dw-flag'] as const;
+export const POPULATE_TYPES = ['pn-counter', 'g-counter', 'or-set', 'g-set', '2p-set', 'lww-set', 'lww-register', 'mv-register', 'ew-flag', 'dw-flag', 'text', 'list'] as const;
 
 /** One of `POPULATE_TYPES`. */
 export type PopulateType = (typeof POPULATE_TYPES)[number];
@@ -20,13 +20,23 @@ const VALUE_POOL_SIZE = 100;
 /** Largest step of a random counter op. */
 const COUNTER_STEP_MAX = 10;
 
-/** Builds `count` random commands for a key of `type`. */
-export function randomOps(type: PopulateType, count: number, random: () => number): unknown[] {
+/**
+ * Builds `count` random commands for a key of `type`. Text and list get inserts only, at
+ * random positions of a sequence `length` long before the batch (each insert lengthens it),
+ * so every index is in range whatever other writers add meanwhile.
+ */
+export function randomOps(type: PopulateType, count: number, random: () => number, length = 0): unknown[] {
   const int = (n: number) => Math.floor(random() * n);
   const element = () => `v${int(VALUE_POOL_SIZE)}`;
   const ops: unknown[] = [];
   for (let i = 0; i < count; i++) {
     switch (type) {
+      case 'text':
+        ops.push({ type: 'insert', index: int(length + i + 1), text: String.fromCharCode(97 + int(26)) });
+        break;
+      case 'list':
+        ops.push({ type: 'insert', index: int(length + i + 1), value: element() });
+        break;
       case 'pn-counter':
         ops.push({ type: random() < 0.7 ? 'increment' : 'decrement', by: 1 + int(COUNTER_STEP_MAX) });
         break;

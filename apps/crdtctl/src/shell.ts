@@ -31,7 +31,8 @@ export async function runShell(
     if (parsed === undefined) {
       // empty line
     } else if ('message' in parsed) {
-      base.out.error(`usage: ${parsed.message}`);
+      // The message says it all (a wrong form already reads `usage: ...`).
+      base.out.error(parsed.message.startsWith('unknown command') ? `${parsed.message}; see \`help\`` : parsed.message);
     } else if (parsed.command.name === 'exit') {
       break;
     } else {

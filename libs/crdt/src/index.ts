@@ -2,6 +2,7 @@
 export * from './result';
 export * from './json';
 export * from './crdt-type';
+export * from './commands';
 export * from './registry';
 export * from './encoding/canonical-json';
 export * from './causality/hlc';

@@ -22,6 +22,8 @@ export interface UpdateRequest {
   readonly ack: AckLevel;
   readonly after?: string;
   readonly timeoutMs: number;
+  /** The client's request id: a retried update with the same id is applied once (see `parseRid`). */
+  readonly rid?: string;
 }
 /** `get`: read a key. */
 export interface GetRequest {
@@ -112,10 +114,32 @@ export function parseCreate(body: Record<string, unknown>): Parsed<CreateRequest
   return { ok: true, request: { key: body.key as string, type: body.type, options: body.options ?? null } };
 }
 
+/** Longest client request id (`rid`), characters. */
+export const RID_LENGTH_MAX = 128;
+/** A request id: printable ASCII without spaces, 1..128 characters (a UUID fits). */
+const RID_PATTERN = /^[\x21-\x7e]+$/;
+
+/**
+ * Reads the optional client request id `rid` of an update: undefined when absent, an error
+ * reply when malformed. A replica remembers the reply of each rid for a bounded time and
+ * number of ids (docs/protocol.md §4.2), so a client may resend an update whose reply it
+ * lost, with the same rid, and the write is applied once.
+ */
+export function parseRid(body: Record<string, unknown>): string | undefined | ErrorReply {
+  const v = body.rid;
+  if (v === undefined) return undefined;
+  if (typeof v !== 'string' || v.length === 0 || v.length > RID_LENGTH_MAX || !RID_PATTERN.test(v)) {
+    return errorReply('BAD_REQUEST', `"rid" must be a string of 1 to ${RID_LENGTH_MAX} printable characters without spaces, for example a UUID`);
+  }
+  return v;
+}
+
 /** Parses `update`: exactly one of `op` and `ops`. */
 export function parseUpdate(body: Record<string, unknown>): Parsed<UpdateRequest> {
   const bad = checkKey(body.key) ?? optionalString(body, 'type') ?? optionalString(body, 'after');
   if (bad) return bad;
+  const rid = parseRid(body);
+  if (typeof rid === 'object') return rid;
   let ops: unknown[];
   if (body.op !== undefined && body.ops !== undefined) return errorReply('BAD_REQUEST', 'give "op" or "ops", not both');
   if (body.op !== undefined) ops = [body.op];
@@ -132,7 +156,7 @@ export function parseUpdate(body: Record<string, unknown>): Parsed<UpdateRequest
   if (typeof timeoutMs !== 'number') return timeoutMs;
   return {
     ok: true,
-    request: { key: body.key as string, ops, type: body.type as string | undefined, options: body.options ?? null, ack, after: body.after as string | undefined, timeoutMs },
+    request: { key: body.key as string, ops, type: body.type as string | undefined, options: body.options ?? null, ack, after: body.after as string | undefined, timeoutMs, ...(rid !== undefined ? { rid } : {}) },
   };
 }
 

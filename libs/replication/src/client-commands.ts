@@ -10,9 +10,11 @@ import {
   type GetRequest,
   type UpdateRequest,
 } from '#protocol';
+import { withArticle } from '#crdt/type-article';
 import { EVENT_VERSION, type ReplicatedEvent } from '#protocol/replicated-event';
 import { decodeToken, encodeToken } from './causal-token';
 import { KeySpace } from './key-space';
+import { RequestDedupe } from './request-dedupe';
 import type { PeerLiveness } from './peer-liveness';
 import type { ReplicaState } from './replica-state';
 import type { RoundParticipant } from './round-participant';
@@ -35,12 +37,16 @@ interface HeldWrite {
  */
 export class ClientCommands {
   private held: HeldWrite[] = [];
+  /** Replies of recent updates by client request id: a resend is applied once (request-dedupe.ts). */
+  private readonly dedupe: RequestDedupe<Reply>;
 
   constructor(
     private readonly s: ReplicaState,
     private readonly peers: PeerLiveness,
     private readonly round: RoundParticipant,
-  ) {}
+  ) {
+    this.dedupe = new RequestDedupe<Reply>(() => s.ports.clock.nowMs());
+  }
 
   /** Answers one client command. Never throws: every failure is an error reply. */
   async handle(command: string, body: Record<string, unknown>): Promise<Reply> {
@@ -49,7 +55,7 @@ export class ClientCommands {
         case 'create':
           return await this.guardWrite(() => this.create(body));
         case 'update':
-          return await this.guardWrite(() => this.update(body));
+          return await this.dedupe.run(body, () => this.guardWrite(() => this.update(body)));
         case 'get':
           return await this.get(body);
         case 'keys': {
@@ -110,9 +116,9 @@ export class ClientCommands {
     if (!parsed.ok) return errorReply(parsed.error.code, parsed.error.message);
     const existing = this.s.keys.get(key);
     if (existing) {
-      if (existing.type !== parsed.type) return errorReply('TYPE_MISMATCH', `key ${JSON.stringify(key)} exists as a ${existing.type}`);
+      if (existing.type !== parsed.type) return errorReply('TYPE_MISMATCH', `key ${JSON.stringify(key)} exists as ${withArticle(existing.type)}`);
       if (canonicalJson(existing.options) !== canonicalJson(parsed.options)) {
-        return errorReply('TYPE_MISMATCH', `key ${JSON.stringify(key)} exists as a ${existing.type} with other options`);
+        return errorReply('TYPE_MISMATCH', `key ${JSON.stringify(key)} exists as ${withArticle(existing.type)} with other options`);
       }
       return { ok: true, key, type: existing.type, created: false, token: this.token() };
     }

@@ -1,3 +1,4 @@
+import { withArticle } from '#crdt/type-article';
 import {
   canonicalJson,
   crdtType,
@@ -111,7 +112,7 @@ export class KeySpace {
     let created = false;
     if (existing) {
       if (typeName !== undefined && typeName !== existing.type) {
-        return { ok: false, error: { code: 'TYPE_MISMATCH', message: `key ${JSON.stringify(key)} is a ${existing.type}, not a ${typeName}` } };
+        return { ok: false, error: { code: 'TYPE_MISMATCH', message: `key ${JSON.stringify(key)} is ${withArticle(existing.type)}, not ${withArticle(typeName)}` } };
       }
       impl = existing.impl;
       options = existing.options;
