@@ -8,7 +8,9 @@
  * Environment: NATS_URL (use this NATS instead of starting one), NATS_PORT (client port
  * of the started server; default a free one), CRDT_PREFIX (default crdt), CRDT_STREAM
  * (default CRDT_OPS), REPLICAS (1..9, default 3), DATA_ROOT (default ./data),
- * LOG_FORMAT=json (print the apps' JSON lines as they are), NATS_SERVER_BIN.
+ * LOG_FORMAT=json (print the apps' JSON lines as they are), NATS_SERVER_BIN,
+ * NATS_SERVER_TLS_CERT + NATS_SERVER_TLS_KEY (the started server takes TLS only; give the
+ * apps NATS_TLS_CA). The started server enforces fresh credentials (launcher/cluster-security.ts).
  */
 import { existsSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
