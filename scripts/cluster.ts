@@ -7,8 +7,10 @@
  * SIGKILL after a bound), then nats-server, removes the discovery file and the lock.
  *
  * Environment (the README's launcher table has every variable): NATS_URL, NATS_PORT,
- * NATS_SERVER_BIN, CRDT_PREFIX, CRDT_STREAM, REPLICAS, DATA_ROOT, LOG_FORMAT, LOG_LEVEL;
- * the apps' own variables are passed on to them.
+ * NATS_SERVER_BIN, CRDT_PREFIX, CRDT_STREAM, REPLICAS, DATA_ROOT, LOG_FORMAT, LOG_LEVEL,
+ * NATS_SERVER_TLS_CERT + NATS_SERVER_TLS_KEY (the started server takes TLS only; give the
+ * apps NATS_TLS_CA); the apps' own variables are passed on to them. The started server
+ * enforces fresh credentials (launcher/cluster-security.ts).
  */
 import { existsSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
