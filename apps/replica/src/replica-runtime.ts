@@ -8,7 +8,7 @@ import { NatsNotices } from './nats/nats-notices';
 import { ObjectStoreSnapshots } from './nats/object-store-snapshots';
 import { connectNats, DEFAULT_NATS_CONNECT_LIMITS, lockDataDir, natsServers, readNatsLiveness, systemClock } from '#runtime';
 import type { ReplicaSettings } from './replica.settings';
-import { openSqliteStore, type SqliteStore } from './storage/sqlite-store';
+import { openSqliteStore, type SqliteStore } from '#store-sqlite/sqlite-store';
 
 /** A running replica's parts: the core and the adapters that bind its ports. */
 export interface ReplicaRuntime {

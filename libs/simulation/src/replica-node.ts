@@ -50,7 +50,7 @@ export class ReplicaNode implements ReplicaEndpoint {
     readonly id: string,
     private readonly world: World,
   ) {
-    this.disk = new SimDisk(id, world.scheduler, world.prng(`disk ${id}`), world.monitor);
+    this.disk = new SimDisk(id, world.storeSchema, world.scheduler, world.prng(`disk ${id}`), world.monitor);
   }
 
   /** True while a lifetime runs. */

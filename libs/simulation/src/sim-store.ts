@@ -1,52 +1,16 @@
+import type BetterSqlite3 from 'better-sqlite3';
 import type { Json, VersionVector } from '#crdt';
 import type { CommitBatch, SnapshotRecord, StoredReplica, StorePort } from '#replication/ports';
 import type { ReplicatedEvent } from '#replication/replicated-event';
+import { openMemoryDatabase, SqliteStore, type MigratedSchema } from '#store-sqlite';
 import type { Prng } from './prng';
 import type { Life, Scheduler } from './scheduler';
 
-/** One op-log row, kept as JSON text as SQLite keeps it (nothing is shared with memory). */
-interface Row {
-  readonly origin: string;
-  readonly seq: number;
-  readonly key: string;
-  readonly text: string;
-}
-
-/** What survives a crash: exactly what the SQLite file holds (see apps/replica/src/storage/sqlite-store.ts). */
-interface Durable {
-  replicaId: string | undefined;
-  /** The snapshot as JSON text. */
-  snapshot: string | undefined;
-  /** Op-log rows in insertion order (SQLite's `id`). */
-  rows: Row[];
-  /** `origin:seq` of every row, for ON CONFLICT DO NOTHING. */
-  index: Set<string>;
-  streamSeq: number;
-  publishedThrough: number;
-}
-
-/** True when the snapshot's cut covers the row (it only waits for truncation). */
-function covered(cut: VersionVector, r: Row): boolean {
-  return Object.prototype.hasOwnProperty.call(cut, r.origin) && r.seq <= cut[r.origin];
-}
-
-/** A write or read waiting for the disk. */
-interface DiskOp {
-  readonly label: string;
-  /** Runs the operation against the durable state (atomically); its result settles the caller. */
-  readonly run: () => unknown;
-  readonly resolve: (v: unknown) => void;
-  readonly reject: (e: unknown) => void;
-  readonly life: Life;
-  /** True for writes (only those matter at a crash). */
-  readonly write: boolean;
-}
-
-/** What the simulator watches on a disk. */
+/** What the simulator watches on a disk: the writes that landed, fed by the fault layer. */
 export interface DiskObserver {
-  /** A commit landed (atomically). */
+  /** A commit landed. */
   committed(replica: string, batch: CommitBatch): void;
-  /** A snapshot landed and truncated the op log. */
+  /** A snapshot landed. */
   snapshotWritten(replica: string, snapshot: SnapshotRecord): void;
   /** A re-join replaced everything with a snapshot. */
   reset(replica: string, snapshot: SnapshotRecord): void;
@@ -63,84 +27,94 @@ export interface DiskBehaviour {
   commitFailureP: number;
 }
 
-/** A failure of the simulated disk, as the SQLite store's `StoreError` would report it. */
-export class SimStoreError extends Error {
-  constructor(message: string) {
-    super(message);
-    this.name = 'SimStoreError';
-  }
+/** A store operation waiting for the disk. */
+interface DiskOp {
+  /** The store method, for the observer. */
+  readonly method: keyof StorePort;
+  /** Runs the operation on the process's real store; the store does its whole transaction before this returns. */
+  readonly run: () => Promise<unknown>;
+  /** The written record the observer is told about (writes only). */
+  readonly record?: unknown;
+  readonly resolve: (v: unknown) => void;
+  readonly reject: (e: unknown) => void;
+  readonly life: Life;
 }
 
+/** Store methods that write: only those can land or be lost at a crash. */
+const WRITES: ReadonlySet<keyof StorePort> = new Set<keyof StorePort>(['saveReplicaId', 'commit', 'writeSnapshot', 'truncate', 'resetTo']);
+
 /**
- * One replica's disk. Operations run one at a time in arrival order, each taking a
- * little virtual time, like the synchronous SQLite store they stand in for. A crash
- * settles the operations still waiting: a prefix of the waiting writes lands whole (the
- * length chosen by the seed: a write caught mid-fsync either made it or not), the rest
- * is lost, and nothing is ever half-written. Whatever landed survives the restart.
+ * One replica's disk: the fault layer under the real store (`SqliteStore` from
+ * libs/store-sqlite, on an in-memory SQLite database that outlives the replica's
+ * processes). Every rule about what a write keeps, hides or deletes is the store's; this
+ * layer only decides *when* each store call reaches the database, and which ones never do.
+ *
+ * Calls run one at a time in arrival order, each after a seeded delay (longer while the
+ * disk is stalled), like the synchronous store behind one connection. A crash settles
+ * the calls still waiting: a seed-chosen prefix of the waiting writes lands, each whole
+ * (each store call is one SQLite transaction), and the rest is lost; no reply reaches the
+ * dead process. A commit can fail: SQLite refuses its writes, and the store rolls it
+ * back and rejects with its `STORE_IO` error.
+ *
+ * The layer sits at the transaction boundary rather than under SQLite's file I/O:
+ * better-sqlite3 offers no VFS hook from JavaScript, and a transaction is the unit SQLite
+ * makes atomic on a real disk anyway.
  */
 export class SimDisk {
-  private readonly durable: Durable = { replicaId: undefined, snapshot: undefined, rows: [], index: new Set(), streamSeq: 0, publishedThrough: 0 };
+  /** The disk's contents: what survives every crash. */
+  private readonly db: BetterSqlite3.Database;
   private queue: DiskOp[] = [];
   private busy = false;
   /** Bumped by a crash, so the service timer of a dead process's operation does nothing. */
   private epoch = 0;
+  /** Epoch and round of the last snapshot that landed (for diagnostics of a process that is down). */
+  private lastSnapshot: { epoch: number; round: number } | undefined;
   readonly behaviour: DiskBehaviour = { ioMsMin: 0, ioMsMax: 2, stalledUntilMs: 0, commitFailureP: 0 };
 
   constructor(
     readonly replica: string,
+    /** The production store schema (`migratedSchema()`): the disk starts as an empty database made from it. */
+    schema: MigratedSchema,
     private readonly scheduler: Scheduler,
     private readonly prng: Prng,
     private readonly observer: DiskObserver,
-  ) {}
+  ) {
+    this.db = openMemoryDatabase(schema);
+  }
 
-  /** A store port for one process lifetime over this disk. */
+  /** The store one process lifetime opens on this disk: a fresh `SqliteStore`, as a restarted process opens one. */
   open(life: Life): SimStore {
-    return new SimStore(this, life);
+    return new SimStore(this, life, new SqliteStore(this.db));
   }
 
   /** The process died: waiting writes land as a prefix chosen by the seed, the rest is lost. */
   crash(): { landed: number; lost: number } {
-    const writes = this.queue.filter((op) => op.write);
+    const writes = this.queue.filter((op) => WRITES.has(op.method));
     const landing = this.prng.int(0, writes.length);
-    for (let i = 0; i < landing; i++) {
-      try {
-        writes[i].run();
-      } catch {
-        // a failing write lands as nothing
-      }
-    }
+    // The process is gone: a landed write's reply goes nowhere, a failed one lands as nothing.
+    for (let i = 0; i < landing; i++) this.perform(writes[i]).catch(() => undefined);
     this.queue = [];
     this.busy = false;
     this.epoch++;
     return { landed: landing, lost: writes.length - landing };
   }
 
-  /** Events in the op log now. */
-  get opLogLength(): number {
-    return this.durable.rows.length;
-  }
-
-  /** The replica id on disk. */
-  get replicaId(): string | undefined {
-    return this.durable.replicaId;
-  }
-
-  /** The round of the snapshot on disk (for diagnostics). */
+  /** The round of the last snapshot written to this disk (for diagnostics). */
   snapshotRound(): { epoch: number; round: number } | undefined {
-    if (this.durable.snapshot === undefined) return undefined;
-    const s = JSON.parse(this.durable.snapshot) as SnapshotRecord;
-    return { epoch: s.epoch, round: s.round };
+    return this.lastSnapshot;
   }
 
-  /** Own events on disk with seq above `seq` (for diagnostics). */
-  rowsOf(origin: string): number[] {
-    return this.durable.rows.filter((r) => r.origin === origin).map((r) => r.seq);
+  /** Frees the database (the run is over). */
+  close(): void {
+    this.queue = [];
+    this.epoch++;
+    this.db.close();
   }
 
-  /** Queues an operation for `life`; it settles only while `life` lasts. */
-  submit<T>(life: Life, label: string, write: boolean, run: () => T): Promise<T> {
+  /** Queues a store call of `life`; it settles only while `life` lasts. */
+  submit<T>(life: Life, method: keyof StorePort, run: () => Promise<T>, record?: unknown): Promise<T> {
     return new Promise<T>((resolve, reject) => {
-      this.queue.push({ label, run, resolve: resolve as (v: unknown) => void, reject, life, write });
+      this.queue.push({ method, run, record, resolve: resolve as (v: unknown) => void, reject, life });
       this.kick();
     });
   }
@@ -159,172 +133,116 @@ export class SimDisk {
       if (op) {
         // The operation lands even if its process has just died (it was on its way to
         // the platter); only the reply is lost then.
-        let result: unknown;
-        let failed: unknown;
-        let ok = true;
-        try {
-          result = op.run();
-        } catch (e) {
-          ok = false;
-          failed = e;
-        }
-        if (op.life.alive) {
-          if (ok) op.resolve(result);
-          else op.reject(failed);
-        }
+        this.perform(op).then(
+          (result) => {
+            if (op.life.alive) op.resolve(result);
+          },
+          (err: unknown) => {
+            if (op.life.alive) op.reject(err);
+          },
+        );
       }
       this.kick();
     });
   }
 
-  // ---------------------------------------------------------------- the SQLite store's transactions
-
-  load(): StoredReplica {
-    const d = this.durable;
-    const cut = this.snapshotCut();
-    return {
-      replicaId: d.replicaId,
-      snapshot: d.snapshot === undefined ? undefined : (JSON.parse(d.snapshot) as SnapshotRecord),
-      // A crash between a snapshot and its truncation leaves covered events behind; load skips them.
-      events: d.rows.filter((r) => !covered(cut, r)).map((r) => JSON.parse(r.text) as ReplicatedEvent),
-      streamSeq: d.streamSeq,
-      publishedThrough: d.publishedThrough,
-    };
-  }
-
-  saveReplicaId(id: string): void {
-    this.durable.replicaId = id;
-  }
-
-  commit(batch: CommitBatch): void {
-    if (this.prng.chance(this.behaviour.commitFailureP)) throw new SimStoreError(`commit failed: disk I/O error (simulated) on ${this.replica}`);
-    const d = this.durable;
-    for (const e of batch.events) {
-      const id = `${e.origin}:${e.seq}`;
-      if (d.index.has(id)) continue; // ON CONFLICT ("origin", "seq") DO NOTHING
-      d.index.add(id);
-      d.rows.push({ origin: e.origin, seq: e.seq, key: e.key, text: JSON.stringify(e) });
+  /**
+   * Runs one call on the real store and tells the observer what landed. A commit the seed
+   * fails runs with the database refusing writes (`query_only`), so SQLite fails the
+   * transaction, rolls it back and the store reports it as it reports any I/O failure.
+   */
+  private async perform(op: DiskOp): Promise<unknown> {
+    const fail = op.method === 'commit' && this.prng.chance(this.behaviour.commitFailureP);
+    let pending: Promise<unknown>;
+    if (fail) this.db.pragma('query_only = ON');
+    try {
+      pending = op.run();
+    } finally {
+      if (fail) this.db.pragma('query_only = OFF');
     }
-    if (batch.streamSeq !== undefined) d.streamSeq = batch.streamSeq;
-    if (batch.publishedThrough !== undefined) d.publishedThrough = batch.publishedThrough;
-    this.observer.committed(this.replica, batch);
+    const result = await pending;
+    this.observe(op);
+    return result;
   }
 
-  history(key: string, limit: number): ReplicatedEvent[] {
-    const out: ReplicatedEvent[] = [];
-    const cut = this.snapshotCut();
-    for (const r of this.durable.rows) {
-      if (out.length >= limit) break;
-      if (r.key === key && !covered(cut, r)) out.push(JSON.parse(r.text) as ReplicatedEvent);
-    }
-    return out;
-  }
-
-  ownEventsAfter(origin: string, afterSeq: number, limit: number): ReplicatedEvent[] {
-    return this.durable.rows
-      .filter((r) => r.origin === origin && r.seq > afterSeq)
-      .sort((a, b) => a.seq - b.seq)
-      .slice(0, limit)
-      .map((r) => JSON.parse(r.text) as ReplicatedEvent);
-  }
-
-  snapshotKey(key: string): Json | undefined {
-    if (this.durable.snapshot === undefined) return undefined;
-    const snap = JSON.parse(this.durable.snapshot) as SnapshotRecord;
-    const hit = snap.keys.find(([k]) => k === key);
-    return hit ? (hit[1] as Json) : undefined;
-  }
-
-  /** The covered events stay until `truncate`, as in the SQLite store. */
-  writeSnapshot(snapshot: SnapshotRecord): void {
-    const d = this.durable;
-    d.snapshot = JSON.stringify(snapshot);
-    d.streamSeq = Math.max(d.streamSeq, snapshot.streamSeq);
-    this.observer.snapshotWritten(this.replica, snapshot);
-  }
-
-  /** Deletes at most `rowsMax` events covered by `cut`, origin by origin (the SQLite store's order). */
-  truncate(cut: VersionVector, rowsMax: number): number {
-    const d = this.durable;
-    let deleted = 0;
-    for (const [origin, seq] of Object.entries(cut)) {
-      if (deleted >= rowsMax) break;
-      const keep: Row[] = [];
-      for (const r of d.rows) {
-        if (deleted < rowsMax && r.origin === origin && r.seq <= seq) {
-          deleted++;
-          d.index.delete(`${r.origin}:${r.seq}`);
-        } else keep.push(r);
+  private observe(op: DiskOp): void {
+    switch (op.method) {
+      case 'commit':
+        this.observer.committed(this.replica, op.record as CommitBatch);
+        break;
+      case 'writeSnapshot':
+      case 'resetTo': {
+        const s = op.record as SnapshotRecord;
+        this.lastSnapshot = { epoch: s.epoch, round: s.round };
+        if (op.method === 'writeSnapshot') this.observer.snapshotWritten(this.replica, s);
+        else this.observer.reset(this.replica, s);
+        break;
       }
-      d.rows = keep;
+      default:
+        break;
     }
-    return deleted;
-  }
-
-  private snapshotCut(): VersionVector {
-    return this.durable.snapshot === undefined ? {} : (JSON.parse(this.durable.snapshot) as SnapshotRecord).cut;
-  }
-
-  resetTo(snapshot: SnapshotRecord, streamSeq: number, keep?: { origin: string; afterSeq: number }): void {
-    const d = this.durable;
-    d.rows = keep ? d.rows.filter((r) => r.origin === keep.origin && r.seq > keep.afterSeq) : [];
-    d.index = new Set(d.rows.map((r) => `${r.origin}:${r.seq}`));
-    d.snapshot = JSON.stringify(snapshot);
-    d.streamSeq = streamSeq;
-    this.observer.reset(this.replica, snapshot);
   }
 }
 
-/** The `StorePort` one process lifetime sees: every call goes through its disk's queue. */
+/**
+ * The `StorePort` one process lifetime sees: the real store, every call passed through
+ * its disk's queue. Arguments are copied when the call is made, as the synchronous
+ * production store serialises them then: later changes to the objects must not reach the
+ * disk.
+ */
 export class SimStore implements StorePort {
   constructor(
     private readonly disk: SimDisk,
     private readonly life: Life,
+    private readonly store: SqliteStore,
   ) {}
 
   load(): Promise<StoredReplica> {
-    return this.disk.submit(this.life, 'load', false, () => this.disk.load());
+    return this.disk.submit(this.life, 'load', () => this.store.load());
   }
 
   saveReplicaId(id: string): Promise<void> {
-    return this.disk.submit(this.life, 'saveReplicaId', true, () => this.disk.saveReplicaId(id));
+    return this.disk.submit(this.life, 'saveReplicaId', () => this.store.saveReplicaId(id));
   }
 
   commit(batch: CommitBatch): Promise<void> {
-    // The batch is serialised now, as SQLite would: later changes to the objects must not reach the disk.
-    const copy = JSON.parse(JSON.stringify(batch)) as CommitBatch;
-    if (copy.events.length === 0 && copy.streamSeq === undefined && copy.publishedThrough === undefined) return Promise.resolve();
-    return this.disk.submit(this.life, 'commit', true, () => this.disk.commit(copy));
+    const copy = clone(batch);
+    return this.disk.submit(this.life, 'commit', () => this.store.commit(copy), copy);
   }
 
   history(key: string, limit: number): Promise<ReplicatedEvent[]> {
-    return this.disk.submit(this.life, 'history', false, () => this.disk.history(key, limit));
+    return this.disk.submit(this.life, 'history', () => this.store.history(key, limit));
   }
 
   ownEventsAfter(origin: string, afterSeq: number, limit: number): Promise<ReplicatedEvent[]> {
-    return this.disk.submit(this.life, 'ownEventsAfter', false, () => this.disk.ownEventsAfter(origin, afterSeq, limit));
+    return this.disk.submit(this.life, 'ownEventsAfter', () => this.store.ownEventsAfter(origin, afterSeq, limit));
   }
 
   snapshotKey(key: string): Promise<Json | undefined> {
-    return this.disk.submit(this.life, 'snapshotKey', false, () => this.disk.snapshotKey(key));
+    return this.disk.submit(this.life, 'snapshotKey', () => this.store.snapshotKey(key));
   }
 
   writeSnapshot(snapshot: SnapshotRecord): Promise<void> {
-    const copy = JSON.parse(JSON.stringify(snapshot)) as SnapshotRecord;
-    return this.disk.submit(this.life, 'writeSnapshot', true, () => this.disk.writeSnapshot(copy));
+    const copy = clone(snapshot);
+    return this.disk.submit(this.life, 'writeSnapshot', () => this.store.writeSnapshot(copy), copy);
   }
 
   truncate(cut: VersionVector, rowsMax: number): Promise<number> {
     const copy = { ...cut };
-    return this.disk.submit(this.life, 'truncate', true, () => this.disk.truncate(copy, rowsMax));
+    return this.disk.submit(this.life, 'truncate', () => this.store.truncate(copy, rowsMax));
   }
 
   resetTo(snapshot: SnapshotRecord, streamSeq: number, keep?: { origin: string; afterSeq: number }): Promise<void> {
-    const copy = JSON.parse(JSON.stringify(snapshot)) as SnapshotRecord;
-    return this.disk.submit(this.life, 'resetTo', true, () => this.disk.resetTo(copy, streamSeq, keep));
+    const copy = clone(snapshot);
+    const keepCopy = keep && { ...keep };
+    return this.disk.submit(this.life, 'resetTo', () => this.store.resetTo(copy, streamSeq, keepCopy), copy);
   }
 
   opLogLength(): number {
-    return this.disk.opLogLength;
+    return this.store.opLogLength();
   }
+}
+
+function clone<T>(value: T): T {
+  return JSON.parse(JSON.stringify(value)) as T;
 }

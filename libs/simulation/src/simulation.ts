@@ -1,5 +1,6 @@
 import { DEFAULT_COORDINATOR_CONFIG, type CoordinatorConfig } from '#coordination/coordinator-config';
 import { canonicalJson, vvGet, type Json } from '#crdt';
+import { migratedSchema, type MigratedSchema } from '#store-sqlite';
 import type { ReplicaLimits } from '#replication/replica-config';
 import { CoordinatorNode } from './coordinator-node';
 import { CALM, FaultSchedule, fullProfile, NO_FAULTS, randomProfile, type FaultCounts, type FaultProfile, type FaultTargets } from './faults';
@@ -67,8 +68,12 @@ const PROBE_MS = 100;
  * the replicas hold.
  */
 export async function runSimulation(options: SimOptions): Promise<SimResult> {
-  const sim = new Simulation(options);
-  return sim.run();
+  const sim = new Simulation(options, await migratedSchema());
+  try {
+    return await sim.run();
+  } finally {
+    sim.close();
+  }
 }
 
 class Simulation implements World, FaultTargets {
@@ -89,7 +94,10 @@ class Simulation implements World, FaultTargets {
   private readonly workload: Workload;
   private readonly coordinatorConfig: Omit<CoordinatorConfig, 'id'>;
 
-  constructor(private readonly options: SimOptions) {
+  constructor(
+    private readonly options: SimOptions,
+    readonly storeSchema: MigratedSchema,
+  ) {
     this.root = new Prng(options.seed);
     this.trace = new Trace(options.traceTailLines ?? 60, options.onTraceLine);
     this.scheduler = new Scheduler(this.trace, (label, err) => this.monitor.violation(`a task threw (${label}): ${String((err as Error)?.stack ?? err)}`));
@@ -195,6 +203,11 @@ class Simulation implements World, FaultTargets {
   }
 
   // ---------------------------------------------------------------- the run
+
+  /** Frees every replica's disk. */
+  close(): void {
+    for (const r of this.nodes) r.disk.close();
+  }
 
   async run(): Promise<SimResult> {
     const stopOnViolation = this.options.stopOnViolation ?? true;

@@ -1,4 +1,5 @@
 import type { Json } from '#crdt';
+import type { MigratedSchema } from '#store-sqlite';
 import type { ReplicaLimits } from '#replication/replica-config';
 import type { Monitor } from './monitor';
 import type { Prng } from './prng';
@@ -48,6 +49,8 @@ export interface World {
   readonly monitor: Monitor;
   readonly streamFaults: StreamFaults;
   readonly timings: ProcessTimings;
+  /** The production store schema; each replica's disk starts as an empty database made from it. */
+  readonly storeSchema: MigratedSchema;
   /** A named, independent random stream. */
   prng(label: string): Prng;
   /** Every replica process (up or down). */

@@ -1,3 +1,4 @@
+import type BetterSqlite3 from 'better-sqlite3';
 import { DataSource, type DataSourceOptions } from 'typeorm';
 import { MetaEntity } from './entities/meta.entity';
 import { OpLogEventEntity } from './entities/op-log-event.entity';
@@ -58,4 +59,9 @@ export function storeDataSourceOptions(config: StoreDataSourceConfig): BetterSql
 /** A DataSource for the store (not yet initialised). */
 export function createStoreDataSource(config: StoreDataSourceConfig): DataSource {
   return new DataSource(storeDataSourceOptions(config));
+}
+
+/** The better-sqlite3 connection under an initialised store DataSource. */
+export function connectionOf(dataSource: DataSource): BetterSqlite3.Database {
+  return (dataSource.driver as unknown as { databaseConnection: BetterSqlite3.Database }).databaseConnection;
 }

@@ -1,9 +1,8 @@
 import type BetterSqlite3 from 'better-sqlite3';
-import type { DataSource } from 'typeorm';
 import type { Json, VersionVector } from '#crdt';
 import type { CommitBatch, SnapshotRecord, StoredReplica, StorePort } from '#replication/ports';
 import type { ReplicatedEvent } from '#replication/replicated-event';
-import { createStoreDataSource, type StoreDataSourceConfig } from './data-source';
+import { connectionOf, createStoreDataSource, type StoreDataSourceConfig } from './data-source';
 import { META_KEYS } from './entities/meta.entity';
 import { SNAPSHOT_META_ROW_ID } from './entities/snapshot-meta.entity';
 import { StoreError } from './store-error';
@@ -19,7 +18,7 @@ export async function openSqliteStore(options: SqliteStoreOptions): Promise<Sqli
   const dataSource = createStoreDataSource(options);
   try {
     await dataSource.initialize();
-    return new SqliteStore(dataSource);
+    return new SqliteStore(connectionOf(dataSource), () => dataSource.destroy());
   } catch (err) {
     if (dataSource.isInitialized) await dataSource.destroy().catch(() => undefined);
     throw new StoreError('STORE_IO', 'open', `cannot open the store at ${options.file}: ${messageOf(err)}`, { cause: err });
@@ -95,10 +94,18 @@ export class SqliteStore implements StorePort {
   private readonly resetToTx: (snapshot: SnapshotRecord, streamSeq: number, keep?: { origin: string; afterSeq: number }) => void;
   private readonly loadTx: () => StoredReplica;
 
-  /** Wraps an initialised DataSource whose migrations have run (`openSqliteStore` does both). */
-  constructor(private readonly dataSource: DataSource) {
-    this.db = (dataSource.driver as unknown as { databaseConnection: BetterSqlite3.Database }).databaseConnection;
-    if (!this.db?.open) throw new Error('SqliteStore needs an initialised better-sqlite3 DataSource');
+  /**
+   * Wraps an open connection whose schema the store's migrations made: `openSqliteStore`'s
+   * DataSource in production, an in-memory database from `migratedSchema()` in the simulator. `release`
+   * frees the connection on `close()`; without it the caller owns the connection (the
+   * simulator's disk outlives each process that opens a store on it).
+   */
+  constructor(
+    connection: BetterSqlite3.Database,
+    private readonly release?: () => Promise<void>,
+  ) {
+    this.db = connection;
+    if (!this.db?.open) throw new Error('SqliteStore needs an open better-sqlite3 connection');
     this.sql = prepareStatements(this.db);
     this.opLogCount = this.sql.countEvents.get() ?? 0;
 
@@ -240,12 +247,12 @@ export class SqliteStore implements StorePort {
     return this.opLogCount;
   }
 
-  /** Closes the file (SQLite checkpoints the WAL into it). Later calls reject with `STORE_CLOSED`. */
+  /** Closes the file through `release` (SQLite checkpoints the WAL into it). Later calls reject with `STORE_CLOSED`. */
   async close(): Promise<void> {
     if (this.closed) return;
     this.closed = true;
     try {
-      await this.dataSource.destroy();
+      await this.release?.();
     } catch (err) {
       throw new StoreError('STORE_IO', 'close', `close failed: ${messageOf(err)}`, { cause: err });
     }

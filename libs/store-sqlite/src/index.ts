@@ -2,3 +2,4 @@
 export * from './sqlite-store';
 export * from './store-error';
 export { storeDataSourceOptions, createStoreDataSource, STORE_ENTITIES, STORE_MIGRATIONS, type SqliteSynchronous, type StoreDataSourceConfig } from './data-source';
+export { migratedSchema, openMemoryDatabase, type MigratedSchema } from './migrated-schema';
