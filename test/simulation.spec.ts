@@ -12,7 +12,7 @@ const STEPS = 2_000;
 const SEEDS = 500;
 
 function failureReport(r: SimResult, options: SimOptions): string {
-  const extra = options.adapter === 'production' ? ' --adapter production' : '';
+  const extra = options.faults && options.faults !== 'random' ? ` --faults ${String(options.faults)}` : '';
   return [
     `seed ${r.seed} failed (${r.replicas} replicas, ${r.steps} steps, ${r.virtualMs} virtual ms)`,
     ...r.violations.map((v) => `  ${v}`),

@@ -6,3 +6,5 @@ export * from './key-space';
 export * from './replica-config';
 export * from './replica-core';
 export * from './round-participant';
+export * from './stream/op-stream-error';
+export * from './stream/stream-follower';

@@ -235,7 +235,7 @@ export class FaultSchedule {
     if (prng.chance(p.redeliver) && up.length > 0) {
       const r = prng.pick(up);
       const back = prng.int(1, 10);
-      r.stream?.redeliver(back);
+      r.brokerPort?.redeliver(back);
       this.counts.redeliver++;
       w.note(`FAULT ${r.id} consumer re-delivers the last ${back} messages`);
     }

@@ -1,19 +1,23 @@
 import { isNat, isNonEmptyString, isObject, vvGet, type Json, type VersionVector } from '#crdt';
-import { errorReply } from '#protocol';
+import { errorReply, subjectsFor } from '#protocol';
 import type { Heartbeat, NoticePort } from '#replication/ports';
 import { decodeToken } from '#replication/causal-token';
 import { ReplicaCore } from '#replication/replica-core';
+import { DEFAULT_STREAM_RULES, StreamFollower } from '#replication/stream/stream-follower';
 import type { ReplicatedEvent } from '#replication/replicated-event';
 import { BrokerClient } from './broker-client';
 import type { Prng } from './prng';
 import { broadcast } from './sim-network';
 import { checkValue, familyOf } from './model';
 import { SimLog } from './sim-log';
-import { SimOpStream } from './sim-op-stream';
+import { SimStreamBroker } from './sim-op-stream';
 import { SimSnapshots } from './sim-snapshots';
 import { SimDisk } from './sim-store';
 import { Life, SimClock } from './scheduler';
 import type { ReplicaEndpoint, World } from './world';
+
+/** The subjects of the simulated cluster (the op stream's subject names each batch's origin). */
+const SUBJECTS = subjectsFor('crdt');
 
 /** Client commands a replica answers (`<prefix>.replica.<id>.<command>` and the shared subjects). */
 const CLIENT_COMMANDS = new Set(['create', 'update', 'get', 'keys', 'history', 'before-sync', 'status']);
@@ -39,7 +43,9 @@ export class ReplicaNode implements ReplicaEndpoint {
   /** This process's clock skew (the fault schedule moves it). */
   readonly skew = { ms: 0 };
   core: ReplicaCore | undefined;
-  stream: SimOpStream | undefined;
+  stream: StreamFollower | undefined;
+  /** The simulated broker connection under the stream rules (the fault schedule makes its consumer re-deliver). */
+  brokerPort: SimStreamBroker | undefined;
   private life: Life | undefined;
   /** The core finished `start()` (the production app subscribes its subjects only then). */
   ready = false;
@@ -69,14 +75,18 @@ export class ReplicaNode implements ReplicaEndpoint {
     const clock = new SimClock(w.scheduler, life, this.skew);
     const client = new BrokerClient(this.id, life, w.scheduler, w.net, w.broker);
     const prng = w.prng(`stream ${life.name}`);
-    const stream = new SimOpStream(this.id, life, client, w.broker, w.net, w.scheduler, prng, log, {
-      publishTimeoutMs: w.timings.publishTimeoutMs,
-      streamCheckMs: w.timings.streamCheckMs,
-      commitBacklogMax: w.timings.commitBacklogMax,
-      rules: w.timings.adapterRules,
-    }, w.streamFaults, (err) => {
-      if (life.alive) w.monitor.violation(`${life.name}: the core threw into the stream adapter: ${String((err as Error)?.stack ?? err)}`);
-    }, (line) => w.note(line));
+    const brokerPort = new SimStreamBroker(this.id, life, client, w.broker, w.net, w.scheduler, prng, w.timings.publishTimeoutMs, w.streamFaults, (line) => w.note(line));
+    // The replica's real stream rules over the simulated broker, wired as replica-runtime.ts wires them.
+    const stream = new StreamFollower(
+      brokerPort,
+      clock,
+      log,
+      { ...DEFAULT_STREAM_RULES, opsSubject: (origin) => SUBJECTS.ops(origin), streamCheckMs: w.timings.streamCheckMs, commitBacklogMax: w.timings.commitBacklogMax },
+      (err) => {
+        // Production exits on this (code 70); here it is a bug to report.
+        if (life.alive) w.monitor.violation(`${life.name}: the core threw into the stream rules: ${String((err as Error)?.stack ?? err)}`);
+      },
+    );
     const idPrng = w.prng(`ids ${life.name}`);
     const core = new ReplicaCore(
       {
@@ -100,6 +110,7 @@ export class ReplicaNode implements ReplicaEndpoint {
     );
     this.core = core;
     this.stream = stream;
+    this.brokerPort = brokerPort;
     this.instrument(core);
     stream.attach(core);
     w.note(`${life.name} starting`);
@@ -122,9 +133,11 @@ export class ReplicaNode implements ReplicaEndpoint {
     const name = this.life.name;
     this.life.end();
     this.stream?.close();
+    this.brokerPort?.close();
     this.ready = false;
     this.core = undefined;
     this.stream = undefined;
+    this.brokerPort = undefined;
     this.crashes++;
     const d = this.disk.crash();
     this.world.note(`${name} CRASH (${why}); in-flight writes landed ${d.landed}, lost ${d.lost}`);
