@@ -5,6 +5,7 @@ import {
   vvCompare,
   vvGet,
   vvLeq,
+  wallMsOf,
   type Json,
   type VersionVector,
 } from '#crdt';
@@ -21,6 +22,8 @@ import {
 } from '#protocol';
 import { BoundedWaits } from './bounded-waits';
 import { decodeToken, encodeToken } from './causal-token';
+import { ClockSkewGuard } from './clock/clock-skew-guard';
+import { EventTimeGate } from './clock/event-time-gate';
 import { GroupCommit } from './group-commit';
 import { KeySpace } from './key-space';
 import { Outbox } from './outbox';
@@ -89,6 +92,9 @@ export class ReplicaCore {
   private outbox!: Outbox;
   private readonly waits: BoundedWaits;
   private readonly peers: PeerView;
+  /** Whether this replica's wall clock may time writes (`CLOCK_SKEW`), and which remote events are too far ahead to apply. */
+  private readonly skewGuard: ClockSkewGuard;
+  private readonly timeGate: EventTimeGate;
   readonly round: RoundParticipant;
   /** Last stream sequence processed. */
   private streamSeq = 0;
@@ -138,6 +144,8 @@ export class ReplicaCore {
     this.waits = new BoundedWaits(ports.clock, this.limits.waitsMax);
     this.peers = new PeerView(() => this.id, this.limits.peerTimeoutMs);
     this.round = new RoundParticipant(this, ports.clock, ports.log);
+    this.skewGuard = new ClockSkewGuard(this.limits);
+    this.timeGate = new EventTimeGate(() => this.hlc, () => ports.clock.nowMs(), this.limits, ports.log);
   }
 
   // ---------------------------------------------------------------- lifecycle
@@ -177,6 +185,7 @@ export class ReplicaCore {
     this.ownSeqFloor = Math.max(this.ownSeqFloor, stored.publishedThrough);
     const ownBack = vvGet(this.buffer.deliveredVector(), this.id) >= this.ownSeqFloor;
     if (!(fresh && this.idConfigured) && ownBack) this.mode = 'Work';
+    this.skewGuard.begin(this.ports.clock.nowMs(), Object.keys(this.buffer.deliveredVector()).some((o) => o !== this.id));
     void this.catchUp();
   }
 
@@ -188,7 +197,7 @@ export class ReplicaCore {
     this.snapshotCut = { ...cut };
     this.round.restore(snapshot);
     this.buffer = new CausalBuffer<ReplicatedEvent>({ pendingMax: this.limits.causalPendingMax }, cut);
-    this.hlc = new HybridLogicalClock(() => this.ports.clock.nowMs());
+    this.hlc = new HybridLogicalClock(() => this.ports.clock.nowMs(), 0, { maxOffsetMs: this.limits.clockOffsetMaxMs });
     for (const e of events) {
       const r = this.buffer.offer(e);
       // Every logged event was applied in causal order, except own events a re-join kept
@@ -197,7 +206,8 @@ export class ReplicaCore {
       if (!r.ok || (waits && e.origin !== this.id)) throw new Error(`op log is not in causal order at ${e.origin}#${e.seq}`);
       for (const d of r.value) {
         this.keys.apply(d);
-        this.hlc.observe(d.time + d.ops.length);
+        // This replica applied these times already: its clock moves past them whatever the bound.
+        this.hlc.restore(d.time + d.ops.length);
       }
     }
     this.streamSeq = Math.max(streamSeq, snapshot?.streamSeq ?? 0);
@@ -314,13 +324,18 @@ export class ReplicaCore {
   /** Runs a write now in Work mode; holds it (bounded in number and time) during a round. */
   private guardWrite(run: () => Promise<Reply>): Promise<Reply> {
     if (this.mode === 'Starting') return Promise.resolve(errorReply('UNAVAILABLE', 'the replica is catching up with the stream; retry shortly'));
-    if (this.mode === 'Work') return run();
+    // The clock is asked again when a held write runs: it may have jumped while the write waited.
+    const checked = (): Promise<Reply> => {
+      const skew = this.clockRefusal();
+      return skew ? Promise.resolve(errorReply('CLOCK_SKEW', skew)) : run();
+    };
+    if (this.mode === 'Work') return checked();
     if (this.held.length >= this.limits.heldWritesMax) {
       return Promise.resolve(errorReply('OVERLOADED', `a compaction round holds ${this.held.length} writes already; retry shortly`));
     }
     return new Promise<Reply>((resolve) => {
       const h: HeldWrite = {
-        run,
+        run: checked,
         resolve,
         cancel: this.ports.clock.setTimer(this.limits.holdMs, () => {
           this.held = this.held.filter((x) => x !== h);
@@ -368,13 +383,13 @@ export class ReplicaCore {
       const waited = await this.waitForToken(req.after, req.timeoutMs);
       if (waited) return waited;
       // The wait may have let a round start; re-check the mode before writing.
-      if (this.mode !== 'Work') return this.guardWrite(() => this.update({ ...body, after: undefined }));
+      if (this.mode !== 'Work' || this.clockRefusal()) return this.guardWrite(() => this.update({ ...body, after: undefined }));
     }
     const time = this.hlc.now();
     const prepared = this.keys.prepare(req.key, req.type, req.options, req.ops, { replica: this.id, time });
     if (!prepared.ok) return errorReply(prepared.error.code, prepared.error.message);
     // A batch used one HLC reading per op; move the clock past them all.
-    this.hlc.observe(time + req.ops.length - 1);
+    this.hlc.restore(time + req.ops.length - 1);
     const w = prepared.value;
     const event = this.makeEvent(req.key, w.type, w.options, w.ops, time);
     await this.commitOwn(event, w.applied);
@@ -499,7 +514,15 @@ export class ReplicaCore {
     this.lastReceiveMs = this.ports.clock.nowMs();
     const released: ReplicatedEvent[] = [];
     let skipped = false;
+    let held = false;
     for (const e of batch.events) {
+      // An event timed too far ahead of this clock waits in the stream (see EventTimeGate).
+      const timing = this.timeGate.judge(e, () => vvGet(this.buffer.deliveredVector(), e.origin) >= e.seq, () => this.clockRefusal() !== undefined);
+      if (timing === 'refuse') continue;
+      if (timing === 'hold') {
+        held = true;
+        continue;
+      }
       const r = this.buffer.offer(e);
       if (!r.ok) {
         // Too much waits for missing dependencies. Leave this event for a later pass and
@@ -515,14 +538,18 @@ export class ReplicaCore {
         if (!applied.ok) this.ports.log.error('refused an invalid event from the stream', { origin: d.origin, seq: d.seq, key: d.key, reason: applied.reason });
         // Own events come back from the stream after a re-join; peers may ask for them again.
         if (d.origin === this.id) this.outbox.noteExisting(d.seq);
-        this.hlc.observe(d.time + Math.max(0, d.ops.length - 1));
+        // The gate let it in within the bound; should the wall clock have gone back since, causality still comes first.
+        const t = d.time + Math.max(0, d.ops.length - 1);
+        if (!this.hlc.observe(t)) this.hlc.restore(t);
         released.push(d);
       }
     }
-    if (skipped && this.skippedSince === undefined) {
+    if ((skipped || held) && this.skippedSince === undefined) {
       this.skippedSince = streamSeq;
-      this.ports.log.warn('causal buffer full; reading on and reading this part of the stream again later', { streamSeq, waiting: this.buffer.waiting() });
-      this.requestMissing(true);
+      if (skipped) {
+        this.ports.log.warn('causal buffer full; reading on and reading this part of the stream again later', { streamSeq, waiting: this.buffer.waiting() });
+        this.requestMissing(true);
+      }
     }
     this.streamSeq = streamSeq;
     if (this.buffer.waiting() > 0 || this.skippedSince !== undefined) {
@@ -558,6 +585,9 @@ export class ReplicaCore {
     if (this.skippedSince === undefined || now - this.lastRereadMs < this.limits.resendAfterMs) return;
     const quiet = now - this.lastReceiveMs >= this.limits.resendAfterMs;
     if (!quiet && this.buffer.waiting() > this.limits.causalPendingMax / 2) return;
+    // Events held for their time: not before the earliest of them is due.
+    if (now < this.timeGate.retryAtMs()) return;
+    this.timeGate.rereading();
     const from = Math.min(this.stuckSince ?? this.skippedSince, this.skippedSince);
     this.skippedSince = undefined;
     this.lastRereadMs = now;
@@ -618,6 +648,7 @@ export class ReplicaCore {
   /** Takes a peer's heartbeat. */
   heardPeer(beat: Heartbeat): void {
     this.peers.heard(beat, this.ports.clock.nowMs());
+    this.skewGuard.heard(beat.replica, beat.sentMs, this.ports.clock.nowMs());
     this.waits.poke();
   }
 
@@ -658,6 +689,7 @@ export class ReplicaCore {
   }
 
   private tick(): void {
+    this.skewGuard.read(this.ports.clock.nowMs());
     this.sendBeat();
     this.commits.flushLazy();
     this.requestMissing(false);
@@ -945,6 +977,11 @@ export class ReplicaCore {
   }
 
   // ---------------------------------------------------------------- helpers
+
+  /** Why this replica's clock must not time a write now (`CLOCK_SKEW`), or undefined. */
+  private clockRefusal(): string | undefined {
+    return this.skewGuard.refusal(this.ports.clock.nowMs(), wallMsOf(this.hlc.peek()));
+  }
 
   private every(ms: number, fn: () => void): () => void {
     let cancel = () => undefined as void;

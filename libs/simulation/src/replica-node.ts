@@ -1,4 +1,4 @@
-import { isNat, isNonEmptyString, isObject, vvGet, type Json, type VersionVector } from '#crdt';
+import { isNat, isNonEmptyString, isObject, vvGet, wallMsOf, type Json, type VersionVector } from '#crdt';
 import { errorReply, subjectsFor } from '#protocol';
 import type { Heartbeat, NoticePort } from '#replication/ports';
 import { decodeToken } from '#replication/causal-token';
@@ -71,7 +71,7 @@ export class ReplicaNode implements ReplicaEndpoint {
     const life = new Life(`${this.id}#${++this.incarnation}`);
     this.life = life;
     this.ready = false;
-    const log = new SimLog(life.name, (l) => w.trace.line(w.scheduler.nowMs, l), (msg, fields) => this.judgeErrorLog(msg, fields));
+    const log = new SimLog(life.name, (l) => w.trace.line(w.scheduler.nowMs, l), (msg, fields) => this.judgeErrorLog(msg, fields), (code) => w.monitor.noteLogCode(code));
     const clock = new SimClock(w.scheduler, life, this.skew);
     const client = new BrokerClient(this.id, life, w.scheduler, w.net, w.broker);
     const prng = w.prng(`stream ${life.name}`);
@@ -111,7 +111,7 @@ export class ReplicaNode implements ReplicaEndpoint {
     this.core = core;
     this.stream = stream;
     this.brokerPort = brokerPort;
-    this.instrument(core);
+    this.instrument(core, clock);
     stream.attach(core);
     w.note(`${life.name} starting`);
     void (async () => {
@@ -200,18 +200,30 @@ export class ReplicaNode implements ReplicaEndpoint {
     if (wrong) this.world.monitor.violation(`${this.id} answered a read wrongly: ${wrong}`);
   }
 
-  private instrument(core: ReplicaCore): void {
+  private instrument(core: ReplicaCore, clock: SimClock): void {
     const w = this.world;
     const ks = core.keys;
     const apply = ks.apply.bind(ks);
     const clear = ks.clear.bind(ks);
     /** Per origin, the last seq applied to this key space since it was last cleared. */
     let last = new Map<string, number>();
+    /** The core is loading its state (synchronously, right after clearing): those events were applied before. */
+    let loading = false;
     ks.clear = () => {
       last = new Map();
+      loading = true;
+      queueMicrotask(() => (loading = false));
       clear();
     };
     ks.apply = (e: ReplicatedEvent) => {
+      // Bounded clock offset: nothing is applied with a time further ahead of this replica's
+      // wall clock than the bound. The clock as it read when the event was taken in: one set
+      // back since (while the event waited for its causal past) does not poison the event.
+      const latest = wallMsOf(e.time + Math.max(0, e.ops.length - 1));
+      clock.nowMs();
+      if (!loading && latest > clock.highWaterMs + core.limits.clockOffsetMaxMs) {
+        w.monitor.violation(`${this.id} applied ${e.origin}#${e.seq} timed ${latest - clock.highWaterMs} ms ahead of its wall clock (maximum offset ${core.limits.clockOffsetMaxMs} ms)`);
+      }
       const prev = last.get(e.origin);
       if (prev === undefined) {
         const floor = vvGet(snapshotCutOf(core), e.origin);

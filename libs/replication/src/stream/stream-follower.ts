@@ -51,6 +51,8 @@ export class StreamFollower implements OpStreamPort {
   private stopCheck: (() => void) | undefined;
   private checking = false;
   private rejoining = false;
+  /** The stream's first sequence when the last re-join for a purge succeeded (see `purgedPast`). */
+  private rejoinedAtFirst: number | undefined;
   private stopped = false;
   private readonly watchdog: StallWatchdog;
 
@@ -195,7 +197,7 @@ export class StreamFollower implements OpStreamPort {
         this.consumeFrom(verdict.fromSeq);
         break;
       case 'purged-past':
-        this.rejoin(`stream starts at ${info.firstSeq}, this replica consumed only ${consumedBefore}`);
+        this.rejoin(`stream starts at ${info.firstSeq}, this replica consumed only ${consumedBefore}`, () => (this.rejoinedAtFirst = info.firstSeq));
         break;
       case 'ok':
         break;
@@ -205,8 +207,19 @@ export class StreamFollower implements OpStreamPort {
 
   /** The consumer met a purge gap: it has stopped; re-join, and read towards the gap again if the re-join is postponed. */
   private purgedPast(generation: number, wanted: number, first: number): void {
+    if (this.rejoinedAtFirst === first) {
+      // A re-join already loaded the newest snapshot and the stream still starts past it (an
+      // older round purged further than the newest snapshot's position, which a held event
+      // kept back): another re-join would load the same snapshot and meet the same gap,
+      // forever. What the gap held is in that snapshot, or comes back through resend
+      // requests; read on from the stream's first message.
+      this.rejoinedAtFirst = undefined;
+      this.log.warn('the newest snapshot does not reach the stream\'s first message; reading on from it', { wanted, first });
+      this.consumeFrom(first);
+      return;
+    }
     this.log.warn('the stream was purged past this replica; re-joining', { wanted, first });
-    this.rejoin(`stream starts at ${first}, this replica needs ${wanted}`, () => {
+    this.rejoin(`stream starts at ${first}, this replica needs ${wanted}`, () => (this.rejoinedAtFirst = first), () => {
       this.clock.setTimer(this.options.rejoinRetryMs, () => {
         // Only if nothing restarted the consumer meanwhile (a re-join's load, a stream reset).
         if (!this.stopped && generation === this.generation) this.consumeFrom(wanted);
@@ -214,8 +227,8 @@ export class StreamFollower implements OpStreamPort {
     });
   }
 
-  /** Starts a re-join unless one runs; `postponed` runs when the core could not re-join now. */
-  private rejoin(reason: string, postponed?: () => void): void {
+  /** Starts a re-join unless one runs; `done` runs once it succeeded, `postponed` when the core could not re-join now. */
+  private rejoin(reason: string, done: () => void, postponed?: () => void): void {
     if (this.rejoining) {
       postponed?.();
       return;
@@ -223,6 +236,7 @@ export class StreamFollower implements OpStreamPort {
     this.rejoining = true;
     this.receiver!.rejoin(reason)
       .then((ok) => {
+        if (ok) done();
         if (ok || this.stopped) return;
         this.log.warn('re-join postponed');
         postponed?.();
