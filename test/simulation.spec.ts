@@ -12,7 +12,7 @@ const STEPS = 2_000;
 const SEEDS = 500;
 
 function failureReport(r: SimResult, options: SimOptions): string {
-  const extra = options.adapter === 'production' ? ' --adapter production' : '';
+  const extra = options.faults && options.faults !== 'random' ? ` --faults ${String(options.faults)}` : '';
   return [
     `seed ${r.seed} failed (${r.replicas} replicas, ${r.steps} steps, ${r.virtualMs} virtual ms)`,
     ...r.violations.map((v) => `  ${v}`),
@@ -85,6 +85,8 @@ describe('simulation', () => {
       ['messages consumed during a re-join are not committed into the new op log', { seed: 38, steps: 12_000 }],
       ['resend requests go to the origins of what is missing, not of what waits', { seed: 14, steps: 8_000, faults: 'all' }],
       ['own events survive a re-join even when the replay skips their copies', { seed: 64, steps: 12_000 }],
+      ['a recreated stream is healed by the one set of stream rules (seed 5271 lost r4\'s events for good under the adapter\'s old copy of them)', { seed: 5271, steps: 3_000, faults: 'all' }],
+      ['a stream that came back shorter is read again from its first message, not from its new end', { seed: 20191, steps: 3_000, faults: 'all' }],
     ];
     test.each(regressions)('simulation - %s', async (_name, options) => {
       expect(await runSeed(options)).toBeUndefined();

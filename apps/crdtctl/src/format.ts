@@ -70,6 +70,7 @@ const HINTS: Record<string, string> = {
   FROZEN: 'a compaction round was running; nothing was applied, retry',
   OVERLOADED: 'the replica is busy; nothing was applied, retry shortly',
   UNAVAILABLE: 'the replica is starting or re-joining; retry shortly',
+  CLOCK_SKEW: 'the replica\'s clock is off from its peers\'; nothing was applied: use another replica, and fix its clock (NTP)',
   INTERNAL: 'the replica logged the failure; look at its log',
 };
 

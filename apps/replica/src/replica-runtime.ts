@@ -2,8 +2,8 @@ import { randomBytes } from 'node:crypto';
 import { join } from 'node:path';
 import type { NatsConnection } from '@nats-io/transport-node';
 import { subjectsFor } from '#protocol';
-import { ReplicaCore, type LogPort } from '#replication';
-import { JetStreamOpStream } from './nats/jetstream-op-stream';
+import { DEFAULT_STREAM_RULES, ReplicaCore, StreamFollower, type LogPort } from '#replication';
+import { JetStreamBroker } from './nats/jetstream-op-stream';
 import { NatsNotices } from './nats/nats-notices';
 import { ObjectStoreSnapshots } from './nats/object-store-snapshots';
 import { connectNats, DEFAULT_NATS_CONNECT_LIMITS, lockDataDir, natsServers, readNatsLiveness, systemClock } from '#runtime';
@@ -15,7 +15,7 @@ export interface ReplicaRuntime {
   readonly core: ReplicaCore;
   readonly nc: NatsConnection;
   readonly store: SqliteStore;
-  readonly stream: JetStreamOpStream;
+  readonly stream: StreamFollower;
   close(): Promise<void>;
 }
 
@@ -64,18 +64,26 @@ export async function startReplicaRuntime(settings: ReplicaSettings, log: LogPor
 
 async function wire(settings: ReplicaSettings, log: LogPort, store: SqliteStore, nc: NatsConnection, unlock: () => void): Promise<ReplicaRuntime> {
   const subjects = subjectsFor(settings.prefix);
-  const stream = new JetStreamOpStream(
-    nc,
-    subjects,
-    {
-      streamName: settings.streamName,
-      streamReplicas: settings.streamReplicas,
-      streamBytesMax: settings.streamBytesMax,
-      publishTimeoutMs: settings.publishTimeoutMs,
-      streamCheckMs: settings.streamCheckMs,
-      commitBacklogMax: 20_000,
-    },
+  const fatal = (err: unknown): never => {
+    log.error('fatal: the store failed under a commit; exiting to recover from disk', { error: String((err as Error)?.stack ?? err) });
+    process.exit(70);
+  };
+  const broker = new JetStreamBroker(nc, {
+    streamName: settings.streamName,
+    subjectsFilter: subjects.opsFilter,
+    streamReplicas: settings.streamReplicas,
+    streamBytesMax: settings.streamBytesMax,
+    publishTimeoutMs: settings.publishTimeoutMs,
+  });
+  const stream = new StreamFollower(
+    broker,
+    systemClock,
     log,
+    { ...DEFAULT_STREAM_RULES, opsSubject: (origin) => subjects.ops(origin), streamCheckMs: settings.streamCheckMs },
+    (err) => {
+      log.error('fatal: the replica core failed on a stream message; exiting to recover from disk', { error: String((err as Error)?.stack ?? err) });
+      process.exit(70);
+    },
   );
   await stream.ensureStream();
   const core = new ReplicaCore(
@@ -87,10 +95,7 @@ async function wire(settings: ReplicaSettings, log: LogPort, store: SqliteStore,
       clock: systemClock,
       log,
       newReplicaId: () => `r-${randomBytes(4).toString('hex')}`,
-      onFatal: (err) => {
-        log.error('fatal: the store failed under a commit; exiting to recover from disk', { error: String((err as Error)?.stack ?? err) });
-        process.exit(70);
-      },
+      onFatal: fatal,
     },
     { replicaId: settings.replicaId },
   );
@@ -104,7 +109,7 @@ async function wire(settings: ReplicaSettings, log: LogPort, store: SqliteStore,
     async close() {
       log.info('stopping', { dataDir: settings.dataDir });
       await core.stop();
-      await stream.close();
+      stream.close();
       await nc.drain().catch(() => undefined);
       await store.close();
       unlock();

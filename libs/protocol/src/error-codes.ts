@@ -16,6 +16,7 @@ export const ERROR_CODES = {
   FROZEN: { retryable: true, meaning: 'a compaction round held the write longer than the hold limit; nothing was applied' },
   OVERLOADED: { retryable: true, meaning: 'a bounded queue is full; nothing was applied' },
   UNAVAILABLE: { retryable: true, meaning: 'the replica is starting, stopping or rejoining' },
+  CLOCK_SKEW: { retryable: true, meaning: 'the replica\'s wall clock disagrees with its peers\' (or jumped) by more than the configured maximum offset; it takes no writes until it is back in range; nothing was applied, send the write to another replica' },
   INTERNAL: { retryable: true, meaning: 'an unexpected failure inside the replica; it was logged' },
 } as const;
 

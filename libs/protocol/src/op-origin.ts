@@ -30,7 +30,7 @@ export type OpOriginCheck =
 const CLAIMED_SHOWN_MAX = 8;
 
 /** The origin named by an op subject (`<prefix>.ops.<origin>`, one token), or undefined. */
-export function opSubjectOrigin(subjects: Subjects, subject: string): string | undefined {
+export function opSubjectOrigin(subjects: Pick<Subjects, 'ops'>, subject: string): string | undefined {
   const head = subjects.ops('');
   if (!subject.startsWith(head)) return undefined;
   const origin = subject.slice(head.length);
@@ -41,7 +41,7 @@ export function opSubjectOrigin(subjects: Subjects, subject: string): string | u
  * Checks that a batch read from `subject` claims only the subject's origin. An empty
  * batch names no origin and passes (there is nothing in it to believe).
  */
-export function checkOpOrigin(subjects: Subjects, subject: string, claimedOrigins: readonly string[]): OpOriginCheck {
+export function checkOpOrigin(subjects: Pick<Subjects, 'ops'>, subject: string, claimedOrigins: readonly string[]): OpOriginCheck {
   const subjectOrigin = opSubjectOrigin(subjects, subject);
   const claimed = [...new Set(claimedOrigins)].slice(0, CLAIMED_SHOWN_MAX);
   if (subjectOrigin === undefined) {

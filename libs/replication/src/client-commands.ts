@@ -81,13 +81,18 @@ export class ClientCommands {
   /** Runs a write now in Work mode; holds it (bounded in number and time) during a round. */
   private guardWrite(run: () => Promise<Reply>): Promise<Reply> {
     if (this.s.mode === 'Starting') return Promise.resolve(errorReply('UNAVAILABLE', 'the replica is catching up with the stream; retry shortly'));
-    if (this.s.mode === 'Work') return run();
+    // The clock is asked again when a held write runs: it may have jumped while the write waited.
+    const checked = (): Promise<Reply> => {
+      const skew = this.s.clockRefusal();
+      return skew ? Promise.resolve(errorReply('CLOCK_SKEW', skew)) : run();
+    };
+    if (this.s.mode === 'Work') return checked();
     if (this.held.length >= this.s.limits.heldWritesMax) {
       return Promise.resolve(errorReply('OVERLOADED', `a compaction round holds ${this.held.length} writes already; retry shortly`));
     }
     return new Promise<Reply>((resolve) => {
       const h: HeldWrite = {
-        run,
+        run: checked,
         resolve,
         cancel: this.s.ports.clock.setTimer(this.s.limits.holdMs, () => {
           this.held = this.held.filter((x) => x !== h);
@@ -135,13 +140,13 @@ export class ClientCommands {
       const waited = await this.waitForToken(req.after, req.timeoutMs);
       if (waited) return waited;
       // The wait may have let a round start; re-check the mode before writing.
-      if (this.s.mode !== 'Work') return this.guardWrite(() => this.update({ ...body, after: undefined }));
+      if (this.s.mode !== 'Work' || this.s.clockRefusal()) return this.guardWrite(() => this.update({ ...body, after: undefined }));
     }
     const time = this.s.hlc.now();
     const prepared = this.s.keys.prepare(req.key, req.type, req.options, req.ops, { replica: this.s.id, time });
     if (!prepared.ok) return errorReply(prepared.error.code, prepared.error.message);
     // A batch used one HLC reading per op; move the clock past them all.
-    this.s.hlc.observe(time + req.ops.length - 1);
+    this.s.hlc.restore(time + req.ops.length - 1);
     const w = prepared.value;
     const event = this.makeEvent(req.key, w.type, w.options, w.ops, time);
     await this.commitOwn(event, w.applied);

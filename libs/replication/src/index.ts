@@ -8,3 +8,5 @@ export * from './replica-core';
 export * from './replica-observer';
 export * from './round-host';
 export * from './round-participant';
+export * from './stream/op-stream-error';
+export * from './stream/stream-follower';

@@ -96,6 +96,51 @@ export interface OpStreamPort {
   consumeFrom(seq: number): void;
 }
 
+/** One message of the op stream as the broker delivers it: its sequence, its subject and the bytes published. */
+export interface BrokerMessage {
+  readonly seq: number;
+  readonly subject: string;
+  readonly data: Uint8Array;
+}
+
+/** What the broker says of the op stream now. */
+export interface BrokerStreamInfo {
+  /** First sequence still held (past the last one when the stream is empty). */
+  readonly firstSeq: number;
+  readonly lastSeq: number;
+  /** When this stream was created: another value means it was deleted and created again. */
+  readonly created: string;
+}
+
+/** A consumer delivering the op stream's messages in order from a start sequence. */
+export interface BrokerConsumer {
+  /**
+   * The next message. Resolves undefined once the consumer has ended (closed, or the server
+   * ended it); rejects when it failed (server lost, stream gone). Either way the caller
+   * starts another.
+   */
+  next(): Promise<BrokerMessage | undefined>;
+  /** Stops delivering; a pending `next` resolves undefined. */
+  close(): void;
+}
+
+/**
+ * The broker under the op stream (JetStream in production, the simulated broker in the
+ * simulator): bytes in, bytes out, and nothing else. Every decision about the stream
+ * (gaps, purges, re-creation, stalls, re-join) is made above it, once, in
+ * `stream/stream-follower.ts`.
+ */
+export interface StreamBrokerPort {
+  /** Stores `data` under `subject`, de-duplicated by `msgId`; resolves with the message's sequence. */
+  publish(subject: string, data: Uint8Array, msgId: string): Promise<number>;
+  /** Starts a consumer at `fromSeq` (at the first message after it when it was purged). */
+  consume(fromSeq: number): Promise<BrokerConsumer>;
+  /** The stream's info; undefined when it does not exist. Rejects when the broker cannot be reached. */
+  info(): Promise<BrokerStreamInfo | undefined>;
+  /** Creates the stream when missing (another replica may create it first); resolves with its info. */
+  create(): Promise<BrokerStreamInfo>;
+}
+
 /**
  * What an op-stream adapter drives in the core: it delivers messages in stream order and
  * reports what it sees of the stream (lost, recreated, shorter, purged past us).

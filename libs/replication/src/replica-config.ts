@@ -31,6 +31,18 @@ export interface ReplicaLimits {
   /** Op-log events deleted per step when a round truncates (steps yield to other work in between). */
   readonly truncateRowsPerStep: number;
   readonly truncatePauseMs: number;
+  /**
+   * Maximum clock offset (CockroachDB's `--max-offset`): the HLC never moves further than
+   * this ahead of the wall clock; a remote event further ahead is held until the clock
+   * catches up; a replica whose clock is this far from its peers' takes no writes (`CLOCK_SKEW`).
+   */
+  readonly clockOffsetMaxMs: number;
+  /** A remote event further ahead than this is refused (never applied, never counted as delivered), not held. */
+  readonly clockOffsetHardMaxMs: number;
+  /** A wall-clock step larger than this between two readings stops writes until a peer's heartbeat confirms the clock. */
+  readonly clockJumpMaxMs: number;
+  /** How long writes wait for that confirmation (after a step, or a start with peers) before the replica trusts its clock anyway. */
+  readonly clockConfirmWaitMs: number;
 }
 
 /** Defaults, sized for a replica on one core with SQLite on local disk. */
@@ -54,4 +66,8 @@ export const DEFAULT_REPLICA_LIMITS: ReplicaLimits = {
   cutWaitMs: 5_000,
   truncateRowsPerStep: 2_000,
   truncatePauseMs: 5,
+  clockOffsetMaxMs: 500,
+  clockOffsetHardMaxMs: 60_000,
+  clockJumpMaxMs: 2_000,
+  clockConfirmWaitMs: 60_000,
 };

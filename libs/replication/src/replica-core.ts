@@ -142,6 +142,7 @@ export class ReplicaCore implements RoundHost, StreamReceiver {
 
   /** Takes a peer's heartbeat. */
   heardPeer(beat: Heartbeat): void {
+    this.s.skewGuard.heard(beat.replica, beat.sentMs, this.s.ports.clock.nowMs());
     this.peers.heardPeer(beat);
   }
 
@@ -151,6 +152,7 @@ export class ReplicaCore implements RoundHost, StreamReceiver {
   }
 
   private tick(): void {
+    this.s.skewGuard.read(this.s.ports.clock.nowMs());
     this.peers.sendBeat();
     this.s.commits.flushLazy();
     this.ingest.requestMissing(false);

@@ -78,6 +78,7 @@ export class ReplicaLifecycle {
     this.s.ownSeqFloor = Math.max(this.s.ownSeqFloor, stored.publishedThrough);
     const ownBack = vvGet(this.s.buffer.deliveredVector(), this.s.id) >= this.s.ownSeqFloor;
     if (!(fresh && this.s.idConfigured) && ownBack) this.s.mode = 'Work';
+    this.s.skewGuard.begin(this.s.ports.clock.nowMs(), Object.keys(this.s.buffer.deliveredVector()).some((o) => o !== this.s.id));
     void this.catchUp();
   }
 
@@ -90,7 +91,7 @@ export class ReplicaLifecycle {
     this.s.snapshotCut = { ...cut };
     this.round.restore(snapshot);
     this.s.buffer = new CausalBuffer<ReplicatedEvent>({ pendingMax: this.s.limits.causalPendingMax }, cut);
-    this.s.hlc = new HybridLogicalClock(() => this.s.ports.clock.nowMs());
+    this.s.hlc = new HybridLogicalClock(() => this.s.ports.clock.nowMs(), 0, { maxOffsetMs: this.s.limits.clockOffsetMaxMs });
     for (const e of events) {
       const r = this.s.buffer.offer(e);
       // Every logged event was applied in causal order, except own events a re-join kept
@@ -99,7 +100,8 @@ export class ReplicaLifecycle {
       if (!r.ok || (waits && e.origin !== this.s.id)) throw new Error(`op log is not in causal order at ${e.origin}#${e.seq}`);
       for (const d of r.value) {
         this.s.applyEvent(d);
-        this.s.hlc.observe(d.time + d.ops.length);
+        // This replica applied these times already: its clock moves past them whatever the bound.
+        this.s.hlc.restore(d.time + d.ops.length);
       }
     }
     this.s.streamSeq = Math.max(streamSeq, snapshot?.streamSeq ?? 0);

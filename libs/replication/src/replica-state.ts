@@ -1,6 +1,8 @@
-import type { CausalBuffer, HybridLogicalClock, VersionVector } from '#crdt';
+import { wallMsOf, type CausalBuffer, type HybridLogicalClock, type VersionVector } from '#crdt';
 import type { ReplicatedEvent } from '#protocol/replicated-event';
 import { BoundedWaits } from './bounded-waits';
+import { ClockSkewGuard } from './clock/clock-skew-guard';
+import { EventTimeGate } from './clock/event-time-gate';
 import type { GroupCommit } from './group-commit';
 import { KeySpace } from './key-space';
 import type { Outbox } from './outbox';
@@ -69,6 +71,10 @@ export class ReplicaState {
   /** The cut of the latest snapshot (own events at or below it are never republished). */
   snapshotCut: VersionVector = {};
   stopped = false;
+  /** Whether this replica's wall clock may time writes (`CLOCK_SKEW`): fed by the peers' heartbeats and the tick. */
+  readonly skewGuard: ClockSkewGuard;
+  /** Which remote events are too far ahead of this clock to apply yet (ingest). */
+  readonly timeGate: EventTimeGate;
 
   constructor(
     readonly ports: ReplicaPorts,
@@ -81,6 +87,13 @@ export class ReplicaState {
     }
     this.observer = options.observer;
     this.waits = new BoundedWaits(ports.clock, this.limits.waitsMax);
+    this.skewGuard = new ClockSkewGuard(this.limits);
+    this.timeGate = new EventTimeGate(() => this.hlc, () => ports.clock.nowMs(), this.limits, ports.log);
+  }
+
+  /** Why this replica's clock must not time a write now (`CLOCK_SKEW`), or undefined. */
+  clockRefusal(): string | undefined {
+    return this.skewGuard.refusal(this.ports.clock.nowMs(), wallMsOf(this.hlc.peek()));
   }
 
   /** Applies one event to the key space, telling the observer (if any) before and after. */

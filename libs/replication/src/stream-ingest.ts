@@ -36,7 +36,15 @@ export class StreamIngest {
     this.lastReceiveMs = this.s.ports.clock.nowMs();
     const released: ReplicatedEvent[] = [];
     let skipped = false;
+    let held = false;
     for (const e of batch.events) {
+      // An event timed too far ahead of this clock waits in the stream (see EventTimeGate).
+      const timing = this.s.timeGate.judge(e, () => vvGet(this.s.buffer.deliveredVector(), e.origin) >= e.seq, () => this.s.clockRefusal() !== undefined);
+      if (timing === 'refuse') continue;
+      if (timing === 'hold') {
+        held = true;
+        continue;
+      }
       const r = this.s.buffer.offer(e);
       if (!r.ok) {
         // Too much waits for missing dependencies. Leave this event for a later pass and
@@ -52,14 +60,18 @@ export class StreamIngest {
         if (!applied.ok) this.s.ports.log.error('refused an invalid event from the stream', { origin: d.origin, seq: d.seq, key: d.key, reason: applied.reason });
         // Own events come back from the stream after a re-join; peers may ask for them again.
         if (d.origin === this.s.id) this.s.outbox.noteExisting(d.seq);
-        this.s.hlc.observe(d.time + Math.max(0, d.ops.length - 1));
+        // The gate let it in within the bound; should the wall clock have gone back since, causality still comes first.
+        const t = d.time + Math.max(0, d.ops.length - 1);
+        if (!this.s.hlc.observe(t)) this.s.hlc.restore(t);
         released.push(d);
       }
     }
-    if (skipped && this.s.skippedSince === undefined) {
+    if ((skipped || held) && this.s.skippedSince === undefined) {
       this.s.skippedSince = streamSeq;
-      this.s.ports.log.warn('causal buffer full; reading on and reading this part of the stream again later', { streamSeq, waiting: this.s.buffer.waiting() });
-      this.requestMissing(true);
+      if (skipped) {
+        this.s.ports.log.warn('causal buffer full; reading on and reading this part of the stream again later', { streamSeq, waiting: this.s.buffer.waiting() });
+        this.requestMissing(true);
+      }
     }
     this.s.streamSeq = streamSeq;
     if (this.s.buffer.waiting() > 0 || this.s.skippedSince !== undefined) {
@@ -95,6 +107,9 @@ export class StreamIngest {
     if (this.s.skippedSince === undefined || now - this.lastRereadMs < this.s.limits.resendAfterMs) return;
     const quiet = now - this.lastReceiveMs >= this.s.limits.resendAfterMs;
     if (!quiet && this.s.buffer.waiting() > this.s.limits.causalPendingMax / 2) return;
+    // Events held for their time: not before the earliest of them is due.
+    if (now < this.s.timeGate.retryAtMs()) return;
+    this.s.timeGate.rereading();
     const from = Math.min(this.s.stuckSince ?? this.s.skippedSince, this.s.skippedSince);
     this.s.skippedSince = undefined;
     this.lastRereadMs = now;

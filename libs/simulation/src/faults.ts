@@ -1,6 +1,8 @@
+import { timestampFromWallMs, vvGet } from '#crdt';
 import type { CoordinatorNode } from './coordinator-node';
 import type { Prng } from './prng';
 import type { ReplicaNode } from './replica-node';
+import { SIM_EPOCH_MS } from './scheduler';
 import { BROKER, type NetworkConditions } from './sim-network';
 import type { World } from './world';
 
@@ -39,6 +41,18 @@ export interface FaultProfile {
   midRoundCrash: number;
   /** A new replica with an empty disk joins. */
   join: number;
+  /**
+   * One replica's wall clock jumps far ahead, beyond the maximum clock offset (seconds to
+   * ten years), for a while: it must stop taking writes (`CLOCK_SKEW`) and no replica may
+   * apply an event with a poisoned time.
+   */
+  clockSkewFar: number;
+  /**
+   * Someone publishes a forged batch on the op stream: the next seq of a live replica,
+   * timed twenty years ahead, adding 1,000 to a counter. No replica may apply it, and the
+   * origin's real event with that seq must still be applied everywhere.
+   */
+  forgedEvent: number;
 }
 
 /** Every fault off. */
@@ -58,6 +72,8 @@ export const NO_FAULTS: FaultProfile = {
   coordinatorCrash: 0,
   midRoundCrash: 0,
   join: 0,
+  clockSkewFar: 0,
+  forgedEvent: 0,
 };
 
 /** Typical rates per tick when a fault is enabled. */
@@ -77,6 +93,8 @@ const RATES: FaultProfile = {
   coordinatorCrash: 0.01,
   midRoundCrash: 0.1,
   join: 0.005,
+  clockSkewFar: 0.01,
+  forgedEvent: 0.005,
 };
 
 /** A random profile: each fault on with probability one half, at a rate from a tenth to twice the typical one. */
@@ -117,6 +135,7 @@ export class FaultSchedule {
   readonly counts: FaultCounts = { ...NO_FAULTS, restart: 0 };
   private active = false;
   private armedMidRound = false;
+  private forged = 0;
 
   constructor(
     private readonly targets: FaultTargets,
@@ -235,7 +254,7 @@ export class FaultSchedule {
     if (prng.chance(p.redeliver) && up.length > 0) {
       const r = prng.pick(up);
       const back = prng.int(1, 10);
-      r.stream?.redeliver(back);
+      r.brokerPort?.redeliver(back);
       this.counts.redeliver++;
       w.note(`FAULT ${r.id} consumer re-delivers the last ${back} messages`);
     }
@@ -245,6 +264,30 @@ export class FaultSchedule {
       n.skew.ms = prng.int(-5_000, 5_000);
       this.counts.clockSkew++;
       w.note(`FAULT clock of ${n.id} now off by ${n.skew.ms} ms`);
+    }
+    if (prng.chance(p.clockSkewFar) && replicas.length > 0) {
+      const r = prng.pick(replicas);
+      const was = r.skew.ms;
+      const far = prng.pick([prng.int(2_000, 10_000), prng.int(60_000, 3_600_000), 10 * 365 * 24 * 3_600_000]);
+      r.skew.ms = was + far;
+      this.counts.clockSkewFar++;
+      w.note(`FAULT clock of ${r.id} jumps ${far} ms ahead (off by ${r.skew.ms} ms)`);
+      const skewed = r.skew.ms;
+      this.after(prng.int(300, 3_000), () => {
+        if (r.skew.ms !== skewed) return;
+        r.skew.ms = was;
+        w.note(`FAULT clock of ${r.id} back to ${was} ms off`);
+      });
+    }
+    const serving = up.filter((r) => r.ready && r.core);
+    if (prng.chance(p.forgedEvent) && w.broker.exists && serving.length > 0) {
+      const r = prng.pick(serving);
+      const seq = vvGet(r.core!.applied(), r.id) + 1;
+      const time = timestampFromWallMs(SIM_EPOCH_MS + w.scheduler.nowMs + 20 * 365 * 24 * 3_600_000);
+      const forged = { v: 1, origin: r.id, seq, time, deps: {}, key: 'c.0', type: 'pn-counter', options: {}, ops: [{ type: 'increment', by: 1_000 }] };
+      const stored = w.broker.publish(`forged-${++this.forged}`, `crdt.ops.${r.id}`, JSON.stringify({ v: 1, events: [forged] }), w.scheduler.nowMs);
+      this.counts.forgedEvent++;
+      w.note(`FAULT forged event ${r.id}#${seq} timed 20 years ahead${stored.ok ? ` at #${stored.seq}` : ' (not stored)'}`);
     }
     if (prng.chance(p.noticeChaos)) {
       const c = w.net.conditions;

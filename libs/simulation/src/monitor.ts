@@ -52,6 +52,9 @@ export class Monitor implements DiskObserver {
     appliedPastCut: 0,
     errorLogs: 0,
     digestMismatches: 0,
+    /** Remote events held because their time was ahead of the replica's clock, and refused beyond the hard limit. */
+    eventsHeldForTime: 0,
+    eventsRefusedForTime: 0,
   };
 
   constructor(
@@ -69,6 +72,12 @@ export class Monitor implements DiskObserver {
   noteDigestMismatch(text: string): void {
     this.stats.digestMismatches++;
     this.trace.line(this.now(), `digest mismatch: ${text}`);
+  }
+
+  /** A process logged a warning with a stable code. */
+  noteLogCode(code: string): void {
+    if (code === 'EVENT_TIME_AHEAD') this.stats.eventsHeldForTime++;
+    else if (code === 'EVENT_TIME_BEYOND_LIMIT') this.stats.eventsRefusedForTime++;
   }
 
   /** True once anything broke. */

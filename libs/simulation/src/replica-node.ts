@@ -1,19 +1,23 @@
-import { isNat, isNonEmptyString, isObject, vvGet, type Json, type VersionVector } from '#crdt';
-import { errorReply } from '#protocol';
+import { isNat, isNonEmptyString, isObject, vvGet, wallMsOf, type Json, type VersionVector } from '#crdt';
+import { errorReply, subjectsFor } from '#protocol';
 import type { Heartbeat, NoticePort } from '#replication/ports';
 import { decodeToken } from '#replication/causal-token';
 import { ReplicaCore } from '#replication/replica-core';
+import { DEFAULT_STREAM_RULES, StreamFollower } from '#replication/stream/stream-follower';
 import type { ReplicatedEvent } from '#replication/replicated-event';
 import { BrokerClient } from './broker-client';
 import type { Prng } from './prng';
 import { broadcast } from './sim-network';
 import { checkValue, familyOf } from './model';
 import { SimLog } from './sim-log';
-import { SimOpStream } from './sim-op-stream';
+import { SimStreamBroker } from './sim-op-stream';
 import { SimSnapshots } from './sim-snapshots';
 import { SimDisk } from './sim-store';
 import { Life, SimClock } from './scheduler';
 import type { ReplicaEndpoint, World } from './world';
+
+/** The subjects of the simulated cluster (the op stream's subject names each batch's origin). */
+const SUBJECTS = subjectsFor('crdt');
 
 /** Client commands a replica answers (`<prefix>.replica.<id>.<command>` and the shared subjects). */
 const CLIENT_COMMANDS = new Set(['create', 'update', 'get', 'keys', 'history', 'before-sync', 'status']);
@@ -39,7 +43,9 @@ export class ReplicaNode implements ReplicaEndpoint {
   /** This process's clock skew (the fault schedule moves it). */
   readonly skew = { ms: 0 };
   core: ReplicaCore | undefined;
-  stream: SimOpStream | undefined;
+  stream: StreamFollower | undefined;
+  /** The simulated broker connection under the stream rules (the fault schedule makes its consumer re-deliver). */
+  brokerPort: SimStreamBroker | undefined;
   private life: Life | undefined;
   /** The core finished `start()` (the production app subscribes its subjects only then). */
   ready = false;
@@ -65,18 +71,22 @@ export class ReplicaNode implements ReplicaEndpoint {
     const life = new Life(`${this.id}#${++this.incarnation}`);
     this.life = life;
     this.ready = false;
-    const log = new SimLog(life.name, (l) => w.trace.line(w.scheduler.nowMs, l), (msg, fields) => this.judgeErrorLog(msg, fields));
+    const log = new SimLog(life.name, (l) => w.trace.line(w.scheduler.nowMs, l), (msg, fields) => this.judgeErrorLog(msg, fields), (code) => w.monitor.noteLogCode(code));
     const clock = new SimClock(w.scheduler, life, this.skew);
     const client = new BrokerClient(this.id, life, w.scheduler, w.net, w.broker);
     const prng = w.prng(`stream ${life.name}`);
-    const stream = new SimOpStream(this.id, life, client, w.broker, w.net, w.scheduler, prng, log, {
-      publishTimeoutMs: w.timings.publishTimeoutMs,
-      streamCheckMs: w.timings.streamCheckMs,
-      commitBacklogMax: w.timings.commitBacklogMax,
-      rules: w.timings.adapterRules,
-    }, w.streamFaults, (err) => {
-      if (life.alive) w.monitor.violation(`${life.name}: the core threw into the stream adapter: ${String((err as Error)?.stack ?? err)}`);
-    }, (line) => w.note(line));
+    const brokerPort = new SimStreamBroker(this.id, life, client, w.broker, w.net, w.scheduler, prng, w.timings.publishTimeoutMs, w.streamFaults, (line) => w.note(line));
+    // The replica's real stream rules over the simulated broker, wired as replica-runtime.ts wires them.
+    const stream = new StreamFollower(
+      brokerPort,
+      clock,
+      log,
+      { ...DEFAULT_STREAM_RULES, opsSubject: (origin) => SUBJECTS.ops(origin), streamCheckMs: w.timings.streamCheckMs, commitBacklogMax: w.timings.commitBacklogMax },
+      (err) => {
+        // Production exits on this (code 70); here it is a bug to report.
+        if (life.alive) w.monitor.violation(`${life.name}: the core threw into the stream rules: ${String((err as Error)?.stack ?? err)}`);
+      },
+    );
     const idPrng = w.prng(`ids ${life.name}`);
     const core = new ReplicaCore(
       {
@@ -100,7 +110,8 @@ export class ReplicaNode implements ReplicaEndpoint {
     );
     this.core = core;
     this.stream = stream;
-    this.instrument(core);
+    this.brokerPort = brokerPort;
+    this.instrument(core, clock);
     stream.attach(core);
     w.note(`${life.name} starting`);
     void (async () => {
@@ -122,9 +133,11 @@ export class ReplicaNode implements ReplicaEndpoint {
     const name = this.life.name;
     this.life.end();
     this.stream?.close();
+    this.brokerPort?.close();
     this.ready = false;
     this.core = undefined;
     this.stream = undefined;
+    this.brokerPort = undefined;
     this.crashes++;
     const d = this.disk.crash();
     this.world.note(`${name} CRASH (${why}); in-flight writes landed ${d.landed}, lost ${d.lost}`);
@@ -187,18 +200,30 @@ export class ReplicaNode implements ReplicaEndpoint {
     if (wrong) this.world.monitor.violation(`${this.id} answered a read wrongly: ${wrong}`);
   }
 
-  private instrument(core: ReplicaCore): void {
+  private instrument(core: ReplicaCore, clock: SimClock): void {
     const w = this.world;
     const ks = core.keys;
     const apply = ks.apply.bind(ks);
     const clear = ks.clear.bind(ks);
     /** Per origin, the last seq applied to this key space since it was last cleared. */
     let last = new Map<string, number>();
+    /** The core is loading its state (synchronously, right after clearing): those events were applied before. */
+    let loading = false;
     ks.clear = () => {
       last = new Map();
+      loading = true;
+      queueMicrotask(() => (loading = false));
       clear();
     };
     ks.apply = (e: ReplicatedEvent) => {
+      // Bounded clock offset: nothing is applied with a time further ahead of this replica's
+      // wall clock than the bound. The clock as it read when the event was taken in: one set
+      // back since (while the event waited for its causal past) does not poison the event.
+      const latest = wallMsOf(e.time + Math.max(0, e.ops.length - 1));
+      clock.nowMs();
+      if (!loading && latest > clock.highWaterMs + core.limits.clockOffsetMaxMs) {
+        w.monitor.violation(`${this.id} applied ${e.origin}#${e.seq} timed ${latest - clock.highWaterMs} ms ahead of its wall clock (maximum offset ${core.limits.clockOffsetMaxMs} ms)`);
+      }
       const prev = last.get(e.origin);
       if (prev === undefined) {
         const floor = vvGet(snapshotCutOf(core), e.origin);

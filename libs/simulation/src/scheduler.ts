@@ -156,8 +156,13 @@ export class SimClock implements ClockPort {
     private readonly skew: { ms: number },
   ) {}
 
+  /** The latest reading this lifetime's clock has given (a clock set back does not lower it). */
+  highWaterMs = 0;
+
   nowMs(): number {
-    return SIM_EPOCH_MS + this.scheduler.nowMs + this.skew.ms;
+    const now = SIM_EPOCH_MS + this.scheduler.nowMs + this.skew.ms;
+    if (now > this.highWaterMs) this.highWaterMs = now;
+    return now;
   }
 
   setTimer(ms: number, fn: () => void): () => void {

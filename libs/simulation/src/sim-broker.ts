@@ -5,6 +5,7 @@ import type { SnapshotRecord } from '#replication/ports';
 export interface StoredMessage {
   readonly seq: number;
   readonly msgId: string;
+  readonly subject: string;
   readonly data: string;
 }
 
@@ -92,7 +93,7 @@ export class SimBroker {
   }
 
   /** Stores a batch (de-duplicated by `msgId` within the window). */
-  publish(msgId: string, data: string, nowMs: number): PublishOutcome {
+  publish(msgId: string, subject: string, data: string, nowMs: number): PublishOutcome {
     const s = this.stream;
     if (!s) return { ok: false, error: 'no responders: stream not found' };
     for (const [id, d] of s.dedup) {
@@ -106,7 +107,7 @@ export class SimBroker {
       return { ok: true, seq: dup.seq, duplicate: true };
     }
     const seq = s.lastSeq + 1;
-    s.msgs.push({ seq, msgId, data });
+    s.msgs.push({ seq, msgId, subject, data });
     s.dedup.delete(msgId);
     s.dedup.set(msgId, { seq, atMs: nowMs });
     this.stats.published++;

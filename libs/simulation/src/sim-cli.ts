@@ -1,5 +1,4 @@
 import { runSimulation, type SimOptions, type SimResult } from './simulation';
-import type { AdapterRules } from './sim-op-stream';
 
 /**
  * `npm run sim -- [options]`: runs seeds of the deterministic cluster simulation and
@@ -11,7 +10,6 @@ import type { AdapterRules } from './sim-op-stream';
  *   --from N          first seed of --seeds
  *   --steps N         scheduler steps of the chaos phase (default 5000; more is longer)
  *   --verbose         print the whole trace of each seed as it runs
- *   --adapter R       op-stream adapter rules: proposed (default) or production
  *   --faults F        random (default: each seed draws its own), all or none
  *   --replicas N      cluster size (default: the seed's draw, 3 to 5)
  *   --twice           run each seed twice and check both runs are identical
@@ -21,13 +19,12 @@ interface CliOptions {
   readonly seeds: number[];
   readonly steps: number;
   readonly verbose: boolean;
-  readonly adapter: AdapterRules;
   readonly faults: 'random' | 'all' | 'none';
   readonly replicas: number | undefined;
   readonly twice: boolean;
 }
 
-const USAGE = 'usage: sim [--seed N | --seeds N [--from N]] [--steps N] [--verbose] [--adapter proposed|production] [--faults random|all|none] [--replicas N] [--twice]';
+const USAGE = 'usage: sim [--seed N | --seeds N [--from N]] [--steps N] [--verbose] [--faults random|all|none] [--replicas N] [--twice]';
 
 function parseArgs(argv: readonly string[]): CliOptions | string {
   let seed: number | undefined;
@@ -35,7 +32,6 @@ function parseArgs(argv: readonly string[]): CliOptions | string {
   let from = 1;
   let steps = 5_000;
   let verbose = false;
-  let adapter: AdapterRules = 'proposed';
   let faults: CliOptions['faults'] = 'random';
   let replicas: number | undefined;
   let twice = false;
@@ -70,12 +66,6 @@ function parseArgs(argv: readonly string[]): CliOptions | string {
           replicas = nat(a, argv[++i]);
           if (replicas < 1 || replicas > 9) throw new Error('--replicas is 1 to 9');
           break;
-        case '--adapter': {
-          const v = argv[++i];
-          if (v !== 'proposed' && v !== 'production') throw new Error('--adapter is proposed or production');
-          adapter = v;
-          break;
-        }
         case '--faults': {
           const v = argv[++i];
           if (v !== 'random' && v !== 'all' && v !== 'none') throw new Error('--faults is random, all or none');
@@ -93,13 +83,12 @@ function parseArgs(argv: readonly string[]): CliOptions | string {
     return `${(e as Error).message}\n${USAGE}`;
   }
   const seeds = seed !== undefined ? [seed] : Array.from({ length: count ?? 100 }, (_, i) => from + i);
-  return { seeds, steps, verbose, adapter, faults, replicas, twice };
+  return { seeds, steps, verbose, faults, replicas, twice };
 }
 
 function replayCommand(seed: number, o: CliOptions): string {
   const extra = [
     o.steps !== 5_000 ? `--steps ${o.steps}` : '',
-    o.adapter !== 'proposed' ? `--adapter ${o.adapter}` : '',
     o.faults !== 'random' ? `--faults ${o.faults}` : '',
     o.replicas !== undefined ? `--replicas ${o.replicas}` : '',
   ].filter(Boolean);
@@ -130,7 +119,6 @@ async function main(): Promise<number> {
     const options: SimOptions = {
       seed,
       steps: o.steps,
-      adapter: o.adapter,
       faults: o.faults,
       replicas: o.replicas,
       onTraceLine: o.verbose ? (l) => process.stdout.write(`${l}\n`) : undefined,
@@ -156,7 +144,7 @@ async function main(): Promise<number> {
     }
   }
   const secs = ((Date.now() - started) / 1000).toFixed(1);
-  process.stdout.write(`\n${o.seeds.length} seed(s), ${failed.length} failed, ${secs} s (adapter rules: ${o.adapter}, faults: ${o.faults}, steps: ${o.steps})\n`);
+  process.stdout.write(`\n${o.seeds.length} seed(s), ${failed.length} failed, ${secs} s (faults: ${o.faults}, steps: ${o.steps})\n`);
   process.stdout.write(`totals: ${JSON.stringify(totals)}\n`);
   if (failed.length > 0) process.stdout.write(`failed seeds: ${failed.join(' ')}\n`);
   return failed.length > 0 ? 1 : 0;

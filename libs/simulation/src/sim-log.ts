@@ -13,6 +13,8 @@ export class SimLog implements LogPort {
     private readonly name: string,
     private readonly write: (line: string) => void,
     private readonly onError: ErrorLogHandler,
+    /** Warnings that carry a stable `code` field (counted for the report). */
+    private readonly onCode?: (code: string) => void,
   ) {}
 
   info(msg: string, fields?: Record<string, unknown>): void {
@@ -21,6 +23,7 @@ export class SimLog implements LogPort {
 
   warn(msg: string, fields?: Record<string, unknown>): void {
     this.write(`${this.name} warn ${msg}${fieldsText(fields)}`);
+    if (typeof fields?.code === 'string') this.onCode?.(fields.code);
   }
 
   error(msg: string, fields?: Record<string, unknown>): void {

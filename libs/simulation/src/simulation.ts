@@ -10,7 +10,7 @@ import { Prng } from './prng';
 import { ReplicaNode } from './replica-node';
 import { SimBroker } from './sim-broker';
 import { SimNetwork } from './sim-network';
-import type { AdapterRules, StreamFaults } from './sim-op-stream';
+import type { StreamFaults } from './sim-op-stream';
 import { Scheduler } from './scheduler';
 import { Trace } from './trace';
 import { Workload } from './workload';
@@ -31,8 +31,6 @@ export interface SimOptions {
   readonly faults?: FaultProfile | 'random' | 'all' | 'none';
   /** Stop at the first violation (default true: the trace tail then ends at it). */
   readonly stopOnViolation?: boolean;
-  /** Op-stream adapter rules (default `proposed`: production's plus the fixes the simulator motivated). */
-  readonly adapter?: AdapterRules;
   /** Called with every trace line as it is written (streaming `--verbose`). */
   readonly onTraceLine?: (line: string) => void;
 }
@@ -112,7 +110,6 @@ class Simulation implements World, FaultTargets {
       streamCheckMs: shape.pick([300, 500, 1_000]),
       commitBacklogMax: shape.pick([5, 20_000]),
       snapshotTimeoutMs: 500,
-      adapterRules: options.adapter ?? 'proposed',
     };
     const n = options.replicas ?? shape.int(3, 5);
     this.replicasMax = n + 2;

@@ -5,7 +5,7 @@ import type { Monitor } from './monitor';
 import type { Prng } from './prng';
 import type { SimBroker } from './sim-broker';
 import type { SimNetwork } from './sim-network';
-import type { AdapterRules, StreamFaults } from './sim-op-stream';
+import type { StreamFaults } from './sim-op-stream';
 import type { Scheduler } from './scheduler';
 import type { Trace } from './trace';
 
@@ -16,8 +16,6 @@ export interface ProcessTimings {
   readonly streamCheckMs: number;
   readonly commitBacklogMax: number;
   readonly snapshotTimeoutMs: number;
-  /** Which op-stream adapter rules the replicas follow. */
-  readonly adapterRules: AdapterRules;
 }
 
 /** Something that takes heartbeats and round broadcasts off the wire. */

@@ -113,4 +113,73 @@ describe('hlc', () => {
     for (const t of [0, 1, Number.MAX_SAFE_INTEGER]) expect(isTimestamp(t)).toBe(true);
     for (const t of [-1, 1.5, NaN, Infinity, 2 ** 53, '1', null, undefined]) expect(isTimestamp(t)).toBe(false);
   });
+
+  describe('hlc - bounded offset', () => {
+    const BOUND = 500;
+    const fixed = (ms: number) => () => ms;
+
+    it('hlc - takes in a remote time within the bound, and later local times order after it', () => {
+      const clock = new HybridLogicalClock(fixed(T0), 0, { maxOffsetMs: BOUND });
+      const remote = timestampFromWallMs(T0 + BOUND);
+      expect(clock.observe(remote)).toBe(true);
+      expect(clock.peek()).toBe(remote);
+      expect(clock.now()).toBeGreaterThan(remote);
+    });
+
+    it('hlc - refuses a remote time further ahead than the bound and does not move', () => {
+      const clock = new HybridLogicalClock(fixed(T0), 0, { maxOffsetMs: BOUND });
+      clock.now();
+      const before = clock.peek();
+      const tenYears = timestampFromWallMs(T0 + 10 * 365 * 24 * 3600 * 1000);
+      expect(clock.observe(tenYears)).toBe(false);
+      expect(clock.observe(timestampFromWallMs(T0 + BOUND + 1))).toBe(false);
+      expect(clock.peek()).toBe(before);
+      expect(wallMsOf(clock.now())).toBe(T0);
+      expect(clock.aheadMs(tenYears)).toBeGreaterThan(BOUND);
+    });
+
+    it('hlc - takes the same time in once the wall clock has caught up', () => {
+      let wall = T0;
+      const clock = new HybridLogicalClock(() => wall, 0, { maxOffsetMs: BOUND });
+      const remote = timestampFromWallMs(T0 + 2_000);
+      expect(clock.observe(remote)).toBe(false);
+      wall = T0 + 1_500;
+      expect(clock.observe(remote)).toBe(true);
+      expect(clock.peek()).toBe(remote);
+    });
+
+    it('hlc - never runs further ahead of its wall clock than the bound, whatever it observes', () => {
+      fc.assert(
+        fc.property(
+          fc.array(fc.tuple(fc.integer({ min: 0, max: 1_000 }), fc.integer({ min: -5_000, max: 10 ** 9 }), fc.boolean()), { minLength: 1, maxLength: 60 }),
+          (steps) => {
+            let wall = T0;
+            const clock = new HybridLogicalClock(() => wall, 0, { maxOffsetMs: BOUND });
+            for (const [advance, remoteOffset, local] of steps) {
+              wall += advance;
+              if (local) clock.now();
+              else clock.observe(timestampFromWallMs(wall + remoteOffset) + 7);
+              // One logical tick may carry past the millisecond; a few events per ms never carry far.
+              expect(wallMsOf(clock.peek())).toBeLessThanOrEqual(wall + BOUND + 1);
+            }
+          },
+        ),
+        { numRuns: 300 },
+      );
+    });
+
+    it('hlc - restore moves past an applied time beyond the bound (the replica\'s own durable past)', () => {
+      const clock = new HybridLogicalClock(fixed(T0), 0, { maxOffsetMs: BOUND });
+      const applied = timestampFromWallMs(T0 + 60_000);
+      clock.restore(applied);
+      expect(clock.now()).toBeGreaterThan(applied);
+    });
+
+    it('hlc - without a bound any remote time is taken in (the old behaviour, for tools that only read)', () => {
+      const clock = new HybridLogicalClock(fixed(T0));
+      const far = timestampFromWallMs(T0 + 10 ** 9);
+      expect(clock.observe(far)).toBe(true);
+      expect(clock.peek()).toBe(far);
+    });
+  });
 });

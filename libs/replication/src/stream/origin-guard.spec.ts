@@ -1,7 +1,7 @@
 import { describe, expect, it } from '@jest/globals';
 import { subjectsFor } from '#protocol';
-import type { EventBatch, ReplicatedEvent } from '#replication';
-import { batchFromItsOrigin } from './op-origin-guard';
+import type { EventBatch, ReplicatedEvent } from '../replicated-event';
+import { batchFromItsOrigin } from './origin-guard';
 
 const s = subjectsFor('crdt');
 

@@ -1,0 +1,104 @@
+import { ClockSkewGuard } from './clock-skew-guard';
+
+const LIMITS = { clockOffsetMaxMs: 500, clockJumpMaxMs: 2_000, clockConfirmWaitMs: 60_000, peerTimeoutMs: 1_500 };
+const T = 1_700_000_000_000;
+
+/** Peers beating every 200 ms with the given offsets (their clock minus ours) and a small delay. */
+function beats(g: ClockSkewGuard, from: number, to: number, offsets: Record<string, number>, delayMs = 3): void {
+  for (let t = from; t <= to; t += 200) for (const [peer, off] of Object.entries(offsets)) g.heard(peer, t - delayMs + off, t);
+}
+
+describe('clock skew guard', () => {
+  test('clock skew guard - clocks within the bound take writes', () => {
+    const g = new ClockSkewGuard(LIMITS);
+    g.begin(T, true);
+    beats(g, T, T + 1_000, { a: 300, b: -400 });
+    expect(g.refusal(T + 1_000, T + 1_000)).toBeUndefined();
+  });
+
+  test('clock skew guard - a replica off from a majority of live peers refuses writes until back in range', () => {
+    const g = new ClockSkewGuard(LIMITS);
+    g.begin(T, true);
+    beats(g, T, T + 1_000, { a: -5_000, b: -5_010 });
+    expect(g.refusal(T + 1_000, T + 1_000)).toMatch(/off from 2 of 2 live peers/);
+    // Its clock is corrected (a step back of 5 s): after one fresh heartbeat the peers agree again.
+    const back = T + 1_200 - 5_000;
+    expect(g.refusal(back, back)).toMatch(/not yet confirmed/);
+    beats(g, back, back + 400, { a: 0, b: -10 });
+    expect(g.refusal(back + 400, back + 400)).toBeUndefined();
+  });
+
+  test('clock skew guard - one peer off among three does not stop this replica', () => {
+    const g = new ClockSkewGuard(LIMITS);
+    beats(g, T, T + 1_000, { a: 0, b: 10, c: 90_000 });
+    expect(g.refusal(T + 1_000, T + 1_000)).toBeUndefined();
+  });
+
+  test('clock skew guard - network delay never reads as skew (the least delayed sample counts)', () => {
+    const g = new ClockSkewGuard(LIMITS);
+    g.heard('a', T - 5, T);
+    g.heard('a', T + 200 - 900, T + 200); // one heartbeat delayed by 900 ms
+    expect(g.refusal(T + 200, T + 200)).toBeUndefined();
+  });
+
+  test('clock skew guard - a jump of the wall clock with live peers stops writes until a peer confirms', () => {
+    const g = new ClockSkewGuard(LIMITS);
+    beats(g, T, T + 1_000, { a: 0, b: 0 });
+    const jumped = T + 1_100 + 3_600_000;
+    expect(g.refusal(jumped, jumped)).toMatch(/stepped by more than 2000 ms/);
+    // The next heartbeats show the peers an hour behind: still refused, for the right reason.
+    beats(g, jumped + 100, jumped + 300, { a: -3_600_000, b: -3_600_000 });
+    expect(g.refusal(jumped + 300, jumped + 300)).toMatch(/off from 2 of 2/);
+  });
+
+  test('clock skew guard - a lone replica is never stopped; one cut off from its peers after a jump waits at most clockConfirmWaitMs', () => {
+    const lone = new ClockSkewGuard(LIMITS);
+    lone.begin(T, false);
+    expect(lone.refusal(T + 60_000, T + 60_000)).toBeUndefined();
+    expect(lone.refusal(T + 3_600_000, T + 3_600_000)).toBeUndefined();
+    const g = new ClockSkewGuard(LIMITS);
+    beats(g, T, T + 400, { a: 0 });
+    const jumped = T + 10_000;
+    expect(g.refusal(jumped, jumped)).toBeDefined();
+    // No heartbeat comes (a partition); the core reads the clock every tick: still refused well past peerTimeoutMs ...
+    const ticks = (from: number, to: number) => {
+      for (let t = from; t <= to; t += 100) g.read(t);
+    };
+    ticks(jumped, jumped + 1_500);
+    expect(g.refusal(jumped + 1_500, jumped + 1_500)).toBeDefined();
+    ticks(jumped + 1_500, jumped + 59_900);
+    expect(g.refusal(jumped + 59_999, jumped + 59_999)).toBeDefined();
+    // ... and trusted again after clockConfirmWaitMs.
+    expect(g.refusal(jumped + 60_000, jumped + 60_000)).toBeUndefined();
+  });
+
+  test('clock skew guard - a start with peers expected, then a jump before any heartbeat, still waits for one', () => {
+    const g = new ClockSkewGuard(LIMITS);
+    g.begin(T, true);
+    const jumped = T + 10 * 365 * 24 * 3_600_000;
+    expect(g.refusal(jumped, jumped)).toMatch(/not yet confirmed/);
+    expect(g.refusal(jumped + 2_000, jumped + 2_000)).toMatch(/not yet confirmed/);
+  });
+
+  test('clock skew guard - a replica that has had peers waits for a heartbeat after a start', () => {
+    const g = new ClockSkewGuard(LIMITS);
+    g.begin(T, true);
+    expect(g.refusal(T + 10, T + 10)).toMatch(/not yet confirmed/);
+    g.heard('a', T + 20, T + 20);
+    expect(g.refusal(T + 20, T + 20)).toBeUndefined();
+  });
+
+  test('clock skew guard - an HLC ahead of the wall clock by more than the bound refuses writes (the clock went back)', () => {
+    const g = new ClockSkewGuard(LIMITS);
+    expect(g.refusal(T, T + 501)).toMatch(/behind the times of events it has applied/);
+    expect(g.refusal(T, T + 500)).toBeUndefined();
+  });
+
+  test('clock skew guard - heartbeats without a usable sentMs are ignored', () => {
+    const g = new ClockSkewGuard(LIMITS);
+    g.heard('a', undefined, T);
+    g.heard('a', Number.NaN, T);
+    g.heard('a', '1', T);
+    expect(g.refusal(T, T)).toBeUndefined();
+  });
+});
