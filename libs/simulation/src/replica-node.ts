@@ -1,9 +1,10 @@
-import { isNat, isNonEmptyString, isObject, vvGet, type Json, type VersionVector } from '#crdt';
+import { isNat, isNonEmptyString, isObject, vvGet, type Json } from '#crdt';
 import { errorReply } from '#protocol';
 import type { Heartbeat, NoticePort } from '#replication/ports';
 import { decodeToken } from '#replication/causal-token';
 import { ReplicaCore } from '#replication/replica-core';
-import type { ReplicatedEvent } from '#replication/replicated-event';
+import type { ReplicatedEvent } from '#protocol/replicated-event';
+import type { ReplicaObserver } from '#replication/replica-observer';
 import { BrokerClient } from './broker-client';
 import type { Prng } from './prng';
 import { broadcast } from './sim-network';
@@ -31,8 +32,8 @@ const OBSERVED_PREFIXES = ['c.', 'm.'];
  * lifetime (timers stop, pending promises never settle, in-flight disk writes land or
  * not as a whole); a restart builds a new core over the same disk.
  *
- * The core's key space is instrumented to check, on every apply, that no replica ever
- * applies an event twice or skips one, and that own events are made only in Work mode.
+ * The core's observer port checks, on every apply, that no replica ever applies an
+ * event twice or skips one, and that own events are made only in Work mode.
  */
 export class ReplicaNode implements ReplicaEndpoint {
   readonly disk: SimDisk;
@@ -78,6 +79,7 @@ export class ReplicaNode implements ReplicaEndpoint {
       if (life.alive) w.monitor.violation(`${life.name}: the core threw into the stream adapter: ${String((err as Error)?.stack ?? err)}`);
     }, (line) => w.note(line));
     const idPrng = w.prng(`ids ${life.name}`);
+    let built: ReplicaCore | undefined;
     const core = new ReplicaCore(
       {
         store: this.disk.open(life),
@@ -96,11 +98,11 @@ export class ReplicaNode implements ReplicaEndpoint {
           }
         },
       },
-      { replicaId: this.id, limits: w.timings.replicaLimits },
+      { replicaId: this.id, limits: w.timings.replicaLimits, observer: this.observer(() => built!) },
     );
+    built = core;
     this.core = core;
     this.stream = stream;
-    this.instrument(core);
     stream.attach(core);
     w.note(`${life.name} starting`);
     void (async () => {
@@ -187,38 +189,42 @@ export class ReplicaNode implements ReplicaEndpoint {
     if (wrong) this.world.monitor.violation(`${this.id} answered a read wrongly: ${wrong}`);
   }
 
-  private instrument(core: ReplicaCore): void {
+  /**
+   * The core's observer port: on every apply, checks that no replica ever applies an
+   * event twice or skips one, that own events are made only in Work mode, and records
+   * what each own event changed (for the model).
+   */
+  private observer(coreOf: () => ReplicaCore): ReplicaObserver {
     const w = this.world;
-    const ks = core.keys;
-    const apply = ks.apply.bind(ks);
-    const clear = ks.clear.bind(ks);
     /** Per origin, the last seq applied to this key space since it was last cleared. */
     let last = new Map<string, number>();
-    ks.clear = () => {
-      last = new Map();
-      clear();
-    };
-    ks.apply = (e: ReplicatedEvent) => {
-      const prev = last.get(e.origin);
-      if (prev === undefined) {
-        const floor = vvGet(snapshotCutOf(core), e.origin);
-        if (e.seq <= floor) w.monitor.violation(`${this.id} applied ${e.origin}#${e.seq}, which its snapshot (cut ${floor}) already holds`);
-      } else if (e.seq <= prev) {
-        w.monitor.violation(`${this.id} applied ${e.origin}#${e.seq} twice (last applied ${e.origin}#${prev})`);
-      } else if (e.seq !== prev + 1) {
-        w.monitor.violation(`${this.id} applied ${e.origin}#${e.seq} right after ${e.origin}#${prev}: skipped events`);
-      }
-      last.set(e.origin, e.seq);
-      const creating = e.origin === core.replicaId && core.currentMode !== 'Starting';
-      const observed = creating && OBSERVED_PREFIXES.some((p) => e.key.startsWith(p));
-      if (creating && core.currentMode !== 'Work') w.monitor.violation(`${this.id} made event #${e.seq} on ${e.key} in mode ${core.currentMode}: a write slipped past the freeze`);
-      const before = observed ? valueOf(ks, e.key) : undefined;
-      const result = apply(e);
-      if (creating) {
-        w.monitor.eventCreated(e, before, observed ? valueOf(ks, e.key) : undefined);
-        w.note(`${this.id} made #${e.seq} on ${e.key}`);
-      }
-      return result;
+    return {
+      cleared: () => {
+        last = new Map();
+      },
+      applying: (e: ReplicatedEvent) => {
+        const core = coreOf();
+        const ks = core.keys;
+        const prev = last.get(e.origin);
+        if (prev === undefined) {
+          const floor = vvGet(core.snapshotCut, e.origin);
+          if (e.seq <= floor) w.monitor.violation(`${this.id} applied ${e.origin}#${e.seq}, which its snapshot (cut ${floor}) already holds`);
+        } else if (e.seq <= prev) {
+          w.monitor.violation(`${this.id} applied ${e.origin}#${e.seq} twice (last applied ${e.origin}#${prev})`);
+        } else if (e.seq !== prev + 1) {
+          w.monitor.violation(`${this.id} applied ${e.origin}#${e.seq} right after ${e.origin}#${prev}: skipped events`);
+        }
+        last.set(e.origin, e.seq);
+        const creating = e.origin === core.replicaId && core.currentMode !== 'Starting';
+        const observed = creating && OBSERVED_PREFIXES.some((p) => e.key.startsWith(p));
+        if (creating && core.currentMode !== 'Work') w.monitor.violation(`${this.id} made event #${e.seq} on ${e.key} in mode ${core.currentMode}: a write slipped past the freeze`);
+        const before = observed ? valueOf(ks, e.key) : undefined;
+        if (!creating) return;
+        return () => {
+          w.monitor.eventCreated(e, before, observed ? valueOf(ks, e.key) : undefined);
+          w.note(`${this.id} made #${e.seq} on ${e.key}`);
+        };
+      },
     };
   }
 
@@ -241,11 +247,6 @@ export class ReplicaNode implements ReplicaEndpoint {
 function valueOf(ks: ReplicaCore['keys'], key: string): Json | undefined {
   const v = ks.get(key);
   return v ? (JSON.parse(JSON.stringify(v.impl.value(v.state))) as Json) : undefined;
-}
-
-/** The cut of the snapshot the core last loaded or wrote (read for the double-apply check only). */
-function snapshotCutOf(core: ReplicaCore): VersionVector {
-  return (core as unknown as { snapshotCut: VersionVector }).snapshotCut ?? {};
 }
 
 /** Notices on core NATS: fire and forget, through the lossy network. */
