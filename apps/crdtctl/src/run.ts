@@ -1,4 +1,4 @@
-import type { Heartbeat } from '#replication/ports';
+import { REPLICA_COMMANDS, type ClientCommandName, type Heartbeat } from '#protocol';
 import { TransportError, type CrdtClientPort, type Reply } from './client';
 import {
   EXIT,
@@ -83,7 +83,8 @@ export async function runCommand(cmd: Command, ctx: RunContext): Promise<number>
 
 async function dispatch(cmd: Command, ctx: RunContext): Promise<number> {
   const { client, out } = ctx;
-  const api = (command: string, body: Record<string, unknown>) => client.request(client.subjects.api(command), body, ctx.options.timeoutMs ?? REQUEST_TIMEOUT_MS_DEFAULT);
+  // The replica commands crdtctl sends are the protocol table's client commands (a name it does not list does not compile).
+  const api = (command: ClientCommandName, body: Record<string, unknown>) => client.request(client.subjects.api(REPLICA_COMMANDS[command].name), body, ctx.options.timeoutMs ?? REQUEST_TIMEOUT_MS_DEFAULT);
   const after = () => (ctx.session?.lastToken ? { after: ctx.session.lastToken } : {});
 
   switch (cmd.name) {
@@ -247,7 +248,7 @@ async function populate(ctx: RunContext, key: string, count: number, type: strin
   let token: string | undefined = ctx.session?.lastToken;
   while (sent < count && !ctx.signal?.aborted) {
     const n = Math.min(POPULATE_BATCH_OPS_MAX, count - sent);
-    const r = await client.request(client.subjects.api('update'), { key, type, ops: randomOps(type, n, ctx.random), ...(token ? { after: token } : {}) }, ctx.options.timeoutMs ?? REQUEST_TIMEOUT_MS_DEFAULT);
+    const r = await client.request(client.subjects.api(REPLICA_COMMANDS.update.name), { key, type, ops: randomOps(type, n, ctx.random), ...(token ? { after: token } : {}) }, ctx.options.timeoutMs ?? REQUEST_TIMEOUT_MS_DEFAULT);
     if (r.ok !== true) {
       out.progress('');
       for (const l of formatErrorReply(r)) out.error(l);
@@ -264,7 +265,7 @@ async function populate(ctx: RunContext, key: string, count: number, type: strin
   const ms = Math.max(1, ctx.nowMs() - started);
   out.progress('');
   out.line(`populate ${key}: ${sent} ${type} ops in ${batches} batch${batches === 1 ? '' : 'es'}, ${ms} ms (${Math.round((sent * 1000) / ms)} ops/s)${ctx.signal?.aborted ? ', stopped early' : ''}`);
-  const v = await client.request(client.subjects.api('get'), { key, ...(token ? { after: token } : {}) }, ctx.options.timeoutMs ?? REQUEST_TIMEOUT_MS_DEFAULT);
+  const v = await client.request(client.subjects.api(REPLICA_COMMANDS.get.name), { key, ...(token ? { after: token } : {}) }, ctx.options.timeoutMs ?? REQUEST_TIMEOUT_MS_DEFAULT);
   if (v.ok === true) out.line(`${key} = ${formatValue(v.value)}`);
   return EXIT.OK;
 }
@@ -272,7 +273,7 @@ async function populate(ctx: RunContext, key: string, count: number, type: strin
 async function variables(ctx: RunContext, prefix: string | undefined): Promise<number> {
   const { client, out } = ctx;
   const timeoutMs = ctx.options.timeoutMs ?? REQUEST_TIMEOUT_MS_DEFAULT;
-  const list = await client.request(client.subjects.api('keys'), { ...(prefix !== undefined ? { prefix } : {}), limit: VARIABLES_KEYS_MAX }, timeoutMs);
+  const list = await client.request(client.subjects.api(REPLICA_COMMANDS.keys.name), { ...(prefix !== undefined ? { prefix } : {}), limit: VARIABLES_KEYS_MAX }, timeoutMs);
   if (list.ok !== true) return show(ctx, list, () => []);
   const keys = (Array.isArray(list.keys) ? list.keys : []) as Array<{ key: string; type: string }>;
   const rows: Array<{ key: string; type: string; value?: unknown; error?: string }> = new Array(keys.length);
@@ -282,7 +283,7 @@ async function variables(ctx: RunContext, prefix: string | undefined): Promise<n
     while (next < keys.length) {
       const i = next++;
       const { key, type } = keys[i];
-      const r = await client.request(client.subjects.api('get'), { key, ...(token ? { after: token } : {}) }, timeoutMs);
+      const r = await client.request(client.subjects.api(REPLICA_COMMANDS.get.name), { key, ...(token ? { after: token } : {}) }, timeoutMs);
       const err = r.error as { code?: string } | undefined;
       rows[i] = r.ok === true ? { key, type, value: r.value } : { key, type, error: err?.code ?? 'error' };
     }

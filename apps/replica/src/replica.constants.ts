@@ -6,7 +6,5 @@ export const STORE = Symbol('SqliteStore');
 export const OP_STREAM = Symbol('JetStreamOpStream');
 export const REPLICA_CORE = Symbol('ReplicaCore');
 
-/** Client commands, answered on `<prefix>.api.<command>` and `<prefix>.replica.<id>.<command>`. */
-export const CLIENT_COMMANDS = ['create', 'update', 'get', 'keys', 'history', 'before-sync', 'status'] as const;
-/** Round commands from the coordinator, answered only on `<prefix>.replica.<id>.<command>`. */
-export const ROUND_COMMANDS = ['freeze', 'cut', 'commit', 'resume', 'digests'] as const;
+/** Client commands (from the protocol's command table; kept for code that still imports them here). */
+export { CLIENT_COMMAND_NAMES as CLIENT_COMMANDS, ROUND_COMMAND_NAMES as ROUND_COMMANDS } from '#protocol';

@@ -1,5 +1,5 @@
-import { isNat, isNonEmptyString, isObject, vvGet, type Json } from '#crdt';
-import { errorReply } from '#protocol';
+import { isObject, vvGet, type Json } from '#crdt';
+import { errorReply, REPLICA_COMMANDS } from '#protocol';
 import type { Heartbeat, NoticePort } from '#replication/ports';
 import { decodeToken } from '#replication/causal-token';
 import { ReplicaCore } from '#replication/replica-core';
@@ -15,9 +15,6 @@ import { SimSnapshots } from './sim-snapshots';
 import { SimDisk } from './sim-store';
 import { Life, SimClock } from './scheduler';
 import type { ReplicaEndpoint, World } from './world';
-
-/** Client commands a replica answers (`<prefix>.replica.<id>.<command>` and the shared subjects). */
-const CLIENT_COMMANDS = new Set(['create', 'update', 'get', 'keys', 'history', 'before-sync', 'status']);
 
 /** Keys whose types never refuse a well-formed event: a refusal there is a bug, not compaction. */
 const NEVER_REFUSED_PREFIXES = ['c.', 's.', 'r.', 'f.', 'x.'];
@@ -136,43 +133,26 @@ export class ReplicaNode implements ReplicaEndpoint {
 
   onHeartbeat(body: Json): void {
     if (!this.ready || !this.core) return;
-    if (isObject(body) && isNonEmptyString(body.replica) && isObject(body.applied)) this.core.heardPeer(body as unknown as Heartbeat);
+    this.core.hear('heartbeat', body);
   }
 
   onResend(body: Json): void {
     if (!this.ready || !this.core) return;
-    if (isObject(body) && isNat(body.fromSeq) && body.fromSeq > 0) this.core.resend(body.fromSeq);
+    this.core.hear('resend', body);
   }
 
   onRoundResume(body: Json): void {
     if (!this.ready || !this.core) return;
-    this.core.round.resume(body);
+    this.core.hear('round-resume', body);
   }
 
   onRequest(subject: string, body: Record<string, unknown>): Promise<Json> | undefined {
     const core = this.core;
     if (!this.ready || !core) return undefined;
     const run = async (): Promise<Json> => {
-      if (subject === 'get') {
-        const reply = (await core.handle(subject, body)) as Json;
-        this.checkRead(body.key, reply);
-        return reply;
-      }
-      if (CLIENT_COMMANDS.has(subject)) return (await core.handle(subject, body)) as Json;
-      switch (subject) {
-        case 'freeze':
-          return await core.round.freeze(body);
-        case 'cut':
-          return await core.round.cut(body);
-        case 'commit':
-          return await core.round.commit(body);
-        case 'resume':
-          return core.round.resume(body);
-        case 'digests':
-          return core.round.digests();
-        default:
-          return errorReply('UNKNOWN_COMMAND', `unknown command ${subject}`) as unknown as Json;
-      }
+      const reply = await core.answer(subject, body);
+      if (subject === REPLICA_COMMANDS.get.name) this.checkRead(body.key, reply);
+      return reply;
     };
     // The production transport turns a throwing handler into an INTERNAL reply.
     return run().catch((e: unknown) => errorReply('INTERNAL', `handler failed: ${(e as Error)?.message ?? e}`) as unknown as Json);
