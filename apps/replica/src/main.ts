@@ -1,9 +1,8 @@
 import 'reflect-metadata';
 import { NestFactory } from '@nestjs/core';
 import type { MicroserviceOptions } from '@nestjs/microservices';
-import { subjectsFor } from '#protocol';
+import { replicaSubscriptions, subjectsFor } from '#protocol';
 import { frameworkJsonLogger, isDataDirLockedError, jsonLogger } from '#runtime';
-import { CLIENT_COMMANDS, ROUND_COMMANDS } from './replica.constants';
 import { ReplicaModule, RUNTIME } from './replica.module';
 import type { ReplicaRuntime } from './replica-runtime';
 import { readReplicaSettings } from './replica.settings';
@@ -35,13 +34,8 @@ async function main(): Promise<void> {
   const id = runtime.core.replicaId;
   const log = jsonLogger({ app: 'replica', replica: id }, { level: settings.logLevel });
   const s = subjectsFor(settings.prefix);
-  server.bind(runtime.nc, [
-    { kind: 'request', subject: s.api('*'), queue: s.queueGroup, patterns: CLIENT_COMMANDS },
-    { kind: 'request', subject: s.replica(id, '*'), patterns: [...CLIENT_COMMANDS, ...ROUND_COMMANDS] },
-    { kind: 'event', subject: s.replica(id, 'resend'), patterns: ['resend'] },
-    { kind: 'event', subject: s.heartbeat, patterns: ['heartbeat'] },
-    { kind: 'event', subject: s.round('resume'), patterns: ['round-resume'] },
-  ]);
+  // Every subject and the commands or event it carries come from the protocol's command table.
+  server.bind(runtime.nc, replicaSubscriptions(s, id));
   let stopping = false;
   const stop = (signal: NodeJS.Signals) => {
     if (stopping) fatal('second signal: exiting at once', { replica: id, signal }, 130);

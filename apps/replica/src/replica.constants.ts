@@ -6,5 +6,5 @@ export const STORE = Symbol('SqliteStore');
 export const OP_STREAM = Symbol('JetStreamOpStream');
 export const REPLICA_CORE = Symbol('ReplicaCore');
 
-/** The command names are protocol (the NATS permissions name them too); re-exported for the app. */
+/** The command names are protocol (the command table; the NATS permissions name them too); re-exported for the app. */
 export { CLIENT_COMMANDS, ROUND_COMMANDS } from '#protocol';

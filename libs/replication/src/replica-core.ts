@@ -1,4 +1,5 @@
 import type { Json, VersionVector } from '#crdt';
+import { commandSpec, REPLICA_EVENTS, type EventName, type RoundCommandName } from '#protocol/commands';
 import type { EventBatch } from '#protocol/replicated-event';
 import { ClientCommands, type Reply } from './client-commands';
 import { PeerLiveness } from './peer-liveness';
@@ -82,6 +83,51 @@ export class ReplicaCore implements RoundHost, StreamReceiver {
   /** The cut of the snapshot last loaded or written (own events at or below it are never republished). */
   get snapshotCut(): VersionVector {
     return this.s.snapshotCut;
+  }
+
+  // ---------------------------------------------------------------- the command table
+
+  /**
+   * Answers one request of the protocol's command table: client commands go to `handle`,
+   * the coordinator's round commands to the round participant. The transport (and the
+   * simulator) route every request through here, so no routing is written twice.
+   */
+  answer(command: string, body: Record<string, unknown>): Promise<Json> | Json {
+    const spec = commandSpec(command);
+    if (spec?.kind === 'round') {
+      switch (spec.name as RoundCommandName) {
+        case 'freeze':
+          return this.round.freeze(body);
+        case 'cut':
+          return this.round.cut(body);
+        case 'commit':
+          return this.round.commit(body);
+        case 'resume':
+          return this.round.resume(body);
+        case 'digests':
+          return this.round.digests();
+      }
+    }
+    return this.handle(command, body) as Promise<Json>;
+  }
+
+  /** Takes one event of the table (a heartbeat, a resend request, the round's resume broadcast); malformed ones are dropped. */
+  hear(event: EventName, body: unknown): void {
+    switch (event) {
+      case 'heartbeat': {
+        const beat = REPLICA_EVENTS.heartbeat.parse(body);
+        if (beat) this.heardPeer(beat);
+        return;
+      }
+      case 'resend': {
+        const req = REPLICA_EVENTS.resend.parse(body);
+        if (req) this.resend(req.fromSeq);
+        return;
+      }
+      case 'round-resume':
+        this.round.resume(body);
+        return;
+    }
   }
 
   // ---------------------------------------------------------------- client commands

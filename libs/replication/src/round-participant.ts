@@ -1,9 +1,14 @@
-import { isNat, isObject, isVersionVector, vvLeq, type Json, type VersionVector } from '#crdt';
-import { compareRounds, errorReply, parseRoundId, type RoundId } from '#protocol';
+import { vvLeq, type Json, type VersionVector } from '#crdt';
+import { compareRounds, errorReply, parseCommit, parseCut, parseFreeze, parseResume, type RoundId } from '#protocol';
 import type { ClockPort, LogPort, SnapshotRecord } from './ports';
 import type { RoundHost } from './round-host';
 
 export { compareRounds, type RoundId };
+
+/** Just the round id of a round request (it is kept, and shown in heartbeats). */
+function roundIdOf(r: RoundId): RoundId {
+  return { epoch: r.epoch, round: r.round };
+}
 
 /**
  * A replica's side of a compaction round (Work → Sync → Ready → Work):
@@ -51,9 +56,10 @@ export class RoundParticipant {
 
   /** Phase 1. */
   async freeze(body: unknown): Promise<Json> {
-    const id = parseRoundId(body);
-    const leaseMs = isObject(body) && isNat(body.leaseMs) ? body.leaseMs : 5_000;
-    if (!id) return errorReply('BAD_REQUEST', 'freeze needs {"epoch","round","leaseMs"}') as unknown as Json;
+    const p = parseFreeze(body);
+    if (!p.ok) return p as unknown as Json;
+    const id = roundIdOf(p.request);
+    const leaseMs = p.request.leaseMs;
     if (compareRounds(id, this.seen) < 0) return this.stale(id);
     if (this.core.currentMode === 'Starting') return errorReply('UNAVAILABLE', 'replica is still catching up') as unknown as Json;
     this.seen = id;
@@ -67,11 +73,12 @@ export class RoundParticipant {
 
   /** Phase 2. */
   async cut(body: unknown): Promise<Json> {
-    const id = parseRoundId(body);
-    if (!id || !isObject(body) || !isVersionVector(body.cut)) return errorReply('BAD_REQUEST', 'cut needs {"epoch","round","cut"}') as unknown as Json;
+    const p = parseCut(body);
+    if (!p.ok) return p as unknown as Json;
+    const id = roundIdOf(p.request);
     if (compareRounds(id, this.seen) !== 0 || this.core.currentMode === 'Work') return this.stale(id);
-    const cut: VersionVector = body.cut;
-    if (isNat(body.leaseMs)) this.armLease(body.leaseMs);
+    const cut: VersionVector = p.request.cut;
+    if (p.request.leaseMs !== undefined) this.armLease(p.request.leaseMs);
     const stopAsking = this.askForMissing(cut);
     const reached = await this.core.waitUntil(() => vvLeq(cut, this.core.applied()), this.core.limits.cutWaitMs);
     stopAsking();
@@ -93,11 +100,12 @@ export class RoundParticipant {
 
   /** Phase 3. */
   async commit(body: unknown): Promise<Json> {
-    const id = parseRoundId(body);
-    if (!id) return errorReply('BAD_REQUEST', 'commit needs {"epoch","round"}') as unknown as Json;
+    const p = parseCommit(body);
+    if (!p.ok) return p as unknown as Json;
+    const id = roundIdOf(p.request);
     if (compareRounds(id, this.seen) !== 0 || this.core.currentMode !== 'Ready') return this.stale(id);
-    const publisher = isObject(body) ? body.publisher : undefined;
-    if (isObject(body) && isNat(body.leaseMs)) this.armLease(body.leaseMs);
+    const publisher = p.request.publisher;
+    if (p.request.leaseMs !== undefined) this.armLease(p.request.leaseMs);
     const cut = this.cutOfRound && compareRounds(this.cutOfRound.id, id) === 0 ? this.cutOfRound.cut : undefined;
     // Frozen members write nothing, but a replica outside the round (restarted, or not yet
     // seen by the coordinator) may: an event it made can arrive here after the cut. Compacting
@@ -125,14 +133,15 @@ export class RoundParticipant {
 
   /** Phase 4 (also the abort path). A replica that missed a committed round re-joins. */
   resume(body: unknown): Json {
-    const id = parseRoundId(body);
-    if (!id) return errorReply('BAD_REQUEST', 'resume needs {"epoch","round"}') as unknown as Json;
+    const p = parseResume(body);
+    if (!p.ok) return p as unknown as Json;
+    const id = roundIdOf(p.request);
     if (compareRounds(id, this.seen) < 0) return this.stale(id);
     this.seen = id;
     this.cancelLease?.();
     this.cancelLease = undefined;
     if (this.core.currentMode === 'Sync' || this.core.currentMode === 'Ready') this.core.setMode('Work');
-    const committedRound = isObject(body) && body.committed === true;
+    const committedRound = p.request.committed === true;
     if (committedRound && compareRounds(this.committed, id) < 0 && this.core.currentMode !== 'Starting') {
       void this.core.rejoin(`missed round ${id.epoch}/${id.round}`);
     }
