@@ -16,7 +16,8 @@
  * 5. memory: heap in use after full collections, per key, and the process RSS.
  *
  * Environment: KEYS_SCALE (comma-separated key counts, default 10000,100000,1000000),
- * LITTLE (keys changed before round B, default 1000). Run with `--expose-gc` for exact
+ * LITTLE (keys changed before round B, default 1000), KEY_TYPE (`pn-counter`, the
+ * default, or `or-set`: each key an or-set of 10 short strings, added one op each). Run with `--expose-gc` for exact
  * heap figures (bench-support switches it on at run time when it can).
  */
 import { mkdtempSync, rmSync, statSync } from 'node:fs';
@@ -42,6 +43,9 @@ import { fullGc, heapNow, mb, num } from './bench-support';
 const KEY_COUNTS = (process.env.KEYS_SCALE ?? '10000,100000,1000000').split(',').map(Number);
 const LITTLE = Number(process.env.LITTLE ?? 1000);
 const WRITER = 'w';
+const KEY_TYPE = process.env.KEY_TYPE === 'or-set' ? 'or-set' : 'pn-counter';
+/** Elements of each or-set key. */
+const SET_ELEMENTS = 10;
 const EVENTS_PER_BATCH = 1_000;
 
 /** Timings of one round, milliseconds. */
@@ -133,7 +137,8 @@ function newCore(store: StorePort, stream: NullStream, snapshots: SnapshotSource
 }
 
 /** Writes `keys` (one remote event each) through the core's receive path, in stream batches. */
-async function writeEvents(core: ReplicaCore, stream: NullStream, keys: Iterable<string>, state: { seq: number; total: number }): Promise<void> {
+async function writeEvents(core: ReplicaCore, stream: NullStream, keys: Iterable<string>, state: { seq: number; total: number; pass: number }): Promise<void> {
+  state.pass++;
   let batch: ReplicatedEvent[] = [];
   const flush = async () => {
     if (batch.length === 0) return;
@@ -151,14 +156,20 @@ async function writeEvents(core: ReplicaCore, stream: NullStream, keys: Iterable
       time: state.seq,
       deps: {},
       key,
-      type: 'pn-counter',
+      type: KEY_TYPE,
       options: null,
-      ops: [{ type: 'increment', replica: WRITER, total: state.total } as Json],
+      ops: KEY_TYPE === 'pn-counter' ? [{ type: 'increment', replica: WRITER, total: state.total } as Json] : setOps(state.pass),
     };
     batch.push(ev);
     if (batch.length >= EVENTS_PER_BATCH) await flush();
   }
   await flush();
+}
+
+/** Ops of an or-set write: the first pass adds `SET_ELEMENTS` short strings, later passes one more each. */
+function setOps(pass: number): Json[] {
+  const adds = pass === 1 ? Array.from({ length: SET_ELEMENTS }, (_, j) => j + 1) : [SET_ELEMENTS + pass - 1];
+  return adds.map((counter) => ({ type: 'add', dot: { replica: WRITER, counter }, values: [`item-${counter}`] }));
 }
 
 function keyName(i: number): string {
@@ -229,13 +240,13 @@ async function scale(keys: number): Promise<void> {
     let store = await openSqliteStore({ file, synchronous: 'FULL' });
     let core = newCore(timedStore(store, times), stream, snapshots);
     await core.start();
-    const writer = { seq: 0, total: 0 };
+    const writer = { seq: 0, total: 0, pass: 0 };
     const all = Array.from({ length: keys }, (_, i) => keyName(i));
     let t0 = performance.now();
     await writeEvents(core, stream, all, writer);
     const fillMs = performance.now() - t0;
     const filled = heapPerKey(baseline, keys);
-    out.push(`${num(keys)} keys (load average ${loadAverage()})`);
+    out.push(`${num(keys)} ${KEY_TYPE} keys (load average ${loadAverage()})`);
     out.push(`  fill ${num(fillMs)} ms; heap ${mb(filled.bytes)} = ${num(filled.perKey)} B/key with the op log in SQLite; rss ${mb(process.memoryUsage().rss)}`);
 
     const a = await round(core, snapshots, times, 1);

@@ -32,8 +32,10 @@ import type {
   NoticePort,
   OpStreamPort,
   ReplicaMode,
+  SnapshotDelta,
   SnapshotRecord,
   SnapshotSourcePort,
+  SnapshotSummary,
   StorePort,
 } from './ports';
 import { DEFAULT_REPLICA_LIMITS, type ReplicaLimits } from './replica-config';
@@ -805,27 +807,31 @@ export class ReplicaCore {
     this.outbox.pump();
   }
 
-  /** Writes a snapshot at the current state (which equals the cut), compacts and truncates; undefined when the state is not at `cut`. */
-  async takeSnapshot(epoch: number, round: number, cut?: VersionVector): Promise<SnapshotRecord | undefined> {
+  /**
+   * Writes a snapshot at the current state (which equals the cut), compacts and truncates;
+   * undefined when the state is not at `cut`. Only the keys changed since the last snapshot
+   * are compacted, encoded and written (a delta): the rest are in the store's snapshot
+   * already, compacted at their last change (see `KeySpace.compactChanged`).
+   */
+  async takeSnapshot(epoch: number, round: number, cut?: VersionVector): Promise<SnapshotSummary | undefined> {
     await this.commits.flushed();
     // With `cut`: only exactly at it (undefined when more has been applied since).
     if (cut && vvCompare(this.buffer.deliveredVector(), cut) !== 'equal') return undefined;
-    this.keys.compact();
-    const snapshot: SnapshotRecord = {
-      epoch,
-      round,
-      cut: this.buffer.deliveredVector(),
-      streamSeq: this.durableStreamSeq(),
-      keys: [...this.keys.encodedKeys()],
-    };
-    await this.ports.store.writeSnapshot(snapshot);
-    this.snapshotCut = { ...snapshot.cut };
+    const changed = this.keys.compactChanged();
+    const delta: SnapshotDelta = { epoch, round, cut: this.buffer.deliveredVector(), streamSeq: this.durableStreamSeq(), changed };
+    try {
+      await this.ports.store.writeSnapshotDelta(delta);
+    } catch (e) {
+      this.keys.unwriteChanged(changed);
+      throw e;
+    }
+    this.snapshotCut = { ...delta.cut };
     // The events the snapshot covers go later, in bounded steps, once the round has let
     // writes go: deleting a long op log inside the round would hold them for as long as
     // the delete takes (and compete with publishing the snapshot).
-    this.truncateAfterRound = snapshot.cut;
-    this.outbox.skipThrough(vvGet(snapshot.cut, this.id));
-    return snapshot;
+    this.truncateAfterRound = delta.cut;
+    this.outbox.skipThrough(vvGet(delta.cut, this.id));
+    return { epoch, round, cut: delta.cut, streamSeq: delta.streamSeq, keys: this.keys.size, changedKeys: changed.length };
   }
 
   /** Deletes op-log events covered by `cut`, a bounded step at a time, after any truncation already queued. */
@@ -847,9 +853,15 @@ export class ReplicaCore {
       .catch((e) => this.ports.log.error('op-log truncation failed; the next round retries', { error: String(e) }));
   }
 
-  /** Publishes a snapshot for joiners. */
-  publishSnapshot(snapshot: SnapshotRecord): Promise<void> {
-    return this.ports.snapshots.publish(snapshot);
+  /**
+   * Publishes the snapshot on disk for joiners, if it is still of round `of`; false when a
+   * newer round has replaced it (that round publishes its own).
+   */
+  async publishSnapshot(of: { readonly epoch: number; readonly round: number }): Promise<boolean> {
+    const snapshot = await this.ports.store.latestSnapshot();
+    if (!snapshot || compareRounds(snapshot, of) !== 0) return false;
+    await this.ports.snapshots.publish(snapshot);
+    return true;
   }
 
   /**

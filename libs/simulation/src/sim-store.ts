@@ -1,5 +1,5 @@
 import type { Json, VersionVector } from '#crdt';
-import type { CommitBatch, SnapshotRecord, StoredReplica, StorePort } from '#replication/ports';
+import type { CommitBatch, SnapshotDelta, SnapshotRecord, StoredReplica, StorePort } from '#replication/ports';
 import type { ReplicatedEvent } from '#replication/replicated-event';
 import type { Prng } from './prng';
 import type { Life, Scheduler } from './scheduler';
@@ -243,6 +243,27 @@ export class SimDisk {
     this.observer.snapshotWritten(this.replica, snapshot);
   }
 
+  /** The SQLite store's delta: the changed keys' rows replaced or added, with the new round and position. */
+  writeSnapshotDelta(delta: SnapshotDelta): void {
+    const d = this.durable;
+    const keys = new Map<string, Json>(d.snapshot === undefined ? [] : (JSON.parse(d.snapshot) as SnapshotRecord).keys.map(([k, v]) => [k, v as Json]));
+    for (const [k, v] of delta.changed) keys.set(k, v as Json);
+    const merged: SnapshotRecord = {
+      epoch: delta.epoch,
+      round: delta.round,
+      cut: delta.cut,
+      streamSeq: delta.streamSeq,
+      keys: [...keys].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)),
+    };
+    d.snapshot = JSON.stringify(merged);
+    d.streamSeq = Math.max(d.streamSeq, delta.streamSeq);
+    this.observer.snapshotWritten(this.replica, merged);
+  }
+
+  latestSnapshot(): SnapshotRecord | undefined {
+    return this.durable.snapshot === undefined ? undefined : (JSON.parse(this.durable.snapshot) as SnapshotRecord);
+  }
+
   /** Deletes at most `rowsMax` events covered by `cut`, origin by origin (the SQLite store's order). */
   truncate(cut: VersionVector, rowsMax: number): number {
     const d = this.durable;
@@ -312,6 +333,15 @@ export class SimStore implements StorePort {
   writeSnapshot(snapshot: SnapshotRecord): Promise<void> {
     const copy = JSON.parse(JSON.stringify(snapshot)) as SnapshotRecord;
     return this.disk.submit(this.life, 'writeSnapshot', true, () => this.disk.writeSnapshot(copy));
+  }
+
+  writeSnapshotDelta(delta: SnapshotDelta): Promise<void> {
+    const copy = JSON.parse(JSON.stringify(delta)) as SnapshotDelta;
+    return this.disk.submit(this.life, 'writeSnapshotDelta', true, () => this.disk.writeSnapshotDelta(copy));
+  }
+
+  latestSnapshot(): Promise<SnapshotRecord | undefined> {
+    return this.disk.submit(this.life, 'latestSnapshot', false, () => this.disk.latestSnapshot());
   }
 
   truncate(cut: VersionVector, rowsMax: number): Promise<number> {
