@@ -132,7 +132,7 @@ function newCore(store: StorePort, stream: NullStream, snapshots: SnapshotSource
         throw e;
       },
     },
-    { replicaId: 'r1', limits: { heartbeatMs: 60_000 } },
+    { replicaId: 'r1' },
   );
 }
 
@@ -259,20 +259,22 @@ async function scale(keys: number): Promise<void> {
     const afterRounds = heapPerKey(baseline, keys);
     out.push(`  heap after rounds ${mb(afterRounds.bytes)} = ${num(afterRounds.perKey)} B/key; rss ${mb(process.memoryUsage().rss)}; file ${mb(statSync(file).size)}`);
 
-    // Restart: the same file, a new core (truncation of the op log may still be running: wait for it).
+    // Restart: the same file, a new core, once the background truncation has emptied the op log.
+    for (let waited = 0; store.opLogLength() > 0 && waited < 600_000; waited += 100) await new Promise((r) => setTimeout(r, 100));
     await core.stop();
-    await new Promise((r) => setTimeout(r, 200));
     await store.close();
     core = undefined as unknown as ReplicaCore;
     fullGc();
     const beforeLoad = heapNow();
     store = await openSqliteStore({ file, synchronous: 'FULL' });
-    core = newCore(store, stream, snapshots);
+    core = newCore(timedStore(store, times), stream, snapshots);
     t0 = performance.now();
     await core.start();
     const loadMs = performance.now() - t0;
     const loaded = heapPerKey(beforeLoad, keys);
     out.push(`  restart (load) ${num(loadMs)} ms, ${num(core.keys.size)} keys; heap ${num(loaded.perKey)} B/key after load`);
+    const d = await round(core, snapshots, times, 4);
+    out.push(fmtRound('D: right after the restart', d));
     await core.stop();
     await store.close();
 

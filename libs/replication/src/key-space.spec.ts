@@ -7,6 +7,7 @@ import { EVENT_VERSION, type ReplicatedEvent } from './replicated-event';
 type Step =
   | { kind: 'write'; key: number; replica: number; command: number; arg: number }
   | { kind: 'digest' }
+  | { kind: 'refresh' }
   | { kind: 'snapshot' }
   | { kind: 'restart' };
 
@@ -58,6 +59,8 @@ function run(steps: Step[], check: (ks: KeySpace, stored: Map<string, Json>) => 
       time += 2;
     } else if (step.kind === 'digest') {
       ks.digest();
+    } else if (step.kind === 'refresh') {
+      ks.refreshStale(2);
     } else if (step.kind === 'snapshot') {
       for (const [k, enc] of ks.compactChanged()) stored.set(k, enc);
     } else {
@@ -74,6 +77,7 @@ function run(steps: Step[], check: (ks: KeySpace, stored: Map<string, Json>) => 
 const step: fc.Arbitrary<Step> = fc.oneof(
   { weight: 6, arbitrary: fc.record({ kind: fc.constant('write' as const), key: fc.nat(20), replica: fc.nat(5), command: fc.nat(5), arg: fc.nat(50) }) },
   { weight: 2, arbitrary: fc.constant({ kind: 'digest' as const }) },
+  { weight: 2, arbitrary: fc.constant({ kind: 'refresh' as const }) },
   { weight: 2, arbitrary: fc.constant({ kind: 'snapshot' as const }) },
   { weight: 1, arbitrary: fc.constant({ kind: 'restart' as const }) },
 );

@@ -268,12 +268,27 @@ export class KeySpace {
     const old = this.entries.get(key);
     const entry: KeyEntry = { variants, slot: old?.slot ?? this.stateDigest.allocate() };
     this.entries.set(key, entry);
-    // A key loaded from a snapshot is compacted already and is in the store's snapshot:
-    // only its digest term is computed (here, so a round after a restart does not pay for it).
+    // A key loaded from a snapshot is compacted already and is in the store's snapshot.
+    // Its digest term is computed later, in bounded background steps (`refreshStale`), so
+    // a restart does not pay for hashing every key.
     this.changed.delete(key);
-    this.stale.delete(key);
-    this.refreshTerm(key, entry, encoded as Json);
+    this.stale.add(key);
     return true;
+  }
+
+  /**
+   * Brings at most `keysMax` stale digest terms up to date (a background step between
+   * rounds, so the digest a round asks for finds little left to do); returns how many
+   * stay stale.
+   */
+  refreshStale(keysMax: number): number {
+    let done = 0;
+    for (const key of this.stale) {
+      if (done++ >= keysMax) break;
+      this.refreshTerm(key, this.entries.get(key));
+      this.stale.delete(key);
+    }
+    return this.stale.size;
   }
 
   /** Value of a key from its encoding, without loading it (before-sync reads). */
@@ -333,10 +348,21 @@ export class KeySpace {
   }
 
   /** Sets a key's digest term from its state (or the encoding given), or drops it when the key is gone. */
-  private refreshTerm(key: string, entry: KeyEntry | undefined, encoded: Json = entry ? encodeEntry(entry) : null): void {
+  private refreshTerm(key: string, entry: KeyEntry | undefined, encoded?: Json): void {
     if (!entry) return;
-    this.stateDigest.set(entry.slot, StateDigest.term(key, canonicalJson(encoded)));
+    this.stateDigest.set(entry.slot, StateDigest.term(key, encoded === undefined ? canonicalEntry(entry) : canonicalJson(encoded)));
   }
+}
+
+/** `canonicalJson(encodeEntry(entry))`, without sorting the fields `encodeEntry` writes in a fixed order. */
+function canonicalEntry(entry: KeyEntry): string {
+  const variants = entry.variants.length > 1 ? [...entry.variants].sort((a, b) => (a.typeKey < b.typeKey ? -1 : a.typeKey > b.typeKey ? 1 : 0)) : entry.variants;
+  let s = '[';
+  for (let i = 0; i < variants.length; i++) {
+    const v = variants[i];
+    s += `${i ? ',' : ''}{"createdBy":${JSON.stringify(v.createdBy)},"createdTime":${canonicalJson(v.createdTime)},"options":${canonicalJson(v.options)},"state":${canonicalJson(v.impl.encode(v.state))},"type":${JSON.stringify(v.type)}}`;
+  }
+  return s + ']';
 }
 
 function encodeEntry(entry: KeyEntry): Json {

@@ -666,6 +666,7 @@ export class ReplicaCore {
     this.rereadSkipped(this.ports.clock.nowMs());
     this.outbox.pump();
     this.checkRoundAgreement();
+    if (this.mode === 'Work') this.keys.refreshStale(this.limits.digestRefreshKeysPerBeat);
   }
 
   /**

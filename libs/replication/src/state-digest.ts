@@ -1,4 +1,4 @@
-import { createHash } from 'node:crypto';
+import { hash } from 'node:crypto';
 
 /** Bytes of one SHA-256 digest, and of the running sum. */
 const DIGEST_BYTES = 32;
@@ -34,7 +34,8 @@ export class StateDigest {
 
   /** The term of one key with its canonical encoding (JSON text). */
   static term(key: string, canonicalEncoding: string): Buffer {
-    return createHash('sha256').update(JSON.stringify(key)).update(canonicalEncoding).digest();
+    // The one-shot hash: a Hash object per key costs twice as much for inputs this small.
+    return hash('sha256', JSON.stringify(key) + canonicalEncoding, 'buffer');
   }
 
   /** A new slot whose term is zero (adds nothing until `set`). */
