@@ -229,7 +229,8 @@ function fmtRound(label: string, r: RoundTimes): string {
 
 async function scale(keys: number): Promise<void> {
   const dir = mkdtempSync(join(tmpdir(), 'keys-scale-'));
-  const out: string[] = [];
+  // Each figure is printed as soon as it is measured (a 1M-key run takes minutes).
+  const out = { push: (line: string) => process.stdout.write(line + '\n') };
   try {
     fullGc();
     const baseline = heapNow();
@@ -290,7 +291,6 @@ async function scale(keys: number): Promise<void> {
     await joiner.stop();
     await joinStore.close();
   } finally {
-    process.stdout.write(out.join('\n') + '\n');
     rmSync(dir, { recursive: true, force: true });
   }
 }
