@@ -3,7 +3,7 @@ import { commandSpec, REPLICA_EVENTS, type EventName, type RoundCommandName } fr
 import type { EventBatch } from '#protocol/replicated-event';
 import { ClientCommands, type Reply } from './client-commands';
 import { PeerLiveness } from './peer-liveness';
-import type { Heartbeat, ReplicaMode, SnapshotRecord, StreamReceiver } from './ports';
+import type { Heartbeat, ReplicaMode, SnapshotSummary, StreamReceiver } from './ports';
 import type { ReplicaLimits } from './replica-config';
 import { ReplicaLifecycle } from './replica-lifecycle';
 import { ReplicaState, type ReplicaOptions, type ReplicaPorts } from './replica-state';
@@ -205,6 +205,8 @@ export class ReplicaCore implements RoundHost, StreamReceiver {
     this.ingest.rereadSkipped(this.s.ports.clock.nowMs());
     this.s.outbox.pump();
     this.lifecycle.checkRoundAgreement();
+    // Per-key digest terms out of date since their last change, a bounded step per beat (so a cut pays only for recent changes).
+    if (this.s.mode === 'Work') this.s.keys.refreshStale(this.s.limits.digestRefreshKeysPerBeat);
   }
 
   // ---------------------------------------------------------------- RoundHost (for the round participant)
@@ -251,14 +253,14 @@ export class ReplicaCore implements RoundHost, StreamReceiver {
     this.s.outbox.pump();
   }
 
-  /** Writes a snapshot at the current state, compacts and truncates; undefined when the state is not at `cut`. */
-  takeSnapshot(epoch: number, round: number, cut?: VersionVector): Promise<SnapshotRecord | undefined> {
+  /** Writes a snapshot at the current state (a delta of the changed keys), compacts and truncates; undefined when the state is not at `cut`. */
+  takeSnapshot(epoch: number, round: number, cut?: VersionVector): Promise<SnapshotSummary | undefined> {
     return this.lifecycle.takeSnapshot(epoch, round, cut);
   }
 
-  /** Publishes a snapshot for joiners. */
-  publishSnapshot(snapshot: SnapshotRecord): Promise<void> {
-    return this.lifecycle.publishSnapshot(snapshot);
+  /** Publishes the snapshot on disk for joiners if it is still of round `of`; false when a newer round replaced it. */
+  publishSnapshot(of: { readonly epoch: number; readonly round: number }): Promise<boolean> {
+    return this.lifecycle.publishSnapshot(of);
   }
 
   /** Digest of the whole state (compared in a round). */

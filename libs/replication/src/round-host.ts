@@ -1,5 +1,5 @@
 import type { VersionVector } from '#crdt';
-import type { ReplicaMode, SnapshotRecord } from './ports';
+import type { ReplicaMode, SnapshotRecord, SnapshotSummary } from './ports';
 import type { ReplicaLimits } from './replica-config';
 
 /**
@@ -32,9 +32,9 @@ export interface RoundHost {
   /** Per-key digests (to name the keys that differ after a mismatch). */
   digestsByKey(): Record<string, string>;
   /** Snapshot at the current state; undefined when the state is not at `cut`. */
-  takeSnapshot(epoch: number, round: number, cut?: VersionVector): Promise<SnapshotRecord | undefined>;
+  takeSnapshot(epoch: number, round: number, cut?: VersionVector): Promise<SnapshotSummary | undefined>;
   /** Publishes a snapshot for joiners. */
-  publishSnapshot(snapshot: SnapshotRecord): Promise<void>;
+  publishSnapshot(of: { readonly epoch: number; readonly round: number }): Promise<boolean>;
   /** Re-joins from the cluster's snapshot (a missed round). */
   rejoin(reason: string): Promise<boolean>;
   /** Asks the origins of what `cut` names and this replica lacks to publish it again. */

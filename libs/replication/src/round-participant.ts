@@ -17,9 +17,9 @@ function roundIdOf(r: RoundId): RoundId {
  *    what this replica has published and applied.
  * 2. `cut`: wait until exactly the cut is applied (nobody writes while frozen, so applied
  *    can only reach the cut, not pass it); report the state's digest.
- * 3. `commit`: snapshot at the cut, compact, truncate the op log; the named publisher
- *    also publishes the snapshot for joiners.
- * 4. `resume` / `abort`: back to Work; held writes run.
+ * 3. `commit`: snapshot at the cut, compact, truncate the op log.
+ * 4. `resume` / `abort`: back to Work; held writes run. The commit's named publisher then
+ *    publishes the snapshot for joiners, in the background (see `publishAfterRound`).
  *
  * Every phase renews a freeze lease; when it runs out the replica returns to Work on its
  * own, so a coordinator that dies mid-round never leaves the cluster frozen. Messages of
@@ -31,6 +31,8 @@ export class RoundParticipant {
   /** The cut this replica reached in the cut phase of the current round. */
   private cutOfRound: { id: RoundId; cut: VersionVector } | undefined;
   private cancelLease: (() => void) | undefined;
+  /** A committed round whose snapshot this replica publishes once writes go again. */
+  private toPublish: RoundId | undefined;
 
   constructor(
     private readonly core: RoundHost,
@@ -117,18 +119,9 @@ export class RoundParticipant {
       return errorReply('NOT_CAUGHT_UP', 'events from outside the round were applied after the cut; not compacting at a state the other members may not share') as unknown as Json;
     }
     this.committed = id;
-    if (publisher === this.core.replicaId) {
-      try {
-        await this.core.publishSnapshot(snapshot);
-      } catch (e) {
-        // Members that committed have compacted; a replica that missed this round can only
-        // catch up from this snapshot, whatever the coordinator makes of the round.
-        this.publishLater(snapshot, id, 1);
-        return errorReply('TIMEOUT', `snapshot written locally but not published (retrying in the background): ${String(e)}`) as unknown as Json;
-      }
-    }
-    this.log.info('round committed', { epoch: id.epoch, round: id.round, keys: snapshot.keys.length, streamSeq: snapshot.streamSeq });
-    return { ok: true, replica: this.core.replicaId, streamSeq: snapshot.streamSeq, keys: snapshot.keys.length };
+    if (publisher === this.core.replicaId) this.toPublish = id;
+    this.log.info('round committed', { epoch: id.epoch, round: id.round, keys: snapshot.keys, changedKeys: snapshot.changedKeys, streamSeq: snapshot.streamSeq });
+    return { ok: true, replica: this.core.replicaId, streamSeq: snapshot.streamSeq, keys: snapshot.keys };
   }
 
   /** Phase 4 (also the abort path). A replica that missed a committed round re-joins. */
@@ -141,6 +134,7 @@ export class RoundParticipant {
     this.cancelLease?.();
     this.cancelLease = undefined;
     if (this.core.currentMode === 'Sync' || this.core.currentMode === 'Ready') this.core.setMode('Work');
+    this.publishAfterRound();
     const committedRound = p.request.committed === true;
     if (committedRound && compareRounds(this.committed, id) < 0 && this.core.currentMode !== 'Starting') {
       void this.core.rejoin(`missed round ${id.epoch}/${id.round}`);
@@ -148,14 +142,34 @@ export class RoundParticipant {
     return { ok: true, replica: this.core.replicaId };
   }
 
-  /** Retries publishing a committed round's snapshot with back-off, until it succeeds or a newer round is committed. */
-  private publishLater(snapshot: SnapshotRecord, id: RoundId, attempt: number): void {
-    this.clock.setTimer(Math.min(500 * 2 ** attempt, 30_000), () => {
+  /**
+   * The publisher of a committed round publishes its snapshot for joiners once the round
+   * has let writes go: reading every key and sending them is work in proportion to the
+   * key space, and inside the freeze it would hold writes for as long. Members that
+   * committed have compacted; a replica that missed the round can only catch up from this
+   * snapshot, so a failed publish is retried with back-off (until it succeeds or a newer
+   * round is committed). Until it lands, a joiner finds the previous round's snapshot and
+   * waits (its stream position may be purged already), as it does when a publisher dies.
+   */
+  private publishAfterRound(): void {
+    const id = this.toPublish;
+    if (!id || this.core.currentMode !== 'Work') return;
+    this.toPublish = undefined;
+    // After the resume reply and the held writes' group commit have gone out.
+    this.publishLater(id, 0);
+  }
+
+  /** Publishes a committed round's snapshot after a back-off, retrying until it succeeds or a newer round is committed. */
+  private publishLater(id: RoundId, attempt: number): void {
+    this.clock.setTimer(attempt === 0 ? 0 : Math.min(500 * 2 ** attempt, 30_000), () => {
       if (compareRounds(this.committed, id) !== 0) return;
-      this.core.publishSnapshot(snapshot).then(
-        () => this.log.info('snapshot published after retrying', { epoch: id.epoch, round: id.round, attempt }),
-        () => {
-          if (attempt < 20) this.publishLater(snapshot, id, attempt + 1);
+      this.core.publishSnapshot(id).then(
+        (published) => {
+          if (published) this.log.info('snapshot published', { epoch: id.epoch, round: id.round, attempt });
+        },
+        (e: unknown) => {
+          this.log.warn('snapshot not published; retrying', { epoch: id.epoch, round: id.round, attempt, error: String(e) });
+          if (attempt < 20) this.publishLater(id, attempt + 1);
         },
       );
     });
@@ -189,6 +203,7 @@ export class RoundParticipant {
       if (this.core.currentMode === 'Sync' || this.core.currentMode === 'Ready') {
         this.log.warn('freeze lease expired; back to Work', { epoch: this.seen.epoch, round: this.seen.round });
         this.core.setMode('Work');
+        this.publishAfterRound();
       }
     });
   }
