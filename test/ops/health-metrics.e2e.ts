@@ -45,14 +45,17 @@ describe('health and metrics over HTTP', () => {
   it('health - /health/ready is 503 with the reason while the replica cannot start, /health/live 200', async () => {
     // A hung server (SIGSTOP): the replica's HTTP is up, but it cannot connect yet.
     server.pause();
-    replica = startApp('replica', { NATS_URL: server.url, REPLICA_ID: 'r1', DATA_DIR: join(dir.path, 'r1'), HTTP_PORT: '0' }, { logDir: dir.path });
-    replicaHttp = httpUrlOf(await replica.waitForLog((l) => l.msg === 'http listening', START_MS));
-    const ready = await getJson<Health>(`${replicaHttp}/health/ready`);
-    expect(ready.status).toBe(503);
-    expect(ready.body.status).toBe('error');
-    expect(ready.body.error.replica).toMatchObject({ status: 'down', reason: expect.stringContaining('starting') });
-    expect((await get(`${replicaHttp}/health/live`)).status).toBe(200);
-    server.resume();
+    try {
+      replica = startApp('replica', { NATS_URL: server.url, REPLICA_ID: 'r1', DATA_DIR: join(dir.path, 'r1'), HTTP_PORT: '0' }, { logDir: dir.path });
+      replicaHttp = httpUrlOf(await replica.waitForLog((l) => l.msg === 'http listening', START_MS));
+      const ready = await getJson<Health>(`${replicaHttp}/health/ready`, replica);
+      expect(ready.status).toBe(503);
+      expect(ready.body.status).toBe('error');
+      expect(ready.body.error.replica).toMatchObject({ status: 'down', reason: expect.stringContaining('starting') });
+      expect((await get(`${replicaHttp}/health/live`, replica)).status).toBe(200);
+    } finally {
+      server.resume();
+    }
     await replica.waitForLog((l) => l.msg === 'ready', START_MS);
     expect(await pollUntil(async () => (await readyStatus(replicaHttp)) === 200, READY_MS, 200)).toBe(true);
     const up = await getJson<Health>(`${replicaHttp}/health/ready`);

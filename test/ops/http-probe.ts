@@ -9,15 +9,26 @@ export interface Got {
   readonly text: string;
 }
 
-/** GETs `url`; rejects only when nothing answers. */
-export async function get(url: string): Promise<Got> {
-  const res = await fetch(url, { signal: AbortSignal.timeout(GET_TIMEOUT_MS) });
-  return { status: res.status, contentType: res.headers.get('content-type') ?? '', text: await res.text() };
+/** Something whose recent output explains a failed request (an app process). */
+export interface HasLogs {
+  readonly name: string;
+  logs(): string[];
+}
+
+/** GETs `url`; rejects only when nothing answers, then with `app`'s last lines when given. */
+export async function get(url: string, app?: HasLogs): Promise<Got> {
+  try {
+    const res = await fetch(url, { signal: AbortSignal.timeout(GET_TIMEOUT_MS) });
+    return { status: res.status, contentType: res.headers.get('content-type') ?? '', text: await res.text() };
+  } catch (e) {
+    const cause = (e as { cause?: unknown }).cause;
+    throw new Error(`GET ${url} failed: ${String(e)}${cause ? ` (${String(cause)})` : ''}${app ? `\n--- ${app.name}, last lines ---\n${app.logs().slice(-20).join('\n')}` : ''}`, { cause: e });
+  }
 }
 
 /** GETs `url` and parses JSON. */
-export async function getJson<T = Record<string, unknown>>(url: string): Promise<{ status: number; body: T }> {
-  const r = await get(url);
+export async function getJson<T = Record<string, unknown>>(url: string, app?: HasLogs): Promise<{ status: number; body: T }> {
+  const r = await get(url, app);
   return { status: r.status, body: JSON.parse(r.text) as T };
 }
 

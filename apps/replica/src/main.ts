@@ -30,7 +30,7 @@ async function main(): Promise<void> {
   // Health and metrics first: /health/ready says 503 while the store opens and the replica catches up.
   const http = await startReplicaHttp(readHttpSettings(process.env), settings.replicaId ? { replica: settings.replicaId } : {}, bootLog);
   const server = new NatsJsonServer();
-  const app = await NestFactory.createMicroservice<MicroserviceOptions>(ReplicaModule.register({ instruments: http.instruments, requestMetrics: http.metrics }), {
+  const app = await NestFactory.createMicroservice<MicroserviceOptions>(ReplicaModule.register({ instruments: http.instruments, requestMetrics: http.requestMetrics }), {
     strategy: server,
     logger: frameworkJsonLogger({ app: 'replica', replica: settings.replicaId }, { level: settings.logLevel }),
     abortOnError: false,

@@ -1,10 +1,9 @@
 import type { LogPort } from '#replication';
-import { opsRoutes, startHttpServer, type HttpEndpoint, type HttpSettings } from '#runtime';
+import { opsRoutes, startHttpServer, within, type HttpEndpoint, type HttpSettings } from '#runtime';
 import type { ReplicaInstruments, ReplicaRuntime } from '../replica-runtime';
 import { replicaReadiness } from './replica-health';
 import { ReplicaMetrics, type ReplicaFigures } from './replica-metrics';
 import { timeCommits } from './timed-store';
-import { within } from '#runtime';
 
 /** How long a scrape waits for the stream's last sequence (the lag gauge is absent past it). */
 const STREAM_INFO_TIMEOUT_MS = 1_000;
@@ -12,7 +11,10 @@ const STREAM_INFO_TIMEOUT_MS = 1_000;
 /** The replica's health and metrics: the hooks to give the runtime, and the server. */
 export interface ReplicaHttp {
   readonly metrics: ReplicaMetrics;
+  /** Hooks for the runtime; none when HTTP is off (nothing would read them). */
   readonly instruments: ReplicaInstruments;
+  /** Where the controller counts requests; undefined when HTTP is off. */
+  readonly requestMetrics: ReplicaMetrics | undefined;
   /** The runtime, once it exists (readiness and the gauges read it). */
   attach(runtime: ReplicaRuntime): void;
   /** The server, when HTTP_PORT is set. */
@@ -49,7 +51,9 @@ export async function startReplicaHttp(settings: HttpSettings | undefined, label
   if (endpoint) log.info('http listening', { http: endpoint.url });
   return {
     metrics,
-    instruments: { observer: metrics.observer, wrapStore: (s) => timeCommits(s, (n, sec) => metrics.commit(n, sec)) },
+    // Without HTTP nobody scrapes: leave the request path, the applies and the commits unwatched.
+    instruments: endpoint ? { observer: metrics.observer, wrapStore: (s) => timeCommits(s, (n, sec) => metrics.commit(n, sec)) } : {},
+    requestMetrics: endpoint ? metrics : undefined,
     attach: (r) => (runtime = r),
     endpoint,
     close: async () => endpoint?.close(),
