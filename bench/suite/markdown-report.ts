@@ -5,7 +5,7 @@ import type { TargetRow } from './targets';
 
 /** Renders docs/benchmarks.md from one run's results. */
 
-const ratioText = (r: TargetRow): string => (!Number.isFinite(r.ratio) ? 'n/a' : r.baseline === '' ? num(r.ratio, r.ratio < 100 ? 1 : 0) : `${r.ratio.toFixed(2)}x`);
+const ratioText = (r: TargetRow): string => (r.baseline === '' ? '—' : !Number.isFinite(r.ratio) ? 'n/a' : `${r.ratio.toFixed(2)}x`);
 const metText = (m: boolean | undefined): string => (m === undefined ? 'not measured' : m ? 'met' : '**not met**');
 const load = (l: number): string => (Number.isFinite(l) ? l.toFixed(1) : '');
 const row = (cells: readonly string[]): string => `| ${cells.join(' | ')} |`;
@@ -84,4 +84,29 @@ export function renderMarkdown(r: BenchResults): string {
   }
   out.push('');
   return out.join('\n');
+}
+
+/** Markers of the README's block that each full run replaces. */
+export const README_MARKERS = { start: '<!-- bench:start (written by npm run bench; do not edit) -->', end: '<!-- bench:end -->' } as const;
+
+/** The README's short table: every target with figure, ratio and verdict, and the run's date and load. */
+export function readmeBlock(r: BenchResults): string {
+  const rows = r.targets.filter((t) => t.met !== undefined);
+  const lines = [
+    README_MARKERS.start,
+    `From the latest \`npm run bench\` (${r.date.slice(0, 10)}, ${r.machine.cpus} CPUs shared with other work, load average ${r.machine.loadAverageAtStart[0]}–${r.machine.loadAverageAtEnd[0]}); every figure, baseline and the machine are in [docs/benchmarks.md](docs/benchmarks.md).`,
+    '',
+    head(['target', 'figure', 'ratio', 'goal', 'met']),
+    ...rows.map((t) => row([t.target, t.figure, ratioText(t), t.goal, metText(t.met)])),
+    README_MARKERS.end,
+  ];
+  return lines.join('\n');
+}
+
+/** `readme` with its marked block replaced by `block`; undefined when the markers are missing. */
+export function replaceReadmeBlock(readme: string, block: string): string | undefined {
+  const i = readme.indexOf(README_MARKERS.start);
+  const j = readme.indexOf(README_MARKERS.end);
+  if (i < 0 || j < i) return undefined;
+  return readme.slice(0, i) + block + readme.slice(j + README_MARKERS.end.length);
 }
