@@ -19,27 +19,17 @@ import { resolve } from 'node:path';
 import { canonicalJson } from '../libs/crdt/src/encoding/canonical-json';
 import { orSet } from '../libs/crdt/src/types/or-set';
 import { pnCounter } from '../libs/crdt/src/types/pn-counter';
-import { text, type TextState } from '../libs/crdt/src/types/text';
-import { canCollect, loadTrace, mb, measure, num, ratio, TRACE_ATTRIBUTION, type Measured, type Trace } from './bench-support';
+import { text } from '../libs/crdt/src/types/text';
+import { canCollect, loadTrace, mb, num, ratio, TRACE_ATTRIBUTION, type Measured, type Trace } from './bench-support';
+import { AUTOMERGE_EDITS_PER_CHANGE, runAutomerge, runOurs, runYjs, type AModule, type TraceInfo, type YModule } from './crdt/trace-runs';
 
 /** Runs of our text type on the trace (the first includes JIT warm-up; the best is reported too). */
 const OUR_RUNS = 3;
-/** Edits per Automerge change: per-edit changes are far slower, one change for all is unrealistic. */
-const AUTOMERGE_EDITS_PER_CHANGE = 10_000;
-/** Samples of the heap during a trace run. */
-const SAMPLE_EVERY_EDITS = 8_192;
 /** pn-counter increments timed. */
 const COUNTER_OPS = 1_000_000;
 /** Elements of the or-set, and remove/add ops timed on it once full. */
 const SET_SIZE = 100_000;
 const SET_CHURN_OPS = 100_000;
-
-interface TraceInfo {
-  readonly ok: boolean;
-  readonly length: number;
-  readonly encodedBytes: number;
-  readonly detail: string;
-}
 
 interface Outcome {
   readonly name: string;
@@ -59,41 +49,6 @@ function pinned(name: string): string {
 function fail(message: string): never {
   console.error(`\n*** BENCHMARK FAILED: ${message} ***\n`);
   process.exit(1);
-}
-
-function runOurs(trace: Trace): Measured<TraceInfo> {
-  const { edits, finalText } = trace;
-  return measure(
-    (sample) => {
-      const state = text.create(null);
-      let time = 0;
-      for (let i = 0; i < edits.length; i++) {
-        const [pos, del, ins] = edits[i];
-        if (del > 0) {
-          const op = text.prepare(state, { type: 'delete', index: pos, count: del }, { replica: 'bench', time: ++time });
-          if (!op.ok) fail(`edit ${i}: ${op.error.code} ${op.error.message}`);
-          text.apply(state, op.value);
-        }
-        if (ins.length > 0) {
-          const op = text.prepare(state, { type: 'insert', index: pos, text: ins }, { replica: 'bench', time: ++time });
-          if (!op.ok) fail(`edit ${i}: ${op.error.code} ${op.error.message}`);
-          text.apply(state, op.value);
-        }
-        if ((i & (SAMPLE_EVERY_EDITS - 1)) === 0) sample();
-      }
-      return state;
-    },
-    (state: TextState) => {
-      const value = text.value(state);
-      const encoded = text.encode(state);
-      return {
-        ok: value === finalText,
-        length: value.length,
-        encodedBytes: Buffer.byteLength(canonicalJson(encoded), 'utf8'),
-        detail: `canonical JSON, ${num((encoded as { runs: unknown[] }).runs.length)} runs`,
-      };
-    },
-  );
 }
 
 /**
@@ -123,50 +78,6 @@ function runRemoteReplay(trace: Trace): void {
   const ms = performance.now() - t0;
   if (canonicalJson(text.encode(replica)) !== canonicalJson(text.encode(origin))) fail('the replaying replica diverged from the origin');
   console.log(`  text (this library), remote replay: ${num(wire.length)} ops parsed from JSON, validated and applied at a second replica in ${num(ms)} ms: ${num(wire.length / (ms / 1000))} ops/s; encodings equal`);
-}
-
-type YModule = typeof import('yjs');
-
-function runYjs(Y: YModule, trace: Trace): Measured<TraceInfo> {
-  const { edits, finalText } = trace;
-  return measure(
-    (sample) => {
-      const doc = new Y.Doc();
-      const t = doc.getText('text');
-      for (let i = 0; i < edits.length; i++) {
-        const [pos, del, ins] = edits[i];
-        if (del > 0) t.delete(pos, del);
-        if (ins.length > 0) t.insert(pos, ins);
-        if ((i & (SAMPLE_EVERY_EDITS - 1)) === 0) sample();
-      }
-      return doc;
-    },
-    (doc) => {
-      const value = doc.getText('text').toString();
-      return { ok: value === finalText, length: value.length, encodedBytes: Y.encodeStateAsUpdate(doc).byteLength, detail: 'binary update (encodeStateAsUpdate)' };
-    },
-  );
-}
-
-type AModule = typeof import('@automerge/automerge');
-
-function runAutomerge(A: AModule, trace: Trace): Measured<TraceInfo> {
-  const { edits, finalText } = trace;
-  return measure(
-    (sample) => {
-      let doc = A.from<{ text: string }>({ text: '' });
-      for (let i = 0; i < edits.length; i += AUTOMERGE_EDITS_PER_CHANGE) {
-        const end = Math.min(i + AUTOMERGE_EDITS_PER_CHANGE, edits.length);
-        doc = A.change(doc, (d) => {
-          for (let j = i; j < end; j++) A.splice(d, ['text'], edits[j][0], edits[j][1], edits[j][2]);
-        });
-        sample();
-      }
-      return doc;
-    },
-    (doc) => ({ ok: doc.text === finalText, length: doc.text.length, encodedBytes: A.save(doc).byteLength, detail: 'binary document (save)' }),
-    true,
-  );
 }
 
 function report(o: Outcome, editsPerRun: number): void {

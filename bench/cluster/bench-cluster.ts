@@ -34,7 +34,10 @@ export interface ReplicaLogProblem {
   readonly first: string;
 }
 
-/** How long a replica may take to log "ready" and then to reach Work mode. */
+/**
+ * How long a replica may take to log "ready" and then to reach Work mode, unless the
+ * options say: on a shared, busy machine three Nest apps starting at once can take longer.
+ */
 const START_WAIT_MS = 30_000;
 /** Status requests during start and convergence polls. */
 const STATUS_TIMEOUT_MS = 2_000;
@@ -52,6 +55,8 @@ export interface BenchClusterOptions {
   readonly env?: Record<string, string>;
   /** When set, replicas run with a CPU profiler and write profiles here on `writeProfiles()`. */
   readonly cpuProfileDir?: string;
+  /** Overrides START_WAIT_MS. */
+  readonly startWaitMs?: number;
 }
 
 /** A real cluster for the benchmark. */
@@ -93,7 +98,7 @@ export class BenchCluster {
     const cluster = new BenchCluster(harness, opts);
     onCreated(cluster);
     const nodeArgs = opts.cpuProfileDir ? ['-r', join(DIST_ROOT, 'bench', 'cluster', 'cpu-profile-preload.js')] : [];
-    await Promise.all(opts.ids.map((id) => harness.startReplica(id, {}, START_WAIT_MS, { name: id, nodeArgs })));
+    await Promise.all(opts.ids.map((id) => harness.startReplica(id, {}, opts.startWaitMs ?? START_WAIT_MS, { name: id, nodeArgs })));
     return cluster;
   }
 
@@ -102,7 +107,7 @@ export class BenchCluster {
     // The entry argument only picks a default script, which `script` replaces.
     const app = startApp('replica', { NATS_URL: this.nats.url, ...env }, { script: join(DIST_ROOT, 'bench', 'cluster', scriptName), logDir: this.harness.logDir, name });
     this.helpers.push(app);
-    await app.waitForLog((l) => l.msg === 'ready', START_WAIT_MS);
+    await app.waitForLog((l) => l.msg === 'ready', this.opts.startWaitMs ?? START_WAIT_MS);
     return app;
   }
 

@@ -18,7 +18,7 @@ describe('crdtctl seed session', () => {
     coordinator = startApp(
       'coordinator',
       { NATS_URL: cluster.nats.url, COORDINATOR_ID: 'c1', ROUND_INTERVAL_MS: '0', ROUND_OPLOG_THRESHOLD: '0', LEASE_MS: '1500' },
-      { logDir: join(cluster.dir, 'logs'), name: `coordinator-c1-${Date.now()}` },
+      { logDir: cluster.harness.logDir, name: `coordinator-c1-${Date.now()}` },
     );
     await coordinator.waitForLog((l) => l.msg === 'ready', 60_000);
     env = { NATS_URL: cluster.nats.url };

@@ -90,8 +90,8 @@ describeWithChromium('dashboard in Chromium', () => {
     // A write appears: the events count and the writer's op-log rows move.
     const r = await requestJson<Reply>(client, s.replica('r1', 'update'), { key: 'cart', type: 'or-set', ops: [{ type: 'add', value: 'apple' }, { type: 'add', value: 'pear' }] }, 20_000);
     expect(r.ok).toBe(true);
-    await page.waitForFunction((n) => Number(document.getElementById('events-total')!.textContent) > n, total0, { timeout: SEE_MS });
-    await page.waitForFunction(() => Number(document.querySelector('#members tr[data-replica="r1"] td:nth-child(5)')!.textContent) > 0, undefined, { timeout: SEE_MS });
+    await page.waitForFunction((n) => Number((globalThis as unknown as { document: { getElementById(id: string): { textContent: string | null } | null } }).document.getElementById('events-total')!.textContent) > n, total0, { timeout: SEE_MS });
+    await page.waitForFunction(() => Number((globalThis as unknown as { document: { querySelector(q: string): { textContent: string | null } | null } }).document.querySelector('#members tr[data-replica="r1"] td:nth-child(5)')!.textContent) > 0, undefined, { timeout: SEE_MS });
     await page.locator('#wps').filter({ hasNotText: '-' }).waitFor();
 
     // The key browser: the key, its type, its value and its history.
@@ -110,7 +110,7 @@ describeWithChromium('dashboard in Chromium', () => {
     await page.locator(`#rounds li[data-round="${id}"]`, { hasText: `committed (manual), writes held ${sync.result.timings.writesHeldMs} ms` }).waitFor();
     await expect(page.locator('#rounds-committed').textContent()).resolves.toBe('1');
     // After the round the op log is truncated: the members show 0 rows.
-    for (const rid of IDS) await page.waitForFunction((x) => document.querySelector(`#members tr[data-replica="${x}"] td:nth-child(5)`)?.textContent === '0', rid, { timeout: SEE_MS });
+    for (const rid of IDS) await page.waitForFunction((x) => (globalThis as unknown as { document: { querySelector(q: string): { textContent: string | null } | null } }).document.querySelector(`#members tr[data-replica="${x}"] td:nth-child(5)`)?.textContent === '0', rid, { timeout: SEE_MS });
 
     const shot = join(dir.path, 'dashboard.png');
     await page.screenshot({ path: shot, fullPage: true });

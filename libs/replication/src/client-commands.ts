@@ -1,4 +1,4 @@
-import { canonicalJson, vvLeq, vvGet, type Json } from '#crdt';
+import { canonicalJson, vvLeq, vvGet, type Json, type VersionVector } from '#crdt';
 import {
   CLIENT_COMMAND_NAMES,
   commandSpec,
@@ -38,6 +38,7 @@ export class ClientCommands {
   private held: HeldWrite[] = [];
   /** Replies of recent updates by client request id: a resend is applied once (request-dedupe.ts). */
   private readonly dedupe: RequestDedupe<Reply>;
+  private lastToken: { readonly vv: VersionVector; readonly token: string } | undefined;
 
   constructor(
     private readonly s: ReplicaState,
@@ -245,8 +246,18 @@ export class ClientCommands {
     return undefined;
   }
 
+  /**
+   * The token of the delivered vector. Every reply carries one, and between two writes many
+   * replies see the same vector: the encoding (JSON, then base64) is kept for the last
+   * vector and reused while the vector is unchanged (issue 11 profile: per-request token work).
+   */
   private token(): string {
-    return encodeToken(this.s.buffer.deliveredVector());
+    const vv = this.s.buffer.deliveredVector();
+    const last = this.lastToken;
+    if (last && sameVector(last.vv, vv)) return last.token;
+    const token = encodeToken(vv);
+    this.lastToken = { vv, token };
+    return token;
   }
 
   // ---------------------------------------------------------------- own events
@@ -285,4 +296,15 @@ export class ClientCommands {
       lastRound: this.round.lastCommitted() as unknown as Json,
     };
   }
+}
+
+/** Same entries in both vectors (a missing entry differs from any present one, zero included: the token encodes what is present). */
+function sameVector(a: VersionVector, b: VersionVector): boolean {
+  let n = 0;
+  for (const r in a) {
+    if (a[r] !== b[r]) return false;
+    n++;
+  }
+  for (const _ in b) n--;
+  return n === 0;
 }

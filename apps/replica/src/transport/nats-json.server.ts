@@ -1,6 +1,6 @@
 import { CustomTransportStrategy, NatsContext, Server } from '@nestjs/microservices';
 import type { Msg, NatsConnection, Subscription } from '@nats-io/transport-node';
-import { lastValueFrom } from 'rxjs';
+import { isObservable, lastValueFrom } from 'rxjs';
 import { errorReply, parseBody, type ReplicaSubscription } from '#protocol';
 
 /**
@@ -65,7 +65,11 @@ export class NatsJsonServer extends Server implements CustomTransportStrategy {
     const handler = (route.commands as readonly string[]).includes(command) ? this.handler(REQUEST_PATTERN) : null;
     if (!handler) return errorReply('UNKNOWN_COMMAND', `unknown command ${JSON.stringify(command)} on ${route.subject}; commands: ${route.commands.join(', ')}`);
     try {
-      return await lastValueFrom(this.transformToObservable(await handler(parsed.body, new NatsContext([msg.subject, msg.headers]))));
+      // The replica's handlers answer with promises: awaiting them directly spares every
+      // request an observable, a subscription and their promise hops (issue 11 profile).
+      // An observable result (none today) still goes through rxjs.
+      const result: unknown = await handler(parsed.body, new NatsContext([msg.subject, msg.headers]));
+      return isObservable(result) ? await lastValueFrom(result) : await result;
     } catch (e) {
       return errorReply('INTERNAL', `handler failed: ${(e as Error)?.message ?? e}`);
     }
