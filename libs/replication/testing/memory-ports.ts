@@ -1,0 +1,182 @@
+import { vvGet, type Json, type VersionVector } from '#crdt';
+import type { EventBatch, ReplicatedEvent } from '#protocol/replicated-event';
+import type { ClockPort, CommitBatch, Heartbeat, LogPort, NoticePort, OpStreamPort, SnapshotRecord, SnapshotSourcePort, StoredReplica, StorePort } from '../src/ports';
+import type { ReplicaPorts } from '../src/replica-state';
+
+/**
+ * Tiny in-memory ports for the replication core's unit specs: each only stores and
+ * hands back what it is given (no rule of the real adapters is restated here); the
+ * simulator's ports are the ones that model faults.
+ */
+
+/** Resolves after the pending promise callbacks have run. */
+export async function settle(turns = 20): Promise<void> {
+  for (let i = 0; i < turns; i++) await Promise.resolve();
+}
+
+/** Virtual time: timers run only when the spec advances the clock. */
+export class TestClock implements ClockPort {
+  private now = 1_700_000_000_000;
+  private timers: Array<{ at: number; fn: () => void; id: number }> = [];
+  private nextId = 0;
+
+  nowMs(): number {
+    return this.now;
+  }
+
+  setTimer(ms: number, fn: () => void): () => void {
+    const id = this.nextId++;
+    this.timers.push({ at: this.now + ms, fn, id });
+    return () => {
+      this.timers = this.timers.filter((t) => t.id !== id);
+    };
+  }
+
+  defer(fn: () => void): void {
+    this.setTimer(0, fn);
+  }
+
+  /** Moves time on by `ms`, running due timers in order and letting promises settle between them. */
+  async advance(ms: number): Promise<void> {
+    const end = this.now + ms;
+    for (;;) {
+      await settle();
+      this.timers.sort((a, b) => a.at - b.at || a.id - b.id);
+      const next = this.timers[0];
+      if (!next || next.at > end) break;
+      this.timers.shift();
+      this.now = Math.max(this.now, next.at);
+      next.fn();
+    }
+    this.now = end;
+    await settle();
+  }
+}
+
+/** Log lines kept for assertions. */
+export class TestLog implements LogPort {
+  readonly lines: Array<{ level: string; msg: string; fields?: Record<string, unknown> }> = [];
+  info(msg: string, fields?: Record<string, unknown>): void {
+    this.lines.push({ level: 'info', msg, fields });
+  }
+  warn(msg: string, fields?: Record<string, unknown>): void {
+    this.lines.push({ level: 'warn', msg, fields });
+  }
+  error(msg: string, fields?: Record<string, unknown>): void {
+    this.lines.push({ level: 'error', msg, fields });
+  }
+}
+
+/** A disk that never fails: what was committed is there at the next load. */
+export class MemoryStore implements StorePort {
+  replicaId: string | undefined;
+  snapshot: SnapshotRecord | undefined;
+  events: ReplicatedEvent[] = [];
+  streamSeq = 0;
+  publishedThrough = 0;
+
+  async load(): Promise<StoredReplica> {
+    return { replicaId: this.replicaId, snapshot: this.snapshot, events: this.live(), streamSeq: this.streamSeq, publishedThrough: this.publishedThrough };
+  }
+  async saveReplicaId(id: string): Promise<void> {
+    this.replicaId = id;
+  }
+  async commit(batch: CommitBatch): Promise<void> {
+    this.events.push(...batch.events);
+    if (batch.streamSeq !== undefined) this.streamSeq = Math.max(this.streamSeq, batch.streamSeq);
+    if (batch.publishedThrough !== undefined) this.publishedThrough = Math.max(this.publishedThrough, batch.publishedThrough);
+  }
+  async history(key: string, limit: number): Promise<ReplicatedEvent[]> {
+    return this.live().filter((e) => e.key === key).slice(0, limit);
+  }
+  async ownEventsAfter(origin: string, afterSeq: number, limit: number): Promise<ReplicatedEvent[]> {
+    return this.events.filter((e) => e.origin === origin && e.seq > afterSeq).slice(0, limit);
+  }
+  async snapshotKey(key: string): Promise<Json | undefined> {
+    return this.snapshot?.keys.find(([k]) => k === key)?.[1];
+  }
+  async writeSnapshot(snapshot: SnapshotRecord): Promise<void> {
+    this.snapshot = snapshot;
+  }
+  async truncate(cut: VersionVector, rowsMax: number): Promise<number> {
+    const covered = this.events.filter((e) => e.seq <= vvGet(cut, e.origin)).slice(0, rowsMax);
+    this.events = this.events.filter((e) => !covered.includes(e));
+    return covered.length;
+  }
+  async resetTo(snapshot: SnapshotRecord, streamSeq: number, keep?: { origin: string; afterSeq: number }): Promise<void> {
+    this.snapshot = snapshot;
+    this.streamSeq = streamSeq;
+    this.events = keep ? this.events.filter((e) => e.origin === keep.origin && e.seq > keep.afterSeq) : [];
+  }
+  opLogLength(): number {
+    return this.events.length;
+  }
+  /** Events not covered by the snapshot (what `load` and `history` return). */
+  private live(): ReplicatedEvent[] {
+    const cut = this.snapshot?.cut ?? {};
+    return this.events.filter((e) => e.seq > vvGet(cut, e.origin));
+  }
+}
+
+/** An op stream in memory: publishes append, and the spec delivers messages to the core. */
+export class MemoryStream implements OpStreamPort {
+  readonly messages: EventBatch[] = [];
+  readonly republishTags: Array<string | undefined> = [];
+  consumingFrom = 1;
+
+  async publish(events: readonly ReplicatedEvent[], republish?: string): Promise<number> {
+    this.messages.push({ v: 1, events: events.map((e) => ({ ...e })) });
+    this.republishTags.push(republish);
+    return this.messages.length;
+  }
+  async lastSeq(): Promise<number> {
+    return this.messages.length;
+  }
+  consumeFrom(seq: number): void {
+    this.consumingFrom = seq;
+  }
+}
+
+/** Notices recorded, never sent. */
+export class RecordingNotices implements NoticePort {
+  readonly changes: Json[] = [];
+  readonly beats: Heartbeat[] = [];
+  readonly resendRequests: Array<{ origin: string; fromSeq: number }> = [];
+  changed(_key: string, notice: Json): void {
+    this.changes.push(notice);
+  }
+  heartbeat(beat: Heartbeat): void {
+    this.beats.push(beat);
+  }
+  requestResend(origin: string, fromSeq: number): void {
+    this.resendRequests.push({ origin, fromSeq });
+  }
+}
+
+/** A snapshot store holding at most the latest snapshot. */
+export class MemorySnapshots implements SnapshotSourcePort {
+  latest: SnapshotRecord | undefined;
+  async fetchLatest(): Promise<SnapshotRecord | undefined> {
+    return this.latest;
+  }
+  async publish(snapshot: SnapshotRecord): Promise<void> {
+    this.latest = snapshot;
+  }
+}
+
+/** A full set of memory ports. */
+export function memoryPorts() {
+  const ports = {
+    store: new MemoryStore(),
+    stream: new MemoryStream(),
+    notices: new RecordingNotices(),
+    snapshots: new MemorySnapshots(),
+    clock: new TestClock(),
+    log: new TestLog(),
+    newReplicaId: () => 'r-new',
+    onFatal: (err: unknown) => {
+      throw err;
+    },
+  } satisfies ReplicaPorts;
+  return ports;
+}
