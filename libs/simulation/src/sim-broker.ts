@@ -1,3 +1,4 @@
+import { canonicalJson, type Json } from '#crdt';
 import type { LeaseEntry, LeaseRecord } from '#coordination/ports';
 import type { SnapshotRecord } from '#replication/ports';
 
@@ -60,7 +61,19 @@ export class SimBroker {
   /** Counts for the report. */
   readonly stats = { published: 0, duplicates: 0, lostTail: 0, purged: 0, deleted: 0, created: 0 };
 
-  constructor(private readonly duplicateWindowMs: number) {
+  /**
+   * Every (origin, seq) ever stored, with its content: an origin must never publish two
+   * different events under one (origin, seq), across stream re-creations too (copies from
+   * a republish or a peer are the same event). Checked at the server, where every publish
+   * of every replica arrives.
+   */
+  private readonly contentOf = new Map<string, string>();
+
+  constructor(
+    private readonly duplicateWindowMs: number,
+    /** Told of an (origin, seq) published with different content (a violation). */
+    private readonly onConflict: (text: string) => void = () => undefined,
+  ) {
     this.create();
   }
 
@@ -93,7 +106,7 @@ export class SimBroker {
   }
 
   /** Stores a batch (de-duplicated by `msgId` within the window). */
-  publish(msgId: string, subject: string, data: string, nowMs: number): PublishOutcome {
+  publish(msgId: string, subject: string, data: string, nowMs: number, from: 'replica' | 'forger' = 'replica'): PublishOutcome {
     const s = this.stream;
     if (!s) return { ok: false, error: 'no responders: stream not found' };
     for (const [id, d] of s.dedup) {
@@ -106,6 +119,8 @@ export class SimBroker {
       this.stats.duplicates++;
       return { ok: true, seq: dup.seq, duplicate: true };
     }
+    // A forger's batch (a fault) is no origin's publish: what the origins publish is checked.
+    if (from === 'replica') this.checkContent(msgId, data);
     const seq = s.lastSeq + 1;
     s.msgs.push({ seq, msgId, subject, data });
     s.dedup.delete(msgId);
@@ -113,6 +128,22 @@ export class SimBroker {
     this.stats.published++;
     for (const l of [...this.appendListeners]) l();
     return { ok: true, seq, duplicate: false };
+  }
+
+  private checkContent(msgId: string, data: string): void {
+    let batch: { events?: Array<Record<string, unknown>> };
+    try {
+      batch = JSON.parse(data) as { events?: Array<Record<string, unknown>> };
+    } catch {
+      return; // not a batch: the replicas' own check refuses it
+    }
+    for (const e of batch.events ?? []) {
+      const id = `${String(e.origin)}#${String(e.seq)}`;
+      const content = canonicalJson([e.key, e.type, e.options, e.ops, e.time, e.deps] as Json);
+      const before = this.contentOf.get(id);
+      if (before === undefined) this.contentOf.set(id, content);
+      else if (before !== content) this.onConflict(`${id} was published with different content (message ${msgId}): first ${before.slice(0, 200)}, now ${content.slice(0, 200)}`);
+    }
   }
 
   /** The message at `seq`, or the first one after it when `seq` was purged; undefined past the end. */

@@ -102,7 +102,7 @@ class Simulation implements World, FaultTargets {
     this.monitor = new Monitor(this.trace, () => this.scheduler.nowMs);
     this.net = new SimNetwork(this.scheduler, this.prng('network'));
     Object.assign(this.net.conditions, CALM);
-    this.broker = new SimBroker(120_000);
+    this.broker = new SimBroker(120_000, (text) => this.monitor.violation(`an origin published two different events under one (origin, seq): ${text}`));
     const shape = this.prng('shape');
     this.timings = {
       replicaLimits: replicaLimits(shape),
