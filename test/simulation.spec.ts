@@ -85,6 +85,8 @@ describe('simulation', () => {
       ['messages consumed during a re-join are not committed into the new op log', { seed: 38, steps: 12_000 }],
       ['resend requests go to the origins of what is missing, not of what waits', { seed: 14, steps: 8_000, faults: 'all' }],
       ['own events survive a re-join even when the replay skips their copies', { seed: 64, steps: 12_000 }],
+      ['a member that missed a committed round re-joins before it takes part in a round (no fork of the compaction history loses events)', { seed: 2578, steps: 3_000 }],
+      ['members holding different rounds abort at the freeze instead of mismatching at the cut', { seed: 47, steps: 3_000 }],
     ];
     test.each(regressions)('simulation - %s', async (_name, options) => {
       expect(await runSeed(options)).toBeUndefined();

@@ -5,7 +5,7 @@ import { coordinationError, type CoordinationErrorCode, type CoordinationErrorRe
 import { LeaderLease } from './leader-lease';
 import { Membership, parseHeartbeat } from './membership';
 import type { LeaseStorePort, RoundPorts } from './ports';
-import type { RoundResult, RoundTrigger } from './round-result';
+import { compareRoundIds, type RoundId, type RoundResult, type RoundTrigger } from './round-result';
 import { runRound } from './round-runner';
 import { RoundScheduler } from './round-scheduler';
 
@@ -77,6 +77,8 @@ export class Coordinator {
   /** Counts terms of leadership, so a late continuation of an old term does nothing. */
   private term = 0;
   private current: { epoch: number; round: number } | undefined;
+  /** The newest round a committed result (this coordinator's or an observed leader's) names. */
+  private newestCommitted: RoundId = { epoch: 0, round: 0 };
   /** Resolves when a new leader has warmed up and cleaned up after its predecessor. */
   private ready: Promise<void> = Promise.resolve();
   private stopping = false;
@@ -279,9 +281,21 @@ export class Coordinator {
     if (starting.length > 0) {
       return this.notRun(trigger, round, 'REPLICA_STARTING', `replica(s) ${starting.join(', ')} still catching up with the stream; no write was held`, members);
     }
+    // Members must hold the newest committed round: a round run by members that missed it
+    // would compact a state that lacks what that round covered (and the stream has since
+    // been purged of it), and its snapshot would replace the newer one in the snapshot
+    // store, so those events would be lost for good (seed 2578); members that hold
+    // different rounds also differ at every cut (a digest mismatch). Each member checks
+    // this at freeze and re-joins when it is behind.
+    const seen = this.membership.newestCommittedSeen();
+    const committedFloor = compareRoundIds(seen, this.newestCommitted) > 0 ? seen : this.newestCommitted;
     this.current = { epoch, round };
     try {
-      const result = await runRound(this.ports, { coordinator: this.config.id, epoch, round, trigger, members, stillLeader: () => this.lease.isLeader() && this.lease.epoch === epoch }, this.config.round);
+      const result = await runRound(
+        this.ports,
+        { coordinator: this.config.id, epoch, round, trigger, members, committedFloor, stillLeader: () => this.lease.isLeader() && this.lease.epoch === epoch },
+        this.config.round,
+      );
       this.remember(result);
       return result;
     } finally {
@@ -318,6 +332,7 @@ export class Coordinator {
   }
 
   private remember(r: RoundResult): void {
+    if (r.outcome === 'committed' && compareRoundIds(r, this.newestCommitted) > 0) this.newestCommitted = { epoch: r.epoch, round: r.round };
     if (this.history.some((h) => h.epoch === r.epoch && h.round === r.round && h.coordinator === r.coordinator)) return;
     this.history.push(r);
     if (this.history.length > this.config.historyMax) this.history.splice(0, this.history.length - this.config.historyMax);

@@ -13,6 +13,8 @@ import type { RoundFailure } from './round-result';
 export interface FreezeReply {
   readonly published: number;
   readonly applied: VersionVector;
+  /** The newest round whose snapshot the member holds (absent from replicas that predate it). */
+  readonly committed?: { readonly epoch: number; readonly round: number };
 }
 
 /** `cut` → the digest of the member's state at the cut. */
@@ -38,7 +40,13 @@ export type ParsedReply<T> = { readonly ok: true; readonly value: T } | { readon
 type Shape<T> = (body: Record<string, unknown>) => T | undefined;
 
 const SHAPES = {
-  freeze: ((b) => (isNat(b.published) && isVersionVector(b.applied) ? { published: b.published, applied: b.applied } : undefined)) as Shape<FreezeReply>,
+  freeze: ((b) => {
+    if (!isNat(b.published) || !isVersionVector(b.applied)) return undefined;
+    const c = b.committed;
+    if (c === undefined) return { published: b.published, applied: b.applied };
+    if (!isObject(c) || !isNat(c.epoch) || !isNat(c.round)) return undefined;
+    return { published: b.published, applied: b.applied, committed: { epoch: c.epoch, round: c.round } };
+  }) as Shape<FreezeReply>,
   cut: ((b) => (typeof b.digest === 'string' && isVersionVector(b.applied) ? { digest: b.digest, applied: b.applied } : undefined)) as Shape<CutReply>,
   commit: ((b) => (isNat(b.streamSeq) && isNat(b.keys) ? { streamSeq: b.streamSeq, keys: b.keys } : undefined)) as Shape<CommitReply>,
   resume: (() => ({})) as Shape<Record<string, never>>,

@@ -1,6 +1,6 @@
 import { FakeCluster } from '../testing/fake-cluster';
 import type { RoundResult } from './round-result';
-import { cutOf, DEFAULT_ROUND_LIMITS, differingKeys, runRound, type RoundLimits, type RoundPlan } from './round-runner';
+import { cutOf, DEFAULT_ROUND_LIMITS, differingKeys, membersBehind, runRound, type RoundLimits, type RoundPlan } from './round-runner';
 
 const IDS = ['r1', 'r2', 'r3'];
 
@@ -208,6 +208,27 @@ describe('round runner', () => {
     expect(c.get('r3').rejoins).toEqual(['missed round 1/1']);
     expect(c.get('r1').rejoins).toEqual([]);
   });
+
+  it('round - a member that missed a committed round refuses the freeze and re-joins; no cut is sent (seed 2578)', async () => {
+    const c = await seeded();
+    // r1 and r2 commit round 1/1 without r3; then a round with the floor 1/1 asks r3 too.
+    expect((await run(c, plan({ members: ['r1', 'r2'] }))).outcome).toBe('committed');
+    c.get('r3').rejoins.length = 0;
+    const r = await run(c, plan({ round: 2, committedFloor: { epoch: 1, round: 1 } }));
+    expect(r.outcome).toBe('aborted');
+    expect(r.failures).toEqual([expect.objectContaining({ replica: 'r3', phase: 'freeze', code: 'REFUSED', replicaCode: 'NOT_CAUGHT_UP' })]);
+    expect(c.get('r3').rejoins).toEqual(['missed round 1/1 (asked to freeze for 1/2)']);
+    expect(c.requestsOf('cut').filter((q) => (q.body as { round: number }).round === 2)).toHaveLength(0);
+  });
+
+  it('round - members holding different rounds never reach the cut, even when the floor is unknown (digest mismatches)', async () => {
+    const c = await seeded();
+    expect((await run(c, plan({ members: ['r1', 'r2'] }))).outcome).toBe('committed');
+    const r = await run(c, plan({ round: 2 }));
+    expect(r.outcome).toBe('aborted');
+    expect(r.failures).toEqual([expect.objectContaining({ replica: 'r3', phase: 'freeze', replicaCode: 'NOT_CAUGHT_UP' })]);
+    expect(c.requestsOf('cut').filter((q) => (q.body as { round: number }).round === 2)).toHaveLength(0);
+  });
 });
 
 describe('cut and digest helpers', () => {
@@ -218,6 +239,12 @@ describe('cut and digest helpers', () => {
     ]);
     expect(cut).toEqual({ a: 3, b: 7, gone: 4 });
     expect(Object.keys(cut)).toEqual(['a', 'b', 'gone']);
+  });
+
+  it('membersBehind - members naming an older committed round than another member fail; silent ones are taken at their word', () => {
+    const f = membersBehind(['a', 'b', 'c', 'd'], [{ committed: { epoch: 2, round: 1 } }, { committed: { epoch: 1, round: 9 } }, {}, { committed: { epoch: 2, round: 1 } }]);
+    expect(f.map((x) => x.replica)).toEqual(['b']);
+    expect(membersBehind(['a'], [{}])).toEqual([]);
   });
 
   it('differingKeys - a key missing on one replica differs; equal keys do not', () => {

@@ -1,7 +1,7 @@
 import { vvGet, vvMerge, vvSet, type VersionVector } from '#crdt/causality/version-vector';
 import { isReplicaRequestError, type ReplicaPhase, type RoundPorts } from './ports';
 import { parseReply, type ParsedReply, type ReplyOf } from './round-messages';
-import type { RoundEventPhase, RoundFailure, RoundResult, RoundTimings, RoundTrigger } from './round-result';
+import { compareRoundIds, type RoundEventPhase, type RoundFailure, type RoundId, type RoundResult, type RoundTimings, type RoundTrigger } from './round-result';
 
 /** Bounds of one round (units last). */
 export interface RoundLimits {
@@ -41,6 +41,11 @@ export interface RoundPlan {
   readonly trigger: RoundTrigger;
   /** Member replica ids, sorted; the first publishes the snapshot. */
   readonly members: readonly string[];
+  /**
+   * The newest round known to be committed: sent with the freeze, so a member that does
+   * not hold it refuses (and re-joins) instead of compacting a state that lacks that round.
+   */
+  readonly committedFloor?: { readonly epoch: number; readonly round: number };
   /** False once this coordinator may no longer act (it lost the lease); checked before each phase. */
   readonly stillLeader: () => boolean;
 }
@@ -99,9 +104,14 @@ class RoundRun {
 
     // 1. Freeze.
     this.heldFromMs = this.now();
-    const frozen = await this.askAll('freeze', () => ({ ...id, leaseMs }), limits.freezeTimeoutMs);
+    const floor = plan.committedFloor;
+    const frozen = await this.askAll('freeze', () => ({ ...id, leaseMs, ...(floor ? { committed: { epoch: floor.epoch, round: floor.round } } : {}) }), limits.freezeTimeoutMs);
     this.timings.freezeMs = this.now() - this.heldFromMs;
     if (!frozen.ok) return this.abort(frozen.failures);
+    // Members holding different rounds' snapshots differ at every cut, and the ones behind
+    // lack what the newer round covered (the stream was purged of it): they re-join first.
+    const behind = membersBehind(plan.members, frozen.replies);
+    if (behind.length > 0) return this.abort(behind);
     this.cut = cutOf(plan.members, frozen.replies);
     this.emit('frozen', { cut: this.cut, freezeMs: this.timings.freezeMs });
     if (!plan.stillLeader()) return this.notLeader('cut');
@@ -302,6 +312,22 @@ export function cutOf(members: readonly string[], replies: readonly { readonly p
   const out: VersionVector = {};
   for (const r of Object.keys(cut).sort()) if (cut[r] > 0) vvSet(out, r, cut[r]);
   return out;
+}
+
+/**
+ * Members whose freeze reply names an older committed round than another member's: one
+ * failure each (a member that does not say is taken at its word).
+ */
+export function membersBehind(members: readonly string[], replies: readonly { readonly committed?: RoundId }[]): RoundFailure[] {
+  let newest: RoundId | undefined;
+  for (const r of replies) if (r.committed && (!newest || compareRoundIds(r.committed, newest) > 0)) newest = r.committed;
+  if (!newest) return [];
+  const n = newest;
+  return members.flatMap((m, i) => {
+    const c = replies[i].committed;
+    if (!c || compareRoundIds(c, n) >= 0) return [];
+    return [{ replica: m, phase: 'freeze' as const, code: 'REFUSED' as const, replicaCode: 'NOT_CAUGHT_UP', message: `${m} holds round ${c.epoch}/${c.round}, another member holds ${n.epoch}/${n.round}; it re-joins before it takes part` }];
+  });
 }
 
 /** Keys whose digest is not the same on every replica (a key missing somewhere differs), sorted. */

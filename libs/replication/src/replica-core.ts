@@ -799,6 +799,11 @@ export class ReplicaCore {
     }
   }
 
+  /** The newest round a live peer holds the snapshot of (undefined when no peer says). */
+  newestPeerCommitted(): { epoch: number; round: number } | undefined {
+    return this.peers.newestCommitted(this.ports.clock.nowMs());
+  }
+
   /** Makes pending writes durable and starts publishing them (a freeze flushes everything). */
   async flushOutbox(): Promise<void> {
     await this.commits.flushed();
