@@ -87,6 +87,7 @@ describe('simulation', () => {
       ['own events survive a re-join even when the replay skips their copies', { seed: 64, steps: 12_000 }],
       ['a member that missed a committed round re-joins before it takes part in a round (no fork of the compaction history loses events)', { seed: 2578, steps: 3_000 }],
       ['members holding different rounds abort at the freeze instead of mismatching at the cut', { seed: 47, steps: 3_000 }],
+      ['own events a re-join kept load even when more of them wait than the causal buffer bound', { seed: 20025, steps: 3_000, faults: 'all' }],
     ];
     test.each(regressions)('simulation - %s', async (_name, options) => {
       expect(await runSeed(options)).toBeUndefined();

@@ -187,7 +187,11 @@ export class ReplicaCore {
     if (snapshot) for (const [k, enc] of snapshot.keys) if (!this.keys.loadKey(k, enc)) throw new Error(`snapshot key ${k} does not decode`);
     this.snapshotCut = { ...cut };
     this.round.restore(snapshot);
-    this.buffer = new CausalBuffer<ReplicatedEvent>({ pendingMax: this.limits.causalPendingMax }, cut);
+    // Own events a re-join kept may all wait here for the replay to bring their causal past
+    // (seeds 20025, 20174: more of them than `causalPendingMax` made the load throw). They
+    // are in memory already (`events`), so the buffer takes them on top of its usual bound.
+    const ownLoaded = events.reduce((n, e) => (e.origin === this.id ? n + 1 : n), 0);
+    this.buffer = new CausalBuffer<ReplicatedEvent>({ pendingMax: this.limits.causalPendingMax + ownLoaded }, cut);
     this.hlc = new HybridLogicalClock(() => this.ports.clock.nowMs());
     for (const e of events) {
       const r = this.buffer.offer(e);
