@@ -19,6 +19,7 @@ import {
   type GetRequest,
   type UpdateRequest,
 } from '#protocol';
+import { chooseHolder, PeerResend } from './anti-entropy';
 import { BoundedWaits } from './bounded-waits';
 import { decodeToken, encodeToken } from './causal-token';
 import { GroupCommit } from './group-commit';
@@ -90,6 +91,10 @@ export class ReplicaCore {
   private readonly waits: BoundedWaits;
   private readonly peers: PeerView;
   readonly round: RoundParticipant;
+  /** Republishes other origins' events peers ask this replica for (anti-entropy). */
+  private readonly peerResend: PeerResend;
+  /** Per origin a live peer has applied more of: how far this replica was, since when, and when it last asked. */
+  private readonly behindPeers = new Map<string, { seq: number; sinceMs: number; askedMs: number }>();
   /** Last stream sequence processed. */
   private streamSeq = 0;
   /** First stream sequence whose events still wait in the causal buffer (not yet durable as applied). */
@@ -138,6 +143,11 @@ export class ReplicaCore {
     this.waits = new BoundedWaits(ports.clock, this.limits.waitsMax);
     this.peers = new PeerView(() => this.id, this.limits.peerTimeoutMs);
     this.round = new RoundParticipant(this, ports.clock, ports.log);
+    this.peerResend = new PeerResend(() => this.id, ports.store, ports.stream, ports.clock, ports.log, {
+      eventsPerRequestMax: this.limits.outboxMemoryEventsMax,
+      batchEventsMax: this.limits.publishBatchEventsMax,
+      perOriginIntervalMs: this.limits.resendAfterMs,
+    });
   }
 
   // ---------------------------------------------------------------- lifecycle
@@ -589,9 +599,13 @@ export class ReplicaCore {
     this.ports.stream.consumeFrom(fromSeq);
   }
 
-  /** Another replica misses our events from `fromSeq` on: publish them again. */
-  resend(fromSeq: number): void {
+  /** Another replica misses events of `origin` (ours when absent) from `fromSeq` on: publish again those held here. */
+  resend(fromSeq: number, origin?: string): void {
     if (!this.outbox) return;
+    if (origin !== undefined && origin !== this.id) {
+      if (!this.resetting && !this.rejoining) this.peerResend.serve(origin, fromSeq, this.snapshotCut);
+      return;
+    }
     const floor = vvGet(this.snapshotCut, this.id);
     const seq = Math.max(floor, fromSeq - 1);
     // Several peers ask for the same events, and each asks again every `resendAfterMs`
@@ -614,7 +628,39 @@ export class ReplicaCore {
     this.lastResendMs = now;
     // Ask the origins of what is truly missing (not those whose next event waits here for
     // another origin's event: asking them again only grows the stream).
-    for (const m of this.buffer.missing()) if (m.origin !== this.id) this.ports.notices.requestResend(m.origin, m.nextSeq);
+    for (const m of this.buffer.missing()) if (m.origin !== this.id) this.askFor(m.origin, m.nextSeq);
+  }
+
+  /** Asks whoever holds `origin`'s events from `nextSeq` on: the origin while it is live, else the peer that has most of them. */
+  private askFor(origin: string, nextSeq: number): void {
+    this.ports.notices.requestResend(origin, nextSeq, chooseHolder(origin, nextSeq, this.peers.live(this.ports.clock.nowMs())));
+  }
+
+  /**
+   * Anti-entropy by version vectors (Bayou, seed 001): a live peer has applied events of an
+   * origin that this replica has not, and this replica has not moved on that origin for
+   * `resendAfterMs`. With nothing waiting on them the causal buffer would never ask (the
+   * stream lost them, the consumer skipped them): ask their holder.
+   */
+  private askPeersAhead(now: number): void {
+    if (this.resetting || this.rejoining || this.mode === 'Starting') return;
+    const mine = this.buffer.deliveredVector();
+    const ahead = new Set<string>();
+    for (const b of this.peers.live(now)) {
+      for (const o of Object.keys(b.applied)) if (o !== this.id && vvGet(b.applied, o) > vvGet(mine, o)) ahead.add(o);
+    }
+    for (const o of [...this.behindPeers.keys()]) if (!ahead.has(o)) this.behindPeers.delete(o);
+    for (const o of ahead) {
+      const have = vvGet(mine, o);
+      const t = this.behindPeers.get(o);
+      if (!t || t.seq !== have) {
+        this.behindPeers.set(o, { seq: have, sinceMs: now, askedMs: 0 });
+        continue;
+      }
+      if (now - t.sinceMs < this.limits.resendAfterMs || now - t.askedMs < this.limits.resendAfterMs) continue;
+      t.askedMs = now;
+      this.askFor(o, have + 1);
+    }
   }
 
   // ---------------------------------------------------------------- membership
@@ -666,6 +712,7 @@ export class ReplicaCore {
     this.commits.flushLazy();
     this.requestMissing(false);
     this.rereadSkipped(this.ports.clock.nowMs());
+    this.askPeersAhead(this.ports.clock.nowMs());
     this.outbox.pump();
     this.checkRoundAgreement();
   }
@@ -799,7 +846,7 @@ export class ReplicaCore {
     const applied = this.buffer.deliveredVector();
     for (const origin of Object.keys(cut)) {
       const have = vvGet(applied, origin);
-      if (origin !== this.id && cut[origin] > have) this.ports.notices.requestResend(origin, have + 1);
+      if (origin !== this.id && cut[origin] > have) this.askFor(origin, have + 1);
     }
   }
 

@@ -28,9 +28,9 @@ export class ReplicaController {
   /** Broadcast end of a round: replicas that missed a committed round re-join. */
   @EventPattern('round-resume') roundResume(@Payload() body: Body) { this.core.round.resume(body); }
 
-  /** A peer misses our events from `fromSeq` on. */
+  /** A peer misses events of `origin` (ours when absent) from `fromSeq` on. */
   @EventPattern('resend') resend(@Payload() body: Body) {
-    if (isNat(body.fromSeq) && body.fromSeq > 0) this.core.resend(body.fromSeq);
+    if (isNat(body.fromSeq) && body.fromSeq > 0) this.core.resend(body.fromSeq, isNonEmptyString(body.origin) ? body.origin : undefined);
   }
 
   @EventPattern('heartbeat') heartbeat(@Payload() body: Body) {
