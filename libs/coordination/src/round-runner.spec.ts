@@ -1,6 +1,6 @@
 import { FakeCluster } from '../testing/fake-cluster';
 import type { RoundResult } from './round-result';
-import { cutOf, DEFAULT_ROUND_LIMITS, differingKeys, membersBehind, runRound, type RoundLimits, type RoundPlan } from './round-runner';
+import { cutOf, DEFAULT_ROUND_LIMITS, differingKeys, majorityOf, membersBehind, runRound, type RoundLimits, type RoundPlan } from './round-runner';
 
 const IDS = ['r1', 'r2', 'r3'];
 
@@ -162,6 +162,29 @@ describe('round runner', () => {
     expect(c.requestsOf('commit')).toHaveLength(0);
     expect(c.events.map((e) => e.phase)).toContain('mismatch');
     for (const id of IDS) expect(c.get(id).mode).toBe('Work');
+  });
+
+  it('round - digest mismatch with a majority: the majority commits, the minority re-joins from its snapshot, the keys are named', async () => {
+    const c = await seeded();
+    c.get('r2').corrupt('b', 'wrong');
+    const r = await run(c);
+
+    expect(r.outcome).toBe('committed');
+    expect(r.repaired).toEqual(['r2']);
+    expect(r.mismatchedKeys).toEqual(['b']);
+    expect(r.publisher).toBe('r1');
+    expect(c.log.at('error')[0].msg).toMatch(/DIGEST MISMATCH/);
+    expect(c.requestsOf('commit').map((q) => q.replica)).toEqual(['r1', 'r3']);
+    // Told twice (its resume and the broadcast); the core runs one re-join at a time.
+    expect([...new Set(c.get('r2').rejoins)]).toEqual(['missed round 1/1']);
+    expect(c.get('r1').rejoins).toEqual([]);
+    for (const id of IDS) expect(c.get(id).mode).toBe('Work');
+  });
+
+  it('majorityOf - a strict majority of one digest, or none', () => {
+    expect(majorityOf(['a', 'b', 'c'], { a: 'x', b: 'y', c: 'x' })).toEqual(['a', 'c']);
+    expect(majorityOf(['a', 'b'], { a: 'x', b: 'y' })).toBeUndefined();
+    expect(majorityOf(['a', 'b', 'c', 'd'], { a: 'x', b: 'x', c: 'y', d: 'y' })).toBeUndefined();
   });
 
   it('round - names at most mismatchedKeysMax keys but counts them all', async () => {

@@ -95,7 +95,7 @@ class RoundRun {
   }
 
   async run(): Promise<RoundResult> {
-    const { plan, limits } = this;
+    const { plan, limits, ports } = this;
     const id = { epoch: plan.epoch, round: plan.round };
     const leaseMs = limits.freezeLeaseMs;
     this.emit('started', { members: plan.members, trigger: plan.trigger });
@@ -126,17 +126,28 @@ class RoundRun {
     const distinct = new Set(Object.values(digests));
     this.emit('cut', { cutMs: this.timings.cutMs, digests: distinct.size === 1 ? undefined : digests, digest: distinct.size === 1 ? [...distinct][0] : undefined });
 
-    // 3. Consensus.
-    if (distinct.size > 1) return this.mismatch(digests);
-    const digest = [...distinct][0];
+    // 3. Consensus. On a mismatch a strict majority that agrees commits alone; the others
+    // re-join from its snapshot (the resume tells them the round committed without them),
+    // keeping the own events only they hold, so a mismatch never stalls compaction for good.
+    let committers = plan.members;
+    let mismatch: Partial<RoundResult> = {};
+    if (distinct.size > 1) {
+      const found = await this.mismatch(digests);
+      const majority = majorityOf(plan.members, digests);
+      if (!majority) return this.abort([{ phase: 'cut', code: 'DIGEST_MISMATCH', message: found.reason }], found.extra);
+      committers = majority;
+      mismatch = { ...found.extra, repaired: plan.members.filter((m) => !majority.includes(m)) };
+      ports.log.warn('digest mismatch: the majority commits; the others re-join from its snapshot', { ...id, majority, repaired: mismatch.repaired });
+    }
+    const digest = digests[committers[0]];
     if (!plan.stillLeader()) return this.notLeader('commit');
 
     // 4. Commit.
-    const publisher = plan.members[0];
+    const publisher = committers[0];
     const commitStart = this.now();
-    const committed = await this.askAll('commit', () => ({ ...id, publisher, leaseMs }), limits.commitTimeoutMs);
+    const committed = await this.askAll('commit', () => ({ ...id, publisher, leaseMs }), limits.commitTimeoutMs, committers);
     this.timings.commitMs = this.now() - commitStart;
-    if (!committed.ok) return this.abort(committed.failures, { digest, publisher });
+    if (!committed.ok) return this.abort(committed.failures, { ...mismatch, digest, publisher });
     this.emit('committed', { commitMs: this.timings.commitMs, publisher });
 
     // 5. Resume, then purge.
@@ -152,7 +163,7 @@ class RoundRun {
         this.ports.log.warn('stream purge failed; the next committed round purges again', { ...id, keepFromSeq, error: purgeError });
       }
     }
-    const result = this.result('committed', { digest, publisher, keepFromSeq: keepFromSeq > 1 ? keepFromSeq : undefined, purgeError });
+    const result = this.result('committed', { ...mismatch, digest, publisher, keepFromSeq: keepFromSeq > 1 ? keepFromSeq : undefined, purgeError });
     this.ports.log.info('round committed', { ...id, members: plan.members, writesHeldMs: result.timings.writesHeldMs, timings: result.timings, keepFromSeq });
     this.emit('done', { result });
     return result;
@@ -163,8 +174,9 @@ class RoundRun {
     phase: P,
     body: (member: string) => Record<string, unknown>,
     timeoutMs: number,
+    members: readonly string[] = this.plan.members,
   ): Promise<{ ok: true; replies: ReplyOf<P>[] } | { ok: false; failures: RoundFailure[] }> {
-    const parsed = await Promise.all(this.plan.members.map((m) => this.ask(m, phase, body(m), timeoutMs)));
+    const parsed = await Promise.all(members.map((m) => this.ask(m, phase, body(m), timeoutMs)));
     const failures = parsed.flatMap((p) => (p.ok ? [] : [p.failure]));
     if (failures.length > 0) return { ok: false, failures };
     return { ok: true, replies: parsed.map((p) => (p as { value: ReplyOf<P> }).value) };
@@ -203,7 +215,8 @@ class RoundRun {
     });
   }
 
-  private async mismatch(digests: Record<string, string>): Promise<RoundResult> {
+  /** Names the differing keys (loudly); the caller aborts or lets a majority commit. */
+  private async mismatch(digests: Record<string, string>): Promise<{ reason: string; extra: Partial<RoundResult> }> {
     const { plan, limits, ports } = this;
     // Ask while everyone is still held at the cut, so the per-key digests are comparable.
     const perKey = await Promise.all(plan.members.map((m) => this.ask(m, 'digests', {}, limits.controlTimeoutMs)));
@@ -230,7 +243,7 @@ class RoundRun {
       noPerKeyDigestsFrom: unanswered,
     });
     this.emit('mismatch', { digests, mismatchedKeys, mismatchedKeysTotal: differing.length });
-    return this.abort([{ phase: 'cut', code: 'DIGEST_MISMATCH', message: reason }], { digests, mismatchedKeys, mismatchedKeysTotal: differing.length });
+    return { reason, extra: { digests, mismatchedKeys, mismatchedKeysTotal: differing.length } };
   }
 
   private notLeader(phase: 'start' | 'cut' | 'commit'): Promise<RoundResult> {
@@ -328,6 +341,14 @@ export function membersBehind(members: readonly string[], replies: readonly { re
     if (!c || compareRoundIds(c, n) >= 0) return [];
     return [{ replica: m, phase: 'freeze' as const, code: 'REFUSED' as const, replicaCode: 'NOT_CAUGHT_UP', message: `${m} holds round ${c.epoch}/${c.round}, another member holds ${n.epoch}/${n.round}; it re-joins before it takes part` }];
   });
+}
+
+/** The members sharing one digest when they are a strict majority (sorted as given); undefined otherwise. */
+export function majorityOf(members: readonly string[], digests: Readonly<Record<string, string>>): string[] | undefined {
+  const counts = new Map<string, number>();
+  for (const m of members) counts.set(digests[m], (counts.get(digests[m]) ?? 0) + 1);
+  for (const [d, n] of counts) if (n * 2 > members.length) return members.filter((m) => digests[m] === d);
+  return undefined;
 }
 
 /** Keys whose digest is not the same on every replica (a key missing somewhere differs), sorted. */
