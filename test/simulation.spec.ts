@@ -89,6 +89,7 @@ describe('simulation', () => {
       ['members holding different rounds abort at the freeze instead of mismatching at the cut', { seed: 47, steps: 3_000 }],
       ['own events a re-join kept load even when more of them wait than the causal buffer bound', { seed: 20025, steps: 3_000, faults: 'all' }],
       ['events of a replica that died for good, lost by the stream, are recovered from the peers that hold them', { seed: 30028, steps: 3_000, faults: 'all' }],
+      ['a re-join republishes the other origins\' events it holds that the snapshot lacks (their last copy)', { seed: 40467, steps: 3_000, faults: 'all' }],
       ['missing events of a replica that died for good are asked of a live peer, not of the dead origin, so the cluster converges', { seed: 30030, steps: 3_000, faults: 'all' }],
     ];
     test.each(regressions)('simulation - %s', async (_name, options) => {

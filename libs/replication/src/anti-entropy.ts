@@ -65,17 +65,38 @@ export class PeerResend {
       .finally(() => (this.busy = false));
   }
 
-  private async republish(origin: string, afterSeq: number, tag: string): Promise<void> {
+  /**
+   * Before a re-join drops the op log: publishes every event of `origin` it holds after
+   * `afterSeq` (what the snapshot joined lacks), page by page, and resolves once the stream
+   * has them all (rejects when a publish fails). Other replicas may hold no other copy: the
+   * origin died, the stream lost them, and the snapshot was made by members that never had
+   * them (seed 40467).
+   */
+  async republishHeld(origin: string, afterSeq: number): Promise<number> {
+    const tag = `${this.self()}.${this.clock.nowMs()}.${++this.count}`;
+    let after = afterSeq;
+    let total = 0;
+    for (;;) {
+      const n = await this.republish(origin, after, tag);
+      if (n === 0) return total;
+      total += n;
+      after += n;
+    }
+  }
+
+  /** Publishes the consecutive run of `origin`'s events after `afterSeq` (one page); resolves with how many. */
+  private async republish(origin: string, afterSeq: number, tag: string): Promise<number> {
     const events = await this.store.ownEventsAfter(origin, afterSeq, this.limits.eventsPerRequestMax);
-    if (events.length === 0) return;
+    if (events.length === 0) return 0;
     // Only a run of consecutive seqs: a receiver applies nothing past a gap anyway.
     let n = 1;
     while (n < events.length && events[n].seq === events[n - 1].seq + 1) n++;
     const run = events.slice(0, n);
-    if (run[0].seq !== afterSeq + 1) return;
-    this.log.info('republishing a peer\'s events it asked for', { origin, fromSeq: run[0].seq, throughSeq: run[run.length - 1].seq });
+    if (run[0].seq !== afterSeq + 1) return 0;
+    this.log.info('republishing another origin\'s events', { origin, fromSeq: run[0].seq, throughSeq: run[run.length - 1].seq });
     for (let i = 0; i < run.length; i += this.limits.batchEventsMax) {
       await this.stream.publish(run.slice(i, i + this.limits.batchEventsMax), tag);
     }
+    return run.length;
   }
 }

@@ -948,7 +948,7 @@ export class ReplicaCore {
       // all again; the replay below brings them back.
       this.outbox.rewind(vvGet(snap.cut, this.id));
       this.outbox.pump();
-      const drained = await this.waitUntil(() => this.outbox.depth === 0, this.limits.freezeFlushMs);
+      const drained = (await this.waitUntil(() => this.outbox.depth === 0, this.limits.freezeFlushMs)) && (await this.republishOthersBeyond(snap.cut));
       if (!drained) {
         log.warn('re-join postponed: own events are not yet in the stream');
         if (was === 'Starting') void this.catchUp();
@@ -978,6 +978,27 @@ export class ReplicaCore {
     } finally {
       this.resetting = false;
       this.rejoining = false;
+    }
+  }
+
+  /**
+   * Other origins' events this replica holds beyond `cut` go to the stream again before a
+   * re-join drops the op log: the snapshot's members may never have had them (they were
+   * down, the stream lost them, the origin died) and this op log may be their last copy
+   * (seed 40467). Receivers that have them drop the copies. False when a publish failed.
+   */
+  private async republishOthersBeyond(cut: VersionVector): Promise<boolean> {
+    const applied = this.buffer.deliveredVector();
+    try {
+      for (const origin of Object.keys(applied)) {
+        if (origin === this.id) continue;
+        const from = Math.max(vvGet(cut, origin), vvGet(this.snapshotCut, origin));
+        if (vvGet(applied, origin) > from) await this.peerResend.republishHeld(origin, from);
+      }
+      return true;
+    } catch (e) {
+      this.ports.log.warn('could not republish other origins\' events before a re-join', { error: String(e) });
+      return false;
     }
   }
 

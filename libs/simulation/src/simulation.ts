@@ -184,7 +184,7 @@ class Simulation implements World, FaultTargets {
 
   replicaDied(r: ReplicaNode): void {
     let held = 0;
-    for (const n of this.nodes) if (n !== r && n.core) held = Math.max(held, vvGet(n.core.applied(), r.id));
+    for (const n of this.nodes) if (n !== r && n.ready && n.core) held = Math.max(held, vvGet(n.core.applied(), r.id));
     this.heldOfDead.set(r.id, held);
     this.note(`${r.id} dies for good; live peers hold its events through #${held}`);
   }
