@@ -255,7 +255,7 @@ class Simulation implements World, FaultTargets {
     for (const r of this.survivors()) {
       const core = r.core;
       if (!r.up || !r.ready || !core || core.currentMode !== 'Work') return false;
-      if (core.outboxDepth > 0 || core.pendingCommitEvents() > 0 || core.status().waiting !== 0) return false;
+      if (core.outboxDepth > 0 || core.pendingCommitEvents() > 0 || !this.onlyDeadWait(core)) return false;
       const a = canonicalJson(core.applied() as unknown as Json);
       if (applied === undefined) applied = a;
       else if (a !== applied) return false;
@@ -266,6 +266,17 @@ class Simulation implements World, FaultTargets {
       else if (d !== digest) return false;
     }
     return true;
+  }
+
+  /**
+   * Nothing waits in the causal buffer, except events of a replica that died for good
+   * behind a gap nobody can fill (the event before them was lost with it and the stream):
+   * they can never be applied anywhere, and every survivor leaves them out alike.
+   */
+  private onlyDeadWait(core: NonNullable<ReplicaNode['core']>): boolean {
+    if (core.status().waiting === 0) return true;
+    const buffer = (core as unknown as { buffer: { gaps(): Array<{ origin: string }> } }).buffer;
+    return buffer.gaps().every((g) => this.heldOfDead.has(g.origin));
   }
 
   /** After convergence: every replica against the model, and every durable or acknowledged write present. */
