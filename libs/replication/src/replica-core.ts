@@ -119,6 +119,8 @@ export class ReplicaCore {
   private resetting = false;
   /** Bumped by every load (start, re-join); see `catchUp`. */
   private loadGeneration = 0;
+  /** The snapshot (epoch/round/streamSeq) the last join read the whole stream after (see `joinPoint`). */
+  private readAllJoin: string | undefined;
   /** The cut of the latest snapshot (own events at or below it are never republished). */
   private snapshotCut: VersionVector = {};
   private held: HeldWrite[] = [];
@@ -1011,7 +1013,23 @@ export class ReplicaCore {
    */
   private async joinPoint(snap: SnapshotRecord): Promise<SnapshotRecord> {
     const end = await this.ports.stream.lastSeq().catch(() => undefined);
-    if (end === undefined || end >= snap.streamSeq) return snap;
+    if (end === undefined || end >= snap.streamSeq) {
+      this.readAllJoin = undefined;
+      return snap;
+    }
+    // Reading all of it again, from the same snapshot, without having consumed anything:
+    // the stream was purged past its start, so its first message is past position 0 and
+    // the stream adapter re-joins again, for ever (seeds 20600, 21177, 40583: an empty
+    // stream purged to the snapshot's position after its tail was lost). What the purge
+    // removed is in this snapshot (a purge follows a committed round, and rounds are one
+    // chain), so read from the stream's end instead; anything a recreated stream held
+    // before it is asked of the peers that applied it (anti-entropy).
+    const id = `${snap.epoch}/${snap.round}/${snap.streamSeq}`;
+    if (this.readAllJoin === id && this.streamSeq === 0) {
+      this.ports.log.warn('the stream ends before the snapshot\'s position and was purged past its start; reading from its end', { streamSeq: snap.streamSeq, streamEnd: end });
+      return { ...snap, streamSeq: end };
+    }
+    this.readAllJoin = id;
     this.ports.log.warn('the stream ends before the snapshot\'s position; reading all of it', { streamSeq: snap.streamSeq, streamEnd: end });
     return { ...snap, streamSeq: 0 };
   }
