@@ -530,7 +530,7 @@ export class ReplicaCore {
         const applied = this.keys.apply(d);
         if (!applied.ok) this.ports.log.error('refused an invalid event from the stream', { origin: d.origin, seq: d.seq, key: d.key, reason: applied.reason });
         // Own events come back from the stream after a re-join; peers may ask for them again.
-        if (d.origin === this.id) this.outbox.noteExisting(d.seq);
+        if (d.origin === this.id) this.outbox.noteInStream(d.seq);
         this.hlc.observe(d.time + Math.max(0, d.ops.length - 1));
         released.push(d);
       }
@@ -645,11 +645,15 @@ export class ReplicaCore {
    * stream lost them, the consumer skipped them): ask their holder.
    */
   private askPeersAhead(now: number): void {
-    if (this.resetting || this.rejoining || this.mode === 'Starting') return;
+    if (this.resetting || this.rejoining) return;
+    // While Starting, only own events this replica waits to get back before it writes
+    // again (`ownSeqFloor`): peers that applied them may hold the last copies.
+    const starting = this.mode === 'Starting';
     const mine = this.buffer.deliveredVector();
     const ahead = new Set<string>();
+    const wanted = (o: string) => (o === this.id ? vvGet(mine, o) < this.ownSeqFloor : !starting);
     for (const b of this.peers.live(now)) {
-      for (const o of Object.keys(b.applied)) if (o !== this.id && vvGet(b.applied, o) > vvGet(mine, o)) ahead.add(o);
+      for (const o of Object.keys(b.applied)) if (wanted(o) && vvGet(b.applied, o) > vvGet(mine, o)) ahead.add(o);
     }
     for (const o of [...this.behindPeers.keys()]) if (!ahead.has(o)) this.behindPeers.delete(o);
     for (const o of ahead) {
@@ -948,7 +952,15 @@ export class ReplicaCore {
       // dropped, or they are lost and their seqs get used again. `publishedThrough` does
       // not prove that (a broker crash may lose acknowledged messages), so publish them
       // all again; the replay below brings them back.
-      this.outbox.rewind(vvGet(snap.cut, this.id));
+      // Own events this replica's own snapshot covers are no longer held as events (the
+      // op log was truncated): they cannot be republished, and an outbox rewound below them
+      // would wait for them for ever and postpone every re-join (seed 20670). Peers that
+      // applied them bring them back (anti-entropy, see `askPeersAhead`).
+      const ownCompacted = vvGet(this.snapshotCut, this.id);
+      if (vvGet(snap.cut, this.id) < ownCompacted) {
+        log.warn('the snapshot joined lacks own events this replica\'s own snapshot covered; asking peers for them', { snapshotHas: vvGet(snap.cut, this.id), ownSnapshotHas: ownCompacted });
+      }
+      this.outbox.rewind(Math.max(vvGet(snap.cut, this.id), ownCompacted));
       this.outbox.pump();
       const drained = (await this.waitUntil(() => this.outbox.depth === 0, this.limits.freezeFlushMs)) && (await this.republishOthersBeyond(snap.cut));
       if (!drained) {
