@@ -1,5 +1,6 @@
 import { isVersionVector, type VersionVector } from '#crdt/causality/version-vector';
 import { isNat, isObject } from '#crdt/json';
+import { roundReplyFields, type FreezeReply } from '#protocol/round-messages';
 import type { ReplicaPhase } from './ports';
 import type { RoundFailure } from './round-result';
 
@@ -9,11 +10,8 @@ import type { RoundFailure } from './round-result';
  * replica answers is a failure value naming the replica, never an exception.
  */
 
-/** `freeze` → what the member has published and applied. */
-export interface FreezeReply {
-  readonly published: number;
-  readonly applied: VersionVector;
-}
+/** `freeze` → what the member has published and applied, and the newest round it holds (the wire shape is libs/protocol's). */
+export type { FreezeReply };
 
 /** `cut` → the digest of the member's state at the cut. */
 export interface CutReply {
@@ -38,7 +36,7 @@ export type ParsedReply<T> = { readonly ok: true; readonly value: T } | { readon
 type Shape<T> = (body: Record<string, unknown>) => T | undefined;
 
 const SHAPES = {
-  freeze: ((b) => (isNat(b.published) && isVersionVector(b.applied) ? { published: b.published, applied: b.applied } : undefined)) as Shape<FreezeReply>,
+  freeze: ((b) => roundReplyFields('freeze', b)) as Shape<FreezeReply>,
   cut: ((b) => (typeof b.digest === 'string' && isVersionVector(b.applied) ? { digest: b.digest, applied: b.applied } : undefined)) as Shape<CutReply>,
   commit: ((b) => (isNat(b.streamSeq) && isNat(b.keys) ? { streamSeq: b.streamSeq, keys: b.keys } : undefined)) as Shape<CommitReply>,
   resume: (() => ({})) as Shape<Record<string, never>>,

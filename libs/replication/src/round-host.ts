@@ -1,4 +1,5 @@
 import type { VersionVector } from '#crdt';
+import type { RoundId } from '#protocol/round-messages';
 import type { ReplicaMode, SnapshotRecord } from './ports';
 import type { ReplicaLimits } from './replica-config';
 
@@ -35,8 +36,13 @@ export interface RoundHost {
   takeSnapshot(epoch: number, round: number, cut?: VersionVector): Promise<SnapshotRecord | undefined>;
   /** Publishes a snapshot for joiners. */
   publishSnapshot(snapshot: SnapshotRecord): Promise<void>;
-  /** Re-joins from the cluster's snapshot (a missed round). */
-  rejoin(reason: string): Promise<boolean>;
+  /** Re-joins from the cluster's snapshot (a missed round); with `onlyIfNewer`, only from a newer round than the one held. */
+  rejoin(reason: string, onlyIfNewer?: boolean): Promise<boolean>;
+  /**
+   * The newest round a live peer holds the snapshot of (undefined when no peer says): a
+   * freeze is refused while a peer holds a newer round than this replica (rounds stay one chain).
+   */
+  newestPeerCommitted(): RoundId | undefined;
   /** Asks the origins of what `cut` names and this replica lacks to publish it again. */
   requestBehind(cut: VersionVector): void;
 }

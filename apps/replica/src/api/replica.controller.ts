@@ -1,6 +1,7 @@
 import { Controller, Inject } from '@nestjs/common';
 import { EventPattern, MessagePattern, Payload } from '@nestjs/microservices';
-import { isNat, isNonEmptyString, isObject } from '#crdt';
+import { isNonEmptyString, isObject } from '#crdt';
+import { parseResendRequest } from '#protocol/heartbeat';
 import type { Heartbeat, ReplicaCore } from '#replication';
 import { REPLICA_CORE } from '../replica.constants';
 
@@ -28,9 +29,10 @@ export class ReplicaController {
   /** Broadcast end of a round: replicas that missed a committed round re-join. */
   @EventPattern('round-resume') roundResume(@Payload() body: Body) { this.core.round.resume(body); }
 
-  /** A peer misses our events from `fromSeq` on. */
+  /** A peer misses events of `origin` (ours when absent) from `fromSeq` on. */
   @EventPattern('resend') resend(@Payload() body: Body) {
-    if (isNat(body.fromSeq) && body.fromSeq > 0) this.core.resend(body.fromSeq);
+    const r = parseResendRequest(body);
+    if (r) this.core.resend(r.fromSeq, r.origin);
   }
 
   @EventPattern('heartbeat') heartbeat(@Payload() body: Body) {
