@@ -1,7 +1,7 @@
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
-import { makeTempDir, REPO_ROOT, type TempDir } from '#testing';
+import { makeTempDir, pollUntil, REPO_ROOT, type TempDir } from '#testing';
 import type { ClusterFile } from '#runtime/cluster-file';
 
 /**
@@ -108,6 +108,12 @@ describe('npm start', () => {
     expect(f.nats.url).not.toBe('nats://127.0.0.1:4222');
     expect(Object.keys(f.apps).sort()).toEqual(['c1', 'r1']);
     for (const pid of allPids(f)) expect(alive(pid)).toBe(true);
+    // Each app's HTTP (HTTP_PORT=0 from the launcher) is in the file, and serves readiness.
+    for (const [name, app] of Object.entries(f.apps)) {
+      expect([name, app.http]).toEqual([name, expect.stringMatching(/^http:\/\/127\.0\.0\.1:\d+$/)]);
+      const ready = await pollUntil(async () => (await fetch(`${app.http}/health/ready`, { signal: AbortSignal.timeout(20_000) })).status === 200, 60_000, 200);
+      expect([name, ready]).toEqual([name, true]);
+    }
 
     // crdtctl without NATS_URL finds this cluster (not the system NATS on 4222).
     const ctlEnv: NodeJS.ProcessEnv = { ...process.env, DATA_ROOT: dataRoot };

@@ -31,7 +31,7 @@ describe('replica data directory lock', () => {
     await cluster.ok('create', { key: 'n', type: 'pn-counter' }, 'r1');
     for (let i = 0; i < 3; i++) await cluster.ok('update', { key: 'n', type: 'pn-counter', op: { type: 'increment', by: 1 } }, 'r1');
     const holder = cluster.replicas.get('r1')!;
-    const dataDir = join(cluster.dir, 'r1');
+    const dataDir = cluster.dataDir('r1');
     const jsm = await jetstreamManager(cluster.nc);
     const seqBefore = (await jsm.streams.info('CRDT_OPS')).state.last_seq;
     const statusBefore = await cluster.ok('status', {}, 'r1');
@@ -42,7 +42,7 @@ describe('replica data directory lock', () => {
     const before = snapshot(dataDir);
     expect(Object.keys(before)).toEqual(expect.arrayContaining(['crdt.lock', 'replica.sqlite']));
 
-    const second = startApp('replica', { NATS_URL: cluster.nats.url, REPLICA_ID: 'r1', DATA_DIR: dataDir, STREAM_CHECK_MS: '300' }, { logDir: join(cluster.dir, 'logs'), name: 'r1-second' });
+    const second = startApp('replica', { NATS_URL: cluster.nats.url, REPLICA_ID: 'r1', DATA_DIR: dataDir, STREAM_CHECK_MS: '300' }, { logDir: cluster.harness.logDir, name: 'r1-second' });
     const refused = await second.waitForLog((l) => l.code === 'DATA_DIR_LOCKED', 15_000);
     const exit = await second.exited;
     expect(exit.code).toBe(1);
@@ -66,7 +66,7 @@ describe('replica data directory lock', () => {
     const holder = cluster.replicas.get('r1')!;
     holder.kill('SIGKILL');
     await holder.exited;
-    const dataDir = join(cluster.dir, 'r1');
+    const dataDir = cluster.dataDir('r1');
     expect(JSON.parse(readFileSync(join(dataDir, 'crdt.lock'), 'utf8')).pid).toBe(holder.pid);
     const next = await cluster.startReplica('r1');
     expect(JSON.parse(readFileSync(join(dataDir, 'crdt.lock'), 'utf8')).pid).toBe(next.pid);

@@ -1,3 +1,4 @@
+import type { ClientCommandName } from '#protocol';
 /** What crdtctl can be asked to do: one parsed command line (or shell line). */
 export type Command =
   | { readonly name: 'help'; readonly topic?: 'shell' }
@@ -23,9 +24,9 @@ export type Command =
 export type WatchTarget = { readonly key: string } | { readonly prefix: string } | { readonly pattern: string };
 
 /**
- * The replica protocol command each crdtctl command sends (one table, so that routing can
- * switch to libs/protocol's command table in one place). `before` is the seed shell's name
- * of `before-sync`; `put` is an update of an lww-register.
+ * The replica protocol command each crdtctl command sends, checked against libs/protocol's
+ * command table (a name the table does not list does not compile). `before` is the seed
+ * shell's name of `before-sync`; `put` is an update of an lww-register.
  */
 export const PROTOCOL_COMMAND_OF = {
   get: 'get',
@@ -39,7 +40,7 @@ export const PROTOCOL_COMMAND_OF = {
   before: 'before-sync',
   status: 'status',
   missing: 'status',
-} as const;
+} as const satisfies Record<string, ClientCommandName>;
 
 /** Read consistency levels `--consistency` accepts. */
 export type Consistency = 'local' | 'latest';

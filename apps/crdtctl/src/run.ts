@@ -1,4 +1,4 @@
-import type { Heartbeat } from '#replication/ports';
+import { REPLICA_COMMANDS, type ClientCommandName, type Heartbeat } from '#protocol';
 import { TransportError, type CrdtClientPort, type Reply } from './client';
 import {
   EXIT,
@@ -87,12 +87,13 @@ export async function runCommand(cmd: Command, ctx: RunContext): Promise<number>
 }
 
 /** The subject of a replica command: the one `--replica` names, else any replica (queue group). */
-function subjectOf(ctx: RunContext, command: string): string {
-  return ctx.options.replica !== undefined ? ctx.client.subjects.replica(ctx.options.replica, command) : ctx.client.subjects.api(command);
+function subjectOf(ctx: RunContext, command: ClientCommandName): string {
+  const name = REPLICA_COMMANDS[command].name;
+  return ctx.options.replica !== undefined ? ctx.client.subjects.replica(ctx.options.replica, name) : ctx.client.subjects.api(name);
 }
 
 /** Sends a replica command to `--replica` or any replica. */
-function ask(ctx: RunContext, command: string, body: Record<string, unknown>): Promise<Reply> {
+function ask(ctx: RunContext, command: ClientCommandName, body: Record<string, unknown>): Promise<Reply> {
   return ctx.client.request(subjectOf(ctx, command), body, ctx.options.timeoutMs ?? REQUEST_TIMEOUT_MS_DEFAULT);
 }
 

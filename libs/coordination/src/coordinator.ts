@@ -1,5 +1,5 @@
 import { isNat, isObject } from '#crdt/json';
-import type { Heartbeat } from '#replication/ports';
+import type { Heartbeat } from '#protocol/heartbeat';
 import type { CoordinatorConfig } from './coordinator-config';
 import { coordinationError, type CoordinationErrorCode, type CoordinationErrorReply } from './error-codes';
 import { LeaderLease } from './leader-lease';

@@ -1,17 +1,9 @@
-import { isVersionVector } from '#crdt/causality/version-vector';
-import { isNat, isNonEmptyString, isObject } from '#crdt/json';
-import type { Heartbeat, ReplicaMode } from '#replication/ports';
+import { isNat, isObject } from '#crdt/json';
+import type { Heartbeat } from '#protocol/heartbeat';
 import { compareRoundIds, type RoundId } from './round-result';
 
-const MODES: ReadonlySet<string> = new Set<ReplicaMode>(['Starting', 'Work', 'Sync', 'Ready']);
-
-/** Parses a heartbeat off the wire; undefined when it is not one (wrong version, missing or malformed field). */
-export function parseHeartbeat(v: unknown): Heartbeat | undefined {
-  if (!isObject(v) || v.v !== 1) return undefined;
-  if (!isNonEmptyString(v.replica) || typeof v.mode !== 'string' || !MODES.has(v.mode) || !isVersionVector(v.applied)) return undefined;
-  for (const f of ['opLogLength', 'outboxDepth', 'streamSeq', 'keys', 'epoch', 'round', 'sentMs'] as const) if (!isNat(v[f])) return undefined;
-  return v as unknown as Heartbeat;
-}
+/** The heartbeat's parser lives with the message in libs/protocol. */
+export { parseHeartbeat } from '#protocol/heartbeat';
 
 /** A live replica: its latest heartbeat and when this coordinator heard it. */
 export interface MemberView {

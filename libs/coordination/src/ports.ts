@@ -1,3 +1,4 @@
+import type { ResumeBroadcast, RoundPhase } from '#protocol/round-messages';
 import type { ClockPort, LogPort } from '#replication/ports';
 
 /**
@@ -6,10 +7,10 @@ import type { ClockPort, LogPort } from '#replication/ports';
  * specs bind in-memory replicas, an in-memory lease store and a manual clock.
  */
 
-export type { ClockPort, LogPort };
+export type { ClockPort, LogPort, ResumeBroadcast };
 
-/** The per-replica round requests (`<prefix>.replica.<id>.<phase>`). */
-export type ReplicaPhase = 'freeze' | 'cut' | 'commit' | 'resume' | 'digests';
+/** The per-replica round requests (`<prefix>.replica.<id>.<phase>`; the protocol's command table lists them). */
+export type ReplicaPhase = RoundPhase;
 
 /** Why a request to a replica got no reply. */
 export type ReplicaRequestFailure = 'TIMEOUT' | 'NO_RESPONDERS' | 'TRANSPORT';
@@ -32,13 +33,6 @@ export class ReplicaRequestError extends Error {
 /** True when `e` is a `ReplicaRequestError`. */
 export function isReplicaRequestError(e: unknown): e is ReplicaRequestError {
   return e instanceof Error && e.name === 'ReplicaRequestError' && 'failure' in e;
-}
-
-/** Body of the broadcast `<prefix>.round.resume`. */
-export interface ResumeBroadcast {
-  readonly epoch: number;
-  readonly round: number;
-  readonly committed: boolean;
 }
 
 /** What a round needs from the world. */

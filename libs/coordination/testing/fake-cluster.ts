@@ -1,6 +1,6 @@
 import { vvGet, vvSet, type VersionVector } from '#crdt/causality/version-vector';
 import type { Json } from '#crdt/json';
-import type { Heartbeat, ReplicaMode, SnapshotRecord } from '#replication/ports';
+import type { Heartbeat, ReplicaMode, SnapshotRecord, SnapshotSummary } from '#replication/ports';
 import type { RoundHost } from '#replication/round-host';
 import { RoundParticipant } from '#replication/round-participant';
 import { ReplicaRequestError, type LeaseEntry, type LeaseRecord, type LeaseStorePort, type ReplicaPhase, type ResumeBroadcast, type RoundPorts } from '../src/ports';
@@ -104,14 +104,18 @@ export class FakeReplica implements RoundHost {
     });
   }
 
-  async takeSnapshot(epoch: number, round: number): Promise<SnapshotRecord> {
+  async takeSnapshot(epoch: number, round: number): Promise<SnapshotSummary> {
     const s: SnapshotRecord = { epoch, round, cut: this.applied(), streamSeq: this.streamSeq, keys: [...this.data].map(([k, v]) => [k, v as Json] as const) };
     this.snapshots.push(s);
-    return s;
+    return { epoch, round, cut: s.cut, streamSeq: s.streamSeq, keys: s.keys.length, changedKeys: s.keys.length };
   }
 
-  async publishSnapshot(s: SnapshotRecord): Promise<void> {
+  /** Publishes the latest snapshot taken when it is of round `of` (as the real core publishes the one on its disk). */
+  async publishSnapshot(of: { epoch: number; round: number }): Promise<boolean> {
+    const s = this.snapshots[this.snapshots.length - 1];
+    if (!s || s.epoch !== of.epoch || s.round !== of.round) return false;
     this.publishedSnapshots.push(s);
+    return true;
   }
 
   async rejoin(reason: string): Promise<boolean> {

@@ -9,3 +9,4 @@ export const PROTOCOL_VERSION = 1;
 export * from './replicated-event';
 export * from './heartbeat';
 export * from './round-messages';
+export * from './commands';

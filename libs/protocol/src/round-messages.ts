@@ -1,5 +1,6 @@
 import { isVersionVector, type VersionVector } from '#crdt/causality/version-vector';
 import { isNat, isObject } from '#crdt/json';
+import { errorReply, type ErrorReply } from './error-codes';
 
 /**
  * The compaction round's messages between the coordinator and a replica
@@ -109,3 +110,47 @@ export type RoundReplyOf<P extends RoundPhase> = NonNullable<ReturnType<(typeof 
 export function roundReplyFields<P extends RoundPhase>(phase: P, body: Record<string, unknown>): RoundReplyOf<P> | undefined {
   return REPLY_SHAPES[phase](body) as RoundReplyOf<P> | undefined;
 }
+
+/** A parsed round request, or the error reply to send. */
+export type ParsedRound<T> = { readonly ok: true; readonly request: T } | ErrorReply;
+
+/** Parses `freeze`: a round id; `leaseMs` defaults to 5 s; `committed` (the coordinator's floor) when well-formed. */
+export function parseFreeze(body: unknown): ParsedRound<FreezeRequest> {
+  const id = parseRoundId(body);
+  const leaseMs = isObject(body) && isNat(body.leaseMs) ? body.leaseMs : FREEZE_LEASE_MS_DEFAULT;
+  if (!id) return errorReply('BAD_REQUEST', 'freeze needs {"epoch","round","leaseMs"}');
+  const committed = isObject(body) ? parseRoundId(body.committed) : undefined;
+  return { ok: true, request: committed ? { ...id, leaseMs, committed } : { ...id, leaseMs } };
+}
+
+/** Parses `cut`: a round id and the cut; `leaseMs` renews the freeze lease when present. */
+export function parseCut(body: unknown): ParsedRound<CutRequest> {
+  const id = parseRoundId(body);
+  if (!id || !isObject(body) || !isVersionVector(body.cut)) return errorReply('BAD_REQUEST', 'cut needs {"epoch","round","cut"}');
+  return { ok: true, request: { ...id, cut: body.cut, ...(isNat(body.leaseMs) ? { leaseMs: body.leaseMs } : {}) } };
+}
+
+/** Parses `commit`: a round id; `publisher` names the member that publishes the snapshot. */
+export function parseCommit(body: unknown): ParsedRound<CommitRequest> {
+  const id = parseRoundId(body);
+  if (!id || !isObject(body)) return errorReply('BAD_REQUEST', 'commit needs {"epoch","round"}');
+  return {
+    ok: true,
+    request: { ...id, ...(typeof body.publisher === 'string' ? { publisher: body.publisher } : {}), ...(isNat(body.leaseMs) ? { leaseMs: body.leaseMs } : {}) },
+  };
+}
+
+/** Parses `resume` (the request and the broadcast): a round id; `committed` when the round committed. */
+export function parseResume(body: unknown): ParsedRound<ResumeRequest> {
+  const id = parseRoundId(body);
+  if (!id || !isObject(body)) return errorReply('BAD_REQUEST', 'resume needs {"epoch","round"}');
+  return { ok: true, request: { ...id, committed: body.committed === true } };
+}
+
+/** Parses `digests` (no fields). */
+export function parseDigests(_body: unknown): ParsedRound<Record<string, never>> {
+  return { ok: true, request: {} };
+}
+
+/** How long a freeze holds when the coordinator names no lease, ms. */
+export const FREEZE_LEASE_MS_DEFAULT = 5_000;

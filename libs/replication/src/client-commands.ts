@@ -1,11 +1,10 @@
 import { canonicalJson, vvLeq, vvGet, type Json } from '#crdt';
 import {
+  CLIENT_COMMAND_NAMES,
+  commandSpec,
   errorReply,
-  parseCreate,
-  parseGet,
-  parseKeyOnly,
-  parseKeys,
-  parseUpdate,
+  REPLICA_COMMANDS,
+  type ClientCommandName,
   type ErrorReply,
   type GetRequest,
   type UpdateRequest,
@@ -48,34 +47,51 @@ export class ClientCommands {
     this.dedupe = new RequestDedupe<Reply>(() => s.ports.clock.nowMs());
   }
 
-  /** Answers one client command. Never throws: every failure is an error reply. */
+  /**
+   * Answers one client command, routed by the protocol's command table: a command the
+   * table does not list as a client command is `UNKNOWN_COMMAND`, and a write goes
+   * through `guardWrite`. Never throws: every failure is an error reply.
+   */
   async handle(command: string, body: Record<string, unknown>): Promise<Reply> {
     try {
-      switch (command) {
-        case 'create':
-          return await this.guardWrite(() => this.create(body));
-        case 'update':
-          return await this.dedupe.run(body, () => this.guardWrite(() => this.update(body)));
-        case 'get':
-          return await this.get(body);
-        case 'keys': {
-          const p = parseKeys(body);
-          if (!p.ok) return p;
-          return { ok: true, ...this.s.keys.list(p.request.prefix, p.request.limit) };
-        }
-        case 'history':
-          return await this.history(body);
-        case 'before-sync':
-          return await this.beforeSync(body);
-        case 'status':
-          return { ok: true, ...this.status() };
-        default:
-          return errorReply('UNKNOWN_COMMAND', `unknown command ${JSON.stringify(command)}; commands: create, update, get, keys, history, before-sync, status`);
+      const spec = commandSpec(command);
+      if (spec?.kind !== 'client') {
+        return errorReply('UNKNOWN_COMMAND', `unknown command ${JSON.stringify(command)}; commands: ${CLIENT_COMMAND_NAMES.join(', ')}`);
       }
+      const name = spec.name as ClientCommandName;
+      const answer = () => (spec.write ? this.guardWrite(() => this.run(name, body)) : this.run(name, body));
+      // A resent update (same client request id) is answered from memory, not applied twice.
+      return await (name === 'update' ? this.dedupe.run(body, answer) : answer());
     } catch (e) {
       this.s.ports.log.error('command failed', { command, error: String((e as Error)?.stack ?? e) });
       return errorReply('INTERNAL', `the replica failed to answer: ${(e as Error)?.message ?? e}`);
     }
+  }
+
+  /** Runs one client command (each parses its body with the table's parser). */
+  private run(name: ClientCommandName, body: Record<string, unknown>): Promise<Reply> {
+    switch (name) {
+      case 'create':
+        return this.create(body);
+      case 'update':
+        return this.update(body);
+      case 'get':
+        return this.get(body);
+      case 'keys':
+        return this.keys(body);
+      case 'history':
+        return this.history(body);
+      case 'before-sync':
+        return this.beforeSync(body);
+      case 'status':
+        return Promise.resolve({ ok: true, ...this.status() });
+    }
+  }
+
+  private async keys(body: Record<string, unknown>): Promise<Reply> {
+    const p = REPLICA_COMMANDS.keys.parse(body);
+    if (!p.ok) return p;
+    return { ok: true, ...this.s.keys.list(p.request.prefix, p.request.limit) };
   }
 
   /** Runs a write now in Work mode; holds it (bounded in number and time) during a round. */
@@ -114,7 +130,7 @@ export class ClientCommands {
   }
 
   private async create(body: Record<string, unknown>): Promise<Reply> {
-    const p = parseCreate(body);
+    const p = REPLICA_COMMANDS.create.parse(body);
     if (!p.ok) return p;
     const { key, type } = p.request;
     const parsed = KeySpace.parseCreate(type, p.request.options);
@@ -133,7 +149,7 @@ export class ClientCommands {
   }
 
   private async update(body: Record<string, unknown>): Promise<Reply> {
-    const p = parseUpdate(body);
+    const p = REPLICA_COMMANDS.update.parse(body);
     if (!p.ok) return p;
     const req: UpdateRequest = p.request;
     if (req.after !== undefined) {
@@ -168,7 +184,7 @@ export class ClientCommands {
   }
 
   private async get(body: Record<string, unknown>): Promise<Reply> {
-    const p = parseGet(body);
+    const p = REPLICA_COMMANDS.get.parse(body);
     if (!p.ok) return p;
     const req: GetRequest = p.request;
     if (req.after !== undefined) {
@@ -192,7 +208,7 @@ export class ClientCommands {
   }
 
   private async history(body: Record<string, unknown>): Promise<Reply> {
-    const p = parseKeyOnly(body);
+    const p = REPLICA_COMMANDS.history.parse(body);
     if (!p.ok) return p;
     const v = this.s.keys.get(p.request.key);
     if (!v) return errorReply('NOT_FOUND', `key ${JSON.stringify(p.request.key)} does not exist`);
@@ -210,7 +226,7 @@ export class ClientCommands {
   }
 
   private async beforeSync(body: Record<string, unknown>): Promise<Reply> {
-    const p = parseKeyOnly(body);
+    const p = REPLICA_COMMANDS['before-sync'].parse(body);
     if (!p.ok) return p;
     const enc = await this.s.ports.store.snapshotKey(p.request.key);
     const round = this.round.lastCommitted();

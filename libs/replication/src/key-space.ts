@@ -2,7 +2,6 @@ import { withArticle } from '#crdt/type-article';
 import {
   canonicalJson,
   crdtType,
-  digestOf,
   isObject,
   isNonEmptyString,
   isTimestamp,
@@ -16,6 +15,7 @@ import {
   type CrdtError,
 } from '#crdt';
 import type { ReplicatedEvent } from './replicated-event';
+import { StateDigest } from './state-digest';
 
 /**
  * One CRDT instance under a key. A key normally has one; when replicas create the same
@@ -27,6 +27,8 @@ import type { ReplicatedEvent } from './replicated-event';
 export interface Variant {
   readonly type: TypeName;
   readonly options: Json;
+  /** `typeKeyOf(type, options)`. */
+  readonly typeKey: string;
   readonly impl: AnyCrdtType;
   state: unknown;
   /** The earliest event seen for this variant: (time, origin). Min is commutative, so all replicas agree. */
@@ -34,8 +36,17 @@ export interface Variant {
   createdBy: string;
 }
 
-/** A key's variants, by `typeKey`. */
-export type KeyEntry = Map<string, Variant>;
+/**
+ * A key: its variants (almost always one, so an array rather than a map per key) and its
+ * slot in the state digest.
+ */
+interface KeyEntry {
+  variants: Variant[];
+  readonly slot: number;
+}
+
+/** One key's canonical encoding, as written to a snapshot. */
+export type EncodedKey = readonly [key: string, encoded: Json];
 
 /** Why a write was refused at its origin, in protocol terms. */
 export interface KeySpaceError {
@@ -59,9 +70,9 @@ export function typeKeyOf(type: TypeName, options: Json): string {
 }
 
 /** The variant clients see: the earliest created. */
-export function visibleVariant(entry: KeyEntry): Variant {
+function visibleVariant(variants: readonly Variant[]): Variant {
   let best: Variant | undefined;
-  for (const v of entry.values()) {
+  for (const v of variants) {
     if (!best || v.createdTime < best.createdTime || (v.createdTime === best.createdTime && v.createdBy < best.createdBy)) best = v;
   }
   return best!;
@@ -74,9 +85,22 @@ function commandError(e: CrdtError): KeySpaceError {
   return { code: 'INVALID_OP', message: `${e.code}: ${e.message}` };
 }
 
-/** All keys of a replica and their CRDT states: pure, in memory. */
+/**
+ * All keys of a replica and their CRDT states: pure, in memory.
+ *
+ * A round's cost follows what changed since the last round, not the number of keys
+ * (issue 11): the key space remembers which keys changed since the last snapshot (only
+ * those are compacted and written at the next one) and which keys' digest terms are out
+ * of date (only those are encoded and hashed when the digest is asked for). Every state
+ * change goes through `apply`, `loadKey`, `compactChanged` or `clear`, which keep both sets.
+ */
 export class KeySpace {
   private readonly entries = new Map<string, KeyEntry>();
+  private readonly stateDigest = new StateDigest();
+  /** Keys changed since the last snapshot: not yet compacted, not yet in the store's snapshot. */
+  private changed = new Set<string>();
+  /** Keys whose digest term does not match their state. */
+  private stale = new Set<string>();
 
   /** Number of keys. */
   get size(): number {
@@ -86,7 +110,7 @@ export class KeySpace {
   /** The visible variant of a key, if the key exists. */
   get(key: string): Variant | undefined {
     const e = this.entries.get(key);
-    return e ? visibleVariant(e) : undefined;
+    return e ? visibleVariant(e.variants) : undefined;
   }
 
   /** Keys in sorted order with a prefix, at most `limit`. */
@@ -168,7 +192,7 @@ export class KeySpace {
     if (!parsedOptions.ok) return { ok: false, reason: parsedOptions.error.message };
     const typeKey = typeKeyOf(impl.name, parsedOptions.value);
     let entry = this.entries.get(event.key);
-    const variant = entry?.get(typeKey);
+    const variant = entry?.variants.find((v) => v.typeKey === typeKey);
     let state: unknown;
     if (prepared !== undefined) {
       // The origin's own batch: `prepare` built this state by applying exactly these ops.
@@ -193,87 +217,175 @@ export class KeySpace {
         variant.createdBy = event.origin;
       }
     } else {
-      if (!entry) this.entries.set(event.key, (entry = new Map()));
-      entry.set(typeKey, { type: impl.name, options: parsedOptions.value, impl, state, createdTime: event.time, createdBy: event.origin });
+      if (!entry) this.entries.set(event.key, (entry = { variants: [], slot: this.stateDigest.allocate() }));
+      entry.variants.push({ type: impl.name, options: parsedOptions.value, typeKey, impl, state, createdTime: event.time, createdBy: event.origin });
     }
+    this.changed.add(event.key);
+    this.stale.add(event.key);
     return { ok: true };
   }
 
   /** Canonical encoding of one key (all its variants), or undefined. */
   encodeKey(key: string): Json | undefined {
     const entry = this.entries.get(key);
-    if (!entry) return undefined;
-    return [...entry.keys()].sort().map((tk) => {
-      const v = entry.get(tk)!;
-      return { type: v.type, options: v.options, createdTime: v.createdTime, createdBy: v.createdBy, state: v.impl.encode(v.state) };
-    });
+    return entry ? encodeEntry(entry) : undefined;
   }
 
-  /** Every key's canonical encoding, sorted by key. */
+  /** Every key's canonical encoding, sorted by key (a full snapshot; costs the whole key space). */
   *encodedKeys(): Generator<[string, Json]> {
-    for (const key of [...this.entries.keys()].sort()) yield [key, this.encodeKey(key)!];
+    for (const key of [...this.entries.keys()].sort()) yield [key, encodeEntry(this.entries.get(key)!)];
   }
 
-  /** Digest of the whole key space: equal on replicas with equal states. */
+  /**
+   * Digest of the whole key space: equal on replicas with equal states (see
+   * `StateDigest`). Costs one encoding and one hash per key changed since it was last
+   * asked for.
+   */
   digest(): string {
-    const all: Record<string, Json> = {};
-    for (const [k, enc] of this.encodedKeys()) all[k] = enc;
-    return digestOf(all);
+    for (const key of this.stale) this.refreshTerm(key, this.entries.get(key));
+    this.stale.clear();
+    return this.stateDigest.hex();
   }
 
-  /** One digest per key, to name the keys that differ when digests disagree. */
+  /** One digest term per key, to name the keys that differ when digests disagree. */
   digestsByKey(): Record<string, string> {
+    this.digest();
     const out: Record<string, string> = {};
-    for (const [k, enc] of this.encodedKeys()) out[k] = digestOf(enc);
+    for (const key of [...this.entries.keys()].sort()) out[key] = this.stateDigest.termHex(this.entries.get(key)!.slot);
     return out;
+  }
+
+  /** The digest computed from every key's encoding, ignoring what is kept up to date (tests compare the two). */
+  digestFromScratch(): string {
+    const d = new StateDigest();
+    for (const [key, entry] of this.entries) d.set(d.allocate(), StateDigest.term(key, canonicalJson(encodeEntry(entry))));
+    return d.hex();
   }
 
   /** Loads one key from its encoding (snapshot restore); false when malformed. */
   loadKey(key: string, encoded: unknown): boolean {
-    const entry = decodeEntry(encoded);
-    if (!entry) return false;
+    const variants = decodeVariants(encoded);
+    if (!variants) return false;
+    const old = this.entries.get(key);
+    const entry: KeyEntry = { variants, slot: old?.slot ?? this.stateDigest.allocate() };
     this.entries.set(key, entry);
+    // A key loaded from a snapshot is compacted already and is in the store's snapshot.
+    // Its digest term is computed later, in bounded background steps (`refreshStale`), so
+    // a restart does not pay for hashing every key.
+    this.changed.delete(key);
+    this.stale.add(key);
     return true;
+  }
+
+  /**
+   * Brings at most `keysMax` stale digest terms up to date (a background step between
+   * rounds, so the digest a round asks for finds little left to do); returns how many
+   * stay stale.
+   */
+  refreshStale(keysMax: number): number {
+    let done = 0;
+    for (const key of this.stale) {
+      if (done++ >= keysMax) break;
+      this.refreshTerm(key, this.entries.get(key));
+      this.stale.delete(key);
+    }
+    return this.stale.size;
   }
 
   /** Value of a key from its encoding, without loading it (before-sync reads). */
   static valueOfEncoded(encoded: unknown): { type: TypeName; value: Json } | undefined {
-    const entry = decodeEntry(encoded);
-    if (!entry) return undefined;
-    const v = visibleVariant(entry);
+    const variants = decodeVariants(encoded);
+    if (!variants) return undefined;
+    const v = visibleVariant(variants);
     return { type: v.type, value: v.impl.value(v.state) };
   }
 
+  /** Number of keys changed since the last snapshot. */
+  get changedCount(): number {
+    return this.changed.size;
+  }
+
   /**
-   * Drops what no future op can need. Only at a round's cut, which every replica has
-   * applied: losing variants go (no new op can target them, because origins prepare
+   * Drops what no future op can need, in the keys changed since the last snapshot, and
+   * returns their encodings sorted by key (the snapshot's delta); their digest terms are
+   * brought up to date from the same encodings. Only at a round's cut, which every replica
+   * has applied: losing variants go (no new op can target them, because origins prepare
    * against the visible one) and each type compacts its own metadata.
+   *
+   * A key untouched since the last snapshot was compacted then, and every type's
+   * `compact` depends on the state alone and is idempotent, so compacting it again would
+   * change nothing: skipping it leaves every replica with the state a full compaction gives.
+   * The caller hands the keys back with `unwriteChanged` if the delta does not reach the disk.
    */
-  compact(): void {
-    for (const [key, entry] of this.entries) {
-      const keep = visibleVariant(entry);
-      for (const [tk, v] of entry) if (v !== keep) entry.delete(tk);
+  compactChanged(): EncodedKey[] {
+    const keys = [...this.changed].sort();
+    this.changed = new Set();
+    const out: EncodedKey[] = [];
+    for (const key of keys) {
+      const entry = this.entries.get(key);
+      if (!entry) continue;
+      if (entry.variants.length > 1) entry.variants = [visibleVariant(entry.variants)];
+      const keep = entry.variants[0];
       keep.impl.compact(keep.state);
-      if (entry.size === 0) this.entries.delete(key);
+      const encoded = encodeEntry(entry);
+      this.refreshTerm(key, entry, encoded);
+      this.stale.delete(key);
+      out.push([key, encoded]);
     }
+    return out;
+  }
+
+  /** Marks keys as changed again (their snapshot delta did not reach the disk). */
+  unwriteChanged(keys: Iterable<EncodedKey>): void {
+    for (const [key] of keys) this.changed.add(key);
   }
 
   /** Removes every key (before loading a snapshot on re-join). */
   clear(): void {
     this.entries.clear();
+    this.stateDigest.clear();
+    this.changed = new Set();
+    this.stale = new Set();
+  }
+
+  /** Sets a key's digest term from its state (or the encoding given), or drops it when the key is gone. */
+  private refreshTerm(key: string, entry: KeyEntry | undefined, encoded?: Json): void {
+    if (!entry) return;
+    this.stateDigest.set(entry.slot, StateDigest.term(key, encoded === undefined ? canonicalEntry(entry) : canonicalJson(encoded)));
   }
 }
 
-function decodeEntry(encoded: unknown): KeyEntry | undefined {
+/** `canonicalJson(encodeEntry(entry))`, without sorting the fields `encodeEntry` writes in a fixed order. */
+function canonicalEntry(entry: KeyEntry): string {
+  const variants = entry.variants.length > 1 ? [...entry.variants].sort((a, b) => (a.typeKey < b.typeKey ? -1 : a.typeKey > b.typeKey ? 1 : 0)) : entry.variants;
+  let s = '[';
+  for (let i = 0; i < variants.length; i++) {
+    const v = variants[i];
+    s += `${i ? ',' : ''}{"createdBy":${JSON.stringify(v.createdBy)},"createdTime":${canonicalJson(v.createdTime)},"options":${canonicalJson(v.options)},"state":${canonicalJson(v.impl.encode(v.state))},"type":${JSON.stringify(v.type)}}`;
+  }
+  return s + ']';
+}
+
+function encodeEntry(entry: KeyEntry): Json {
+  const variants = entry.variants.length > 1 ? [...entry.variants].sort((a, b) => (a.typeKey < b.typeKey ? -1 : a.typeKey > b.typeKey ? 1 : 0)) : entry.variants;
+  return variants.map((v) => ({ type: v.type, options: v.options, createdTime: v.createdTime, createdBy: v.createdBy, state: v.impl.encode(v.state) }));
+}
+
+function decodeVariants(encoded: unknown): Variant[] | undefined {
   if (!Array.isArray(encoded) || encoded.length === 0) return undefined;
-  const entry: KeyEntry = new Map();
+  const variants: Variant[] = [];
   for (const e of encoded) {
     if (!isObject(e) || !isTypeName(e.type) || !isJson(e.options) || !isTimestamp(e.createdTime) || !isNonEmptyString(e.createdBy)) return undefined;
     const t = crdtType(e.type);
     if (!t.ok) return undefined;
     const state = t.value.decode(e.state as Json);
     if (!state.ok) return undefined;
-    entry.set(typeKeyOf(e.type, e.options), { type: e.type, options: e.options, impl: t.value, state: state.value, createdTime: e.createdTime, createdBy: e.createdBy });
+    // The type's own name string, not the one parsed from JSON: one copy for every key.
+    const type = t.value.name;
+    const typeKey = typeKeyOf(type, e.options);
+    // Two encodings of one variant: malformed (the map this replaced kept the last one).
+    if (variants.some((v) => v.typeKey === typeKey)) return undefined;
+    variants.push({ type, options: e.options, typeKey, impl: t.value, state: state.value, createdTime: e.createdTime, createdBy: e.createdBy });
   }
-  return entry;
+  return variants;
 }

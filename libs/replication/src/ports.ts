@@ -32,6 +32,33 @@ export interface SnapshotRecord {
   readonly keys: ReadonlyArray<readonly [string, Json]>;
 }
 
+/**
+ * The keys that changed since a replica's previous snapshot, at a round's cut: written to
+ * the store in place of a whole snapshot, so a round writes what changed, not every key.
+ * The store's snapshot after it: the previous one's keys with these replaced or added,
+ * and this round, cut and stream position.
+ */
+export interface SnapshotDelta {
+  readonly epoch: number;
+  readonly round: number;
+  readonly cut: VersionVector;
+  readonly streamSeq: number;
+  /** Encoded keys that changed, sorted by key. */
+  readonly changed: ReadonlyArray<readonly [string, Json]>;
+}
+
+/** What a round's snapshot holds, without its keys (the keys stay in the store). */
+export interface SnapshotSummary {
+  readonly epoch: number;
+  readonly round: number;
+  readonly cut: VersionVector;
+  readonly streamSeq: number;
+  /** Keys in the snapshot. */
+  readonly keys: number;
+  /** Keys written by this round (changed since the previous snapshot). */
+  readonly changedKeys: number;
+}
+
 /** What a replica finds on its disk at start. */
 export interface StoredReplica {
   readonly replicaId: string | undefined;
@@ -70,6 +97,15 @@ export interface StorePort {
    * removes them; `load` and `history` never return covered events.
    */
   writeSnapshot(snapshot: SnapshotRecord): Promise<void>;
+  /**
+   * Writes a snapshot as the changes to the one on disk (see `SnapshotDelta`): rewrites
+   * only the changed keys' rows, atomically with the new round and position. With no
+   * snapshot on disk yet, the delta must hold every key. Covered events stay until
+   * `truncate`, as with `writeSnapshot`.
+   */
+  writeSnapshotDelta(delta: SnapshotDelta): Promise<void>;
+  /** The snapshot on disk with all its keys, sorted by key (to publish it for joiners), or undefined. */
+  latestSnapshot(): Promise<SnapshotRecord | undefined>;
   /** Deletes at most `rowsMax` op-log events covered by `cut`; resolves with how many (0: none left). */
   truncate(cut: VersionVector, rowsMax: number): Promise<number>;
   /**

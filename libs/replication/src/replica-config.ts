@@ -18,6 +18,8 @@ export interface ReplicaLimits {
   readonly publishRetryMsMax: number;
   /** Heartbeat period, and how long a silent peer counts as live. */
   readonly heartbeatMs: number;
+  /** Stale state-digest terms brought up to date per heartbeat in Work mode (so a round's cut finds few left). */
+  readonly digestRefreshKeysPerBeat: number;
   /** Least time between two progress heartbeats (sent after applying events). */
   readonly progressBeatMs: number;
   readonly peerTimeoutMs: number;
@@ -58,6 +60,7 @@ export const DEFAULT_REPLICA_LIMITS: ReplicaLimits = {
   publishRetryMsMin: 50,
   publishRetryMsMax: 2_000,
   heartbeatMs: 200,
+  digestRefreshKeysPerBeat: 5_000,
   progressBeatMs: 5,
   peerTimeoutMs: 1_500,
   resendAfterMs: 1_000,

@@ -1,9 +1,10 @@
 import type { Json, VersionVector } from '#crdt';
+import { commandSpec, REPLICA_EVENTS, type EventName, type RoundCommandName } from '#protocol/commands';
 import type { EventBatch } from '#protocol/replicated-event';
 import type { RoundId } from '#protocol/round-messages';
 import { ClientCommands, type Reply } from './client-commands';
 import { PeerLiveness } from './peer-liveness';
-import type { Heartbeat, ReplicaMode, SnapshotRecord, StreamReceiver } from './ports';
+import type { Heartbeat, ReplicaMode, SnapshotSummary, StreamReceiver } from './ports';
 import type { ReplicaLimits } from './replica-config';
 import { ReplicaLifecycle } from './replica-lifecycle';
 import { ReplicaState, type ReplicaOptions, type ReplicaPorts } from './replica-state';
@@ -83,6 +84,51 @@ export class ReplicaCore implements RoundHost, StreamReceiver {
   /** The cut of the snapshot last loaded or written (own events at or below it are never republished). */
   get snapshotCut(): VersionVector {
     return this.s.snapshotCut;
+  }
+
+  // ---------------------------------------------------------------- the command table
+
+  /**
+   * Answers one request of the protocol's command table: client commands go to `handle`,
+   * the coordinator's round commands to the round participant. The transport (and the
+   * simulator) route every request through here, so no routing is written twice.
+   */
+  answer(command: string, body: Record<string, unknown>): Promise<Json> | Json {
+    const spec = commandSpec(command);
+    if (spec?.kind === 'round') {
+      switch (spec.name as RoundCommandName) {
+        case 'freeze':
+          return this.round.freeze(body);
+        case 'cut':
+          return this.round.cut(body);
+        case 'commit':
+          return this.round.commit(body);
+        case 'resume':
+          return this.round.resume(body);
+        case 'digests':
+          return this.round.digests();
+      }
+    }
+    return this.handle(command, body) as Promise<Json>;
+  }
+
+  /** Takes one event of the table (a heartbeat, a resend request, the round's resume broadcast); malformed ones are dropped. */
+  hear(event: EventName, body: unknown): void {
+    switch (event) {
+      case 'heartbeat': {
+        const beat = REPLICA_EVENTS.heartbeat.parse(body);
+        if (beat) this.heardPeer(beat);
+        return;
+      }
+      case 'resend': {
+        const req = REPLICA_EVENTS.resend.parse(body);
+        if (req) this.resend(req.fromSeq, req.origin);
+        return;
+      }
+      case 'round-resume':
+        this.round.resume(body);
+        return;
+    }
   }
 
   // ---------------------------------------------------------------- client commands
@@ -166,6 +212,8 @@ export class ReplicaCore implements RoundHost, StreamReceiver {
     this.peers.askPeersAhead(this.s.ports.clock.nowMs());
     this.s.outbox.pump();
     this.lifecycle.checkRoundAgreement();
+    // Per-key digest terms out of date since their last change, a bounded step per beat (so a cut pays only for recent changes).
+    if (this.s.mode === 'Work') this.s.keys.refreshStale(this.s.limits.digestRefreshKeysPerBeat);
   }
 
   // ---------------------------------------------------------------- RoundHost (for the round participant)
@@ -217,14 +265,14 @@ export class ReplicaCore implements RoundHost, StreamReceiver {
     this.s.outbox.pump();
   }
 
-  /** Writes a snapshot at the current state, compacts and truncates; undefined when the state is not at `cut`. */
-  takeSnapshot(epoch: number, round: number, cut?: VersionVector): Promise<SnapshotRecord | undefined> {
+  /** Writes a snapshot at the current state (a delta of the changed keys), compacts and truncates; undefined when the state is not at `cut`. */
+  takeSnapshot(epoch: number, round: number, cut?: VersionVector): Promise<SnapshotSummary | undefined> {
     return this.lifecycle.takeSnapshot(epoch, round, cut);
   }
 
-  /** Publishes a snapshot for joiners. */
-  publishSnapshot(snapshot: SnapshotRecord): Promise<void> {
-    return this.lifecycle.publishSnapshot(snapshot);
+  /** Publishes the snapshot on disk for joiners if it is still of round `of`; false when a newer round replaced it. */
+  publishSnapshot(of: { readonly epoch: number; readonly round: number }): Promise<boolean> {
+    return this.lifecycle.publishSnapshot(of);
   }
 
   /** Digest of the whole state (compared in a round). */

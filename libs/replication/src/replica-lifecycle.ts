@@ -4,7 +4,7 @@ import type { ReplicatedEvent } from '#protocol/replicated-event';
 import { GroupCommit } from './group-commit';
 import { Outbox } from './outbox';
 import type { PeerLiveness } from './peer-liveness';
-import type { ReplicaMode, SnapshotRecord } from './ports';
+import type { ReplicaMode, SnapshotDelta, SnapshotRecord, SnapshotSummary } from './ports';
 import type { ReplicaState } from './replica-state';
 import type { RoundParticipant } from './round-participant';
 import type { StreamIngest } from './stream-ingest';
@@ -229,26 +229,27 @@ export class ReplicaLifecycle {
   }
 
   /** Writes a snapshot at the current state (which equals the cut), compacts and truncates; undefined when the state is not at `cut`. */
-  async takeSnapshot(epoch: number, round: number, cut?: VersionVector): Promise<SnapshotRecord | undefined> {
+  async takeSnapshot(epoch: number, round: number, cut?: VersionVector): Promise<SnapshotSummary | undefined> {
     await this.s.commits.flushed();
     // With `cut`: only exactly at it (undefined when more has been applied since).
     if (cut && vvCompare(this.s.buffer.deliveredVector(), cut) !== 'equal') return undefined;
-    this.s.keys.compact();
-    const snapshot: SnapshotRecord = {
-      epoch,
-      round,
-      cut: this.s.buffer.deliveredVector(),
-      streamSeq: this.s.durableStreamSeq(),
-      keys: [...this.s.keys.encodedKeys()],
-    };
-    await this.s.ports.store.writeSnapshot(snapshot);
-    this.s.snapshotCut = { ...snapshot.cut };
+    // Only the keys changed since the last snapshot are compacted, encoded and written (a
+    // delta): the rest are in the store's snapshot already, compacted at their last change.
+    const changed = this.s.keys.compactChanged();
+    const delta: SnapshotDelta = { epoch, round, cut: this.s.buffer.deliveredVector(), streamSeq: this.s.durableStreamSeq(), changed };
+    try {
+      await this.s.ports.store.writeSnapshotDelta(delta);
+    } catch (e) {
+      this.s.keys.unwriteChanged(changed);
+      throw e;
+    }
+    this.s.snapshotCut = { ...delta.cut };
     // The events the snapshot covers go later, in bounded steps, once the round has let
     // writes go: deleting a long op log inside the round would hold them for as long as
     // the delete takes (and compete with publishing the snapshot).
-    this.truncateAfterRound = snapshot.cut;
-    this.s.outbox.skipThrough(vvGet(snapshot.cut, this.s.id));
-    return snapshot;
+    this.truncateAfterRound = delta.cut;
+    this.s.outbox.skipThrough(vvGet(delta.cut, this.s.id));
+    return { epoch, round, cut: delta.cut, streamSeq: delta.streamSeq, keys: this.s.keys.size, changedKeys: changed.length };
   }
 
   /** Deletes op-log events covered by `cut`, a bounded step at a time, after any truncation already queued. */
@@ -271,8 +272,11 @@ export class ReplicaLifecycle {
   }
 
   /** Publishes a snapshot for joiners. */
-  publishSnapshot(snapshot: SnapshotRecord): Promise<void> {
-    return this.s.ports.snapshots.publish(snapshot);
+  async publishSnapshot(of: { readonly epoch: number; readonly round: number }): Promise<boolean> {
+    const snapshot = await this.s.ports.store.latestSnapshot();
+    if (!snapshot || compareRounds(snapshot, of) !== 0) return false;
+    await this.s.ports.snapshots.publish(snapshot);
+    return true;
   }
 
   /**

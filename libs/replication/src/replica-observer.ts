@@ -6,8 +6,9 @@ export type ApplyResult = { ok: true } | { ok: false; reason: string };
 /**
  * An optional port through which a test world watches the core's key space: the
  * deterministic simulator checks on every apply that no event is applied twice or
- * skipped, and records what own events changed. Production binds none. An observer only
- * watches; it never changes what the core does.
+ * skipped, and records what own events changed. Production binds one only to count
+ * applied events for its metrics (apps/replica/src/http). An observer only watches; it
+ * never changes what the core does.
  */
 export interface ReplicaObserver {
   /** `event` is about to be applied; the returned function, if any, runs right after with the result. */

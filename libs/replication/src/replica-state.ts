@@ -29,7 +29,7 @@ export interface ReplicaOptions {
   /** A configured id; when absent the one on disk, else a new random one. */
   readonly replicaId?: string;
   readonly limits?: Partial<ReplicaLimits>;
-  /** Watches every apply to the key space (the simulator's checks); production leaves it empty. */
+  /** Watches every apply to the key space (the simulator's checks; production's metrics count applies when HTTP is on). */
   readonly observer?: ReplicaObserver;
 }
 

@@ -1,6 +1,6 @@
 import type { VersionVector } from '#crdt';
 import type { RoundId } from '#protocol/round-messages';
-import type { ReplicaMode, SnapshotRecord } from './ports';
+import type { ReplicaMode, SnapshotSummary } from './ports';
 import type { ReplicaLimits } from './replica-config';
 
 /**
@@ -33,9 +33,9 @@ export interface RoundHost {
   /** Per-key digests (to name the keys that differ after a mismatch). */
   digestsByKey(): Record<string, string>;
   /** Snapshot at the current state; undefined when the state is not at `cut`. */
-  takeSnapshot(epoch: number, round: number, cut?: VersionVector): Promise<SnapshotRecord | undefined>;
+  takeSnapshot(epoch: number, round: number, cut?: VersionVector): Promise<SnapshotSummary | undefined>;
   /** Publishes a snapshot for joiners. */
-  publishSnapshot(snapshot: SnapshotRecord): Promise<void>;
+  publishSnapshot(of: { readonly epoch: number; readonly round: number }): Promise<boolean>;
   /** Re-joins from the cluster's snapshot (a missed round); with `onlyIfNewer`, only from a newer round than the one held. */
   rejoin(reason: string, onlyIfNewer?: boolean): Promise<boolean>;
   /**

@@ -1,9 +1,14 @@
-import { isNat, isObject, isVersionVector, vvLeq, type Json, type VersionVector } from '#crdt';
-import { compareRounds, errorReply, parseRoundId, type RoundId } from '#protocol';
+import { vvLeq, type Json, type VersionVector } from '#crdt';
+import { compareRounds, errorReply, parseCommit, parseCut, parseFreeze, parseResume, type RoundId } from '#protocol';
 import type { ClockPort, LogPort, SnapshotRecord } from './ports';
 import type { RoundHost } from './round-host';
 
 export { compareRounds, type RoundId };
+
+/** Just the round id of a round request (it is kept, and shown in heartbeats). */
+function roundIdOf(r: RoundId): RoundId {
+  return { epoch: r.epoch, round: r.round };
+}
 
 /**
  * A replica's side of a compaction round (Work → Sync → Ready → Work):
@@ -12,9 +17,9 @@ export { compareRounds, type RoundId };
  *    what this replica has published and applied.
  * 2. `cut`: wait until exactly the cut is applied (nobody writes while frozen, so applied
  *    can only reach the cut, not pass it); report the state's digest.
- * 3. `commit`: snapshot at the cut, compact, truncate the op log; the named publisher
- *    also publishes the snapshot for joiners.
- * 4. `resume` / `abort`: back to Work; held writes run.
+ * 3. `commit`: snapshot at the cut, compact, truncate the op log.
+ * 4. `resume` / `abort`: back to Work; held writes run. The commit's named publisher then
+ *    publishes the snapshot for joiners, in the background (see `publishAfterRound`).
  *
  * Every phase renews a freeze lease; when it runs out the replica returns to Work on its
  * own, so a coordinator that dies mid-round never leaves the cluster frozen. Messages of
@@ -26,6 +31,8 @@ export class RoundParticipant {
   /** The cut this replica reached in the cut phase of the current round. */
   private cutOfRound: { id: RoundId; cut: VersionVector } | undefined;
   private cancelLease: (() => void) | undefined;
+  /** A committed round whose snapshot this replica publishes once writes go again. */
+  private toPublish: RoundId | undefined;
 
   constructor(
     private readonly core: RoundHost,
@@ -51,16 +58,17 @@ export class RoundParticipant {
 
   /** Phase 1. */
   async freeze(body: unknown): Promise<Json> {
-    const id = parseRoundId(body);
-    const leaseMs = isObject(body) && isNat(body.leaseMs) ? body.leaseMs : 5_000;
-    if (!id) return errorReply('BAD_REQUEST', 'freeze needs {"epoch","round","leaseMs"}') as unknown as Json;
+    const p = parseFreeze(body);
+    if (!p.ok) return p as unknown as Json;
+    const id = roundIdOf(p.request);
+    const leaseMs = p.request.leaseMs;
     if (compareRounds(id, this.seen) < 0) return this.stale(id);
     if (this.core.currentMode === 'Starting') return errorReply('UNAVAILABLE', 'replica is still catching up') as unknown as Json;
     // A member must hold the newest committed round (the coordinator's floor, or what a live
     // peer holds): compacting a state that lacks it would fork the compaction history (the
     // stream no longer holds what that round covered, and this round's snapshot would
     // replace it for joiners) and differ at the cut from members that hold it.
-    const floor = isObject(body) ? parseRoundId(body.committed) : undefined;
+    const floor = p.request.committed;
     const peer = this.core.newestPeerCommitted();
     const newer = [floor, peer].find((r): r is RoundId => r !== undefined && compareRounds(r, this.committed) > 0);
     if (newer) {
@@ -81,11 +89,12 @@ export class RoundParticipant {
 
   /** Phase 2. */
   async cut(body: unknown): Promise<Json> {
-    const id = parseRoundId(body);
-    if (!id || !isObject(body) || !isVersionVector(body.cut)) return errorReply('BAD_REQUEST', 'cut needs {"epoch","round","cut"}') as unknown as Json;
+    const p = parseCut(body);
+    if (!p.ok) return p as unknown as Json;
+    const id = roundIdOf(p.request);
     if (compareRounds(id, this.seen) !== 0 || this.core.currentMode === 'Work') return this.stale(id);
-    const cut: VersionVector = body.cut;
-    if (isNat(body.leaseMs)) this.armLease(body.leaseMs);
+    const cut: VersionVector = p.request.cut;
+    if (p.request.leaseMs !== undefined) this.armLease(p.request.leaseMs);
     const stopAsking = this.askForMissing(cut);
     const reached = await this.core.waitUntil(() => vvLeq(cut, this.core.applied()), this.core.limits.cutWaitMs);
     stopAsking();
@@ -107,11 +116,12 @@ export class RoundParticipant {
 
   /** Phase 3. */
   async commit(body: unknown): Promise<Json> {
-    const id = parseRoundId(body);
-    if (!id) return errorReply('BAD_REQUEST', 'commit needs {"epoch","round"}') as unknown as Json;
+    const p = parseCommit(body);
+    if (!p.ok) return p as unknown as Json;
+    const id = roundIdOf(p.request);
     if (compareRounds(id, this.seen) !== 0 || this.core.currentMode !== 'Ready') return this.stale(id);
-    const publisher = isObject(body) ? body.publisher : undefined;
-    if (isObject(body) && isNat(body.leaseMs)) this.armLease(body.leaseMs);
+    const publisher = p.request.publisher;
+    if (p.request.leaseMs !== undefined) this.armLease(p.request.leaseMs);
     const cut = this.cutOfRound && compareRounds(this.cutOfRound.id, id) === 0 ? this.cutOfRound.cut : undefined;
     // Frozen members write nothing, but a replica outside the round (restarted, or not yet
     // seen by the coordinator) may: an event it made can arrive here after the cut. Compacting
@@ -123,44 +133,57 @@ export class RoundParticipant {
       return errorReply('NOT_CAUGHT_UP', 'events from outside the round were applied after the cut; not compacting at a state the other members may not share') as unknown as Json;
     }
     this.committed = id;
-    if (publisher === this.core.replicaId) {
-      try {
-        await this.core.publishSnapshot(snapshot);
-      } catch (e) {
-        // Members that committed have compacted; a replica that missed this round can only
-        // catch up from this snapshot, whatever the coordinator makes of the round.
-        this.publishLater(snapshot, id, 1);
-        return errorReply('TIMEOUT', `snapshot written locally but not published (retrying in the background): ${String(e)}`) as unknown as Json;
-      }
-    }
-    this.log.info('round committed', { epoch: id.epoch, round: id.round, keys: snapshot.keys.length, streamSeq: snapshot.streamSeq });
-    return { ok: true, replica: this.core.replicaId, streamSeq: snapshot.streamSeq, keys: snapshot.keys.length };
+    if (publisher === this.core.replicaId) this.toPublish = id;
+    this.log.info('round committed', { epoch: id.epoch, round: id.round, keys: snapshot.keys, changedKeys: snapshot.changedKeys, streamSeq: snapshot.streamSeq });
+    return { ok: true, replica: this.core.replicaId, streamSeq: snapshot.streamSeq, keys: snapshot.keys };
   }
 
   /** Phase 4 (also the abort path). A replica that missed a committed round re-joins. */
   resume(body: unknown): Json {
-    const id = parseRoundId(body);
-    if (!id) return errorReply('BAD_REQUEST', 'resume needs {"epoch","round"}') as unknown as Json;
+    const p = parseResume(body);
+    if (!p.ok) return p as unknown as Json;
+    const id = roundIdOf(p.request);
     if (compareRounds(id, this.seen) < 0) return this.stale(id);
     this.seen = id;
     this.cancelLease?.();
     this.cancelLease = undefined;
     if (this.core.currentMode === 'Sync' || this.core.currentMode === 'Ready') this.core.setMode('Work');
-    const committedRound = isObject(body) && body.committed === true;
+    this.publishAfterRound();
+    const committedRound = p.request.committed === true;
     if (committedRound && compareRounds(this.committed, id) < 0 && this.core.currentMode !== 'Starting') {
       void this.core.rejoin(`missed round ${id.epoch}/${id.round}`);
     }
     return { ok: true, replica: this.core.replicaId };
   }
 
-  /** Retries publishing a committed round's snapshot with back-off, until it succeeds or a newer round is committed. */
-  private publishLater(snapshot: SnapshotRecord, id: RoundId, attempt: number): void {
-    this.clock.setTimer(Math.min(500 * 2 ** attempt, 30_000), () => {
+  /**
+   * The publisher of a committed round publishes its snapshot for joiners once the round
+   * has let writes go: reading every key and sending them is work in proportion to the
+   * key space, and inside the freeze it would hold writes for as long. Members that
+   * committed have compacted; a replica that missed the round can only catch up from this
+   * snapshot, so a failed publish is retried with back-off (until it succeeds or a newer
+   * round is committed). Until it lands, a joiner finds the previous round's snapshot and
+   * waits (its stream position may be purged already), as it does when a publisher dies.
+   */
+  private publishAfterRound(): void {
+    const id = this.toPublish;
+    if (!id || this.core.currentMode !== 'Work') return;
+    this.toPublish = undefined;
+    // After the resume reply and the held writes' group commit have gone out.
+    this.publishLater(id, 0);
+  }
+
+  /** Publishes a committed round's snapshot after a back-off, retrying until it succeeds or a newer round is committed. */
+  private publishLater(id: RoundId, attempt: number): void {
+    this.clock.setTimer(attempt === 0 ? 0 : Math.min(500 * 2 ** attempt, 30_000), () => {
       if (compareRounds(this.committed, id) !== 0) return;
-      this.core.publishSnapshot(snapshot).then(
-        () => this.log.info('snapshot published after retrying', { epoch: id.epoch, round: id.round, attempt }),
-        () => {
-          if (attempt < 20) this.publishLater(snapshot, id, attempt + 1);
+      this.core.publishSnapshot(id).then(
+        (published) => {
+          if (published) this.log.info('snapshot published', { epoch: id.epoch, round: id.round, attempt });
+        },
+        (e: unknown) => {
+          this.log.warn('snapshot not published; retrying', { epoch: id.epoch, round: id.round, attempt, error: String(e) });
+          if (attempt < 20) this.publishLater(id, attempt + 1);
         },
       );
     });
@@ -194,6 +217,7 @@ export class RoundParticipant {
       if (this.core.currentMode === 'Sync' || this.core.currentMode === 'Ready') {
         this.log.warn('freeze lease expired; back to Work', { epoch: this.seen.epoch, round: this.seen.round });
         this.core.setMode('Work');
+        this.publishAfterRound();
       }
     });
   }

@@ -1,11 +1,11 @@
 import { isNat, isNonEmptyString, isObject, vvGet, wallMsOf, type Json, type VersionVector } from '#crdt';
-import { errorReply, subjectsFor } from '#protocol';
-import { parseResendRequest } from '#protocol/heartbeat';
+import { errorReply, REPLICA_COMMANDS, subjectsFor } from '#protocol';
 import type { Heartbeat, NoticePort } from '#replication/ports';
 import { decodeToken } from '#replication/causal-token';
 import { ReplicaCore } from '#replication/replica-core';
 import { DEFAULT_STREAM_RULES, StreamFollower } from '#replication/stream/stream-follower';
-import type { ReplicatedEvent } from '#replication/replicated-event';
+import type { ReplicatedEvent } from '#protocol/replicated-event';
+import type { ReplicaObserver } from '#replication/replica-observer';
 import { BrokerClient } from './broker-client';
 import type { Prng } from './prng';
 import { broadcast } from './sim-network';
@@ -20,9 +20,6 @@ import type { ReplicaEndpoint, World } from './world';
 /** The subjects of the simulated cluster (the op stream's subject names each batch's origin). */
 const SUBJECTS = subjectsFor('crdt');
 
-/** Client commands a replica answers (`<prefix>.replica.<id>.<command>` and the shared subjects). */
-const CLIENT_COMMANDS = new Set(['create', 'update', 'get', 'keys', 'history', 'before-sync', 'status']);
-
 /** Keys whose types never refuse a well-formed event: a refusal there is a bug, not compaction. */
 const NEVER_REFUSED_PREFIXES = ['c.', 's.', 'r.', 'f.', 'x.'];
 
@@ -36,8 +33,8 @@ const OBSERVED_PREFIXES = ['c.', 'm.'];
  * lifetime (timers stop, pending promises never settle, in-flight disk writes land or
  * not as a whole); a restart builds a new core over the same disk.
  *
- * The core's key space is instrumented to check, on every apply, that no replica ever
- * applies an event twice or skips one, and that own events are made only in Work mode.
+ * The core's observer port checks, on every apply, that no replica ever applies an
+ * event twice or skips one, and that own events are made only in Work mode.
  */
 export class ReplicaNode implements ReplicaEndpoint {
   readonly disk: SimDisk;
@@ -91,6 +88,7 @@ export class ReplicaNode implements ReplicaEndpoint {
       },
     );
     const idPrng = w.prng(`ids ${life.name}`);
+    let built: ReplicaCore | undefined;
     const core = new ReplicaCore(
       {
         store: this.disk.open(life),
@@ -109,12 +107,12 @@ export class ReplicaNode implements ReplicaEndpoint {
           }
         },
       },
-      { replicaId: this.id, limits: w.timings.replicaLimits },
+      { replicaId: this.id, limits: w.timings.replicaLimits, observer: this.observer(() => built!, clock) },
     );
+    built = core;
     this.core = core;
     this.stream = stream;
     this.brokerPort = brokerPort;
-    this.instrument(core, clock);
     stream.attach(core);
     w.note(`${life.name} starting`);
     void (async () => {
@@ -150,44 +148,26 @@ export class ReplicaNode implements ReplicaEndpoint {
 
   onHeartbeat(body: Json): void {
     if (!this.ready || !this.core) return;
-    if (isObject(body) && isNonEmptyString(body.replica) && isObject(body.applied)) this.core.heardPeer(body as unknown as Heartbeat);
+    this.core.hear('heartbeat', body);
   }
 
   onResend(body: Json): void {
     if (!this.ready || !this.core) return;
-    const r = parseResendRequest(body);
-    if (r) this.core.resend(r.fromSeq, r.origin);
+    this.core.hear('resend', body);
   }
 
   onRoundResume(body: Json): void {
     if (!this.ready || !this.core) return;
-    this.core.round.resume(body);
+    this.core.hear('round-resume', body);
   }
 
   onRequest(subject: string, body: Record<string, unknown>): Promise<Json> | undefined {
     const core = this.core;
     if (!this.ready || !core) return undefined;
     const run = async (): Promise<Json> => {
-      if (subject === 'get') {
-        const reply = (await core.handle(subject, body)) as Json;
-        this.checkRead(body.key, reply);
-        return reply;
-      }
-      if (CLIENT_COMMANDS.has(subject)) return (await core.handle(subject, body)) as Json;
-      switch (subject) {
-        case 'freeze':
-          return await core.round.freeze(body);
-        case 'cut':
-          return await core.round.cut(body);
-        case 'commit':
-          return await core.round.commit(body);
-        case 'resume':
-          return core.round.resume(body);
-        case 'digests':
-          return core.round.digests();
-        default:
-          return errorReply('UNKNOWN_COMMAND', `unknown command ${subject}`) as unknown as Json;
-      }
+      const reply = await core.answer(subject, body);
+      if (subject === REPLICA_COMMANDS.get.name) this.checkRead(body.key, reply);
+      return reply;
     };
     // The production transport turns a throwing handler into an INTERNAL reply.
     return run().catch((e: unknown) => errorReply('INTERNAL', `handler failed: ${(e as Error)?.message ?? e}`) as unknown as Json);
@@ -204,50 +184,54 @@ export class ReplicaNode implements ReplicaEndpoint {
     if (wrong) this.world.monitor.violation(`${this.id} answered a read wrongly: ${wrong}`);
   }
 
-  private instrument(core: ReplicaCore, clock: SimClock): void {
+  /**
+   * The core's observer port: on every apply, checks that no replica ever applies an
+   * event twice or skips one, that own events are made only in Work mode, and records
+   * what each own event changed (for the model).
+   */
+  private observer(coreOf: () => ReplicaCore, clock: SimClock): ReplicaObserver {
     const w = this.world;
-    const ks = core.keys;
-    const apply = ks.apply.bind(ks);
-    const clear = ks.clear.bind(ks);
     /** Per origin, the last seq applied to this key space since it was last cleared. */
     let last = new Map<string, number>();
     /** The core is loading its state (synchronously, right after clearing): those events were applied before. */
     let loading = false;
-    ks.clear = () => {
-      last = new Map();
-      loading = true;
-      queueMicrotask(() => (loading = false));
-      clear();
-    };
-    ks.apply = (e: ReplicatedEvent) => {
-      // Bounded clock offset: nothing is applied with a time further ahead of this replica's
-      // wall clock than the bound. The clock as it read when the event was taken in: one set
-      // back since (while the event waited for its causal past) does not poison the event.
-      const latest = wallMsOf(e.time + Math.max(0, e.ops.length - 1));
-      clock.nowMs();
-      if (!loading && latest > clock.highWaterMs + core.limits.clockOffsetMaxMs) {
-        w.monitor.violation(`${this.id} applied ${e.origin}#${e.seq} timed ${latest - clock.highWaterMs} ms ahead of its wall clock (maximum offset ${core.limits.clockOffsetMaxMs} ms)`);
-      }
-      const prev = last.get(e.origin);
-      if (prev === undefined) {
-        const floor = vvGet(snapshotCutOf(core), e.origin);
-        if (e.seq <= floor) w.monitor.violation(`${this.id} applied ${e.origin}#${e.seq}, which its snapshot (cut ${floor}) already holds`);
-      } else if (e.seq <= prev) {
-        w.monitor.violation(`${this.id} applied ${e.origin}#${e.seq} twice (last applied ${e.origin}#${prev})`);
-      } else if (e.seq !== prev + 1) {
-        w.monitor.violation(`${this.id} applied ${e.origin}#${e.seq} right after ${e.origin}#${prev}: skipped events`);
-      }
-      last.set(e.origin, e.seq);
-      const creating = e.origin === core.replicaId && core.currentMode !== 'Starting';
-      const observed = creating && OBSERVED_PREFIXES.some((p) => e.key.startsWith(p));
-      if (creating && core.currentMode !== 'Work') w.monitor.violation(`${this.id} made event #${e.seq} on ${e.key} in mode ${core.currentMode}: a write slipped past the freeze`);
-      const before = observed ? valueOf(ks, e.key) : undefined;
-      const result = apply(e);
-      if (creating) {
-        w.monitor.eventCreated(e, before, observed ? valueOf(ks, e.key) : undefined);
-        w.note(`${this.id} made #${e.seq} on ${e.key}`);
-      }
-      return result;
+    return {
+      cleared: () => {
+        last = new Map();
+        loading = true;
+        queueMicrotask(() => (loading = false));
+      },
+      applying: (e: ReplicatedEvent) => {
+        const core = coreOf();
+        const ks = core.keys;
+        // Bounded clock offset: nothing is applied with a time further ahead of this replica's
+        // wall clock than the bound. The clock as it read when the event was taken in: one set
+        // back since (while the event waited for its causal past) does not poison the event.
+        const latest = wallMsOf(e.time + Math.max(0, e.ops.length - 1));
+        clock.nowMs();
+        if (!loading && latest > clock.highWaterMs + core.limits.clockOffsetMaxMs) {
+          w.monitor.violation(`${this.id} applied ${e.origin}#${e.seq} timed ${latest - clock.highWaterMs} ms ahead of its wall clock (maximum offset ${core.limits.clockOffsetMaxMs} ms)`);
+        }
+        const prev = last.get(e.origin);
+        if (prev === undefined) {
+          const floor = vvGet(core.snapshotCut, e.origin);
+          if (e.seq <= floor) w.monitor.violation(`${this.id} applied ${e.origin}#${e.seq}, which its snapshot (cut ${floor}) already holds`);
+        } else if (e.seq <= prev) {
+          w.monitor.violation(`${this.id} applied ${e.origin}#${e.seq} twice (last applied ${e.origin}#${prev})`);
+        } else if (e.seq !== prev + 1) {
+          w.monitor.violation(`${this.id} applied ${e.origin}#${e.seq} right after ${e.origin}#${prev}: skipped events`);
+        }
+        last.set(e.origin, e.seq);
+        const creating = e.origin === core.replicaId && core.currentMode !== 'Starting';
+        const observed = creating && OBSERVED_PREFIXES.some((p) => e.key.startsWith(p));
+        if (creating && core.currentMode !== 'Work') w.monitor.violation(`${this.id} made event #${e.seq} on ${e.key} in mode ${core.currentMode}: a write slipped past the freeze`);
+        const before = observed ? valueOf(ks, e.key) : undefined;
+        if (!creating) return;
+        return () => {
+          w.monitor.eventCreated(e, before, observed ? valueOf(ks, e.key) : undefined);
+          w.note(`${this.id} made #${e.seq} on ${e.key}`);
+        };
+      },
     };
   }
 
@@ -270,11 +254,6 @@ export class ReplicaNode implements ReplicaEndpoint {
 function valueOf(ks: ReplicaCore['keys'], key: string): Json | undefined {
   const v = ks.get(key);
   return v ? (JSON.parse(JSON.stringify(v.impl.value(v.state))) as Json) : undefined;
-}
-
-/** The cut of the snapshot the core last loaded or wrote (read for the double-apply check only). */
-function snapshotCutOf(core: ReplicaCore): VersionVector {
-  return (core as unknown as { snapshotCut: VersionVector }).snapshotCut ?? {};
 }
 
 /** Notices on core NATS: fire and forget, through the lossy network. */

@@ -1,6 +1,6 @@
 import type BetterSqlite3 from 'better-sqlite3';
 import type { Json, VersionVector } from '#crdt';
-import type { CommitBatch, SnapshotRecord, StoredReplica, StorePort } from '#replication/ports';
+import type { CommitBatch, SnapshotDelta, SnapshotRecord, StoredReplica, StorePort } from '#replication/ports';
 import type { ReplicatedEvent } from '#replication/replicated-event';
 import { openMemoryDatabase, SqliteStore, type MigratedSchema } from '#store-sqlite';
 import type { Prng } from './prng';
@@ -41,7 +41,7 @@ interface DiskOp {
 }
 
 /** Store methods that write: only those can land or be lost at a crash. */
-const WRITES: ReadonlySet<keyof StorePort> = new Set<keyof StorePort>(['saveReplicaId', 'commit', 'writeSnapshot', 'truncate', 'resetTo']);
+const WRITES: ReadonlySet<keyof StorePort> = new Set<keyof StorePort>(['saveReplicaId', 'commit', 'writeSnapshot', 'writeSnapshotDelta', 'truncate', 'resetTo']);
 
 /**
  * One replica's disk: the fault layer under the real store (`SqliteStore` from
@@ -170,6 +170,15 @@ export class SimDisk {
       case 'commit':
         this.observer.committed(this.replica, op.record as CommitBatch);
         break;
+      case 'writeSnapshotDelta': {
+        // The observer checks whole snapshots: the one the store holds after the delta landed.
+        const s = (op.record as { snapshot?: SnapshotRecord }).snapshot;
+        if (s) {
+          this.lastSnapshot = { epoch: s.epoch, round: s.round };
+          this.observer.snapshotWritten(this.replica, s);
+        }
+        break;
+      }
       case 'writeSnapshot':
       case 'resetTo': {
         const s = op.record as SnapshotRecord;
@@ -225,6 +234,24 @@ export class SimStore implements StorePort {
   writeSnapshot(snapshot: SnapshotRecord): Promise<void> {
     const copy = clone(snapshot);
     return this.disk.submit(this.life, 'writeSnapshot', () => this.store.writeSnapshot(copy), copy);
+  }
+
+  writeSnapshotDelta(delta: SnapshotDelta): Promise<void> {
+    const copy = clone(delta);
+    const landed: { snapshot?: SnapshotRecord } = {};
+    return this.disk.submit(
+      this.life,
+      'writeSnapshotDelta',
+      async () => {
+        await this.store.writeSnapshotDelta(copy);
+        landed.snapshot = await this.store.latestSnapshot();
+      },
+      landed,
+    );
+  }
+
+  latestSnapshot(): Promise<SnapshotRecord | undefined> {
+    return this.disk.submit(this.life, 'latestSnapshot', () => this.store.latestSnapshot());
   }
 
   truncate(cut: VersionVector, rowsMax: number): Promise<number> {

@@ -1,4 +1,5 @@
 import { isObject, vvMerge, type Json, type VersionVector } from '#crdt';
+import { isWriteCommand, type ClientCommandName } from '#protocol/commands';
 import { decodeToken, encodeToken } from '#replication/causal-token';
 import type { Prng } from './prng';
 import type { World } from './world';
@@ -74,7 +75,7 @@ export class Workload {
     const replica = client.sticky && this.prng.chance(0.7) ? client.sticky : this.prng.pick(replicas);
     client.sticky = replica;
     const { command, body, elements, key } = this.command(client);
-    const write = command === 'update' || command === 'create';
+    const write = isWriteCommand(command);
     const record: WriteRecord | undefined = write
       ? { id: this.nextId++, client: client.name, replica, key, body, sentAtMs: this.world.scheduler.nowMs, outcome: 'pending', elements }
       : undefined;
@@ -112,7 +113,7 @@ export class Workload {
   }
 
   /** Request/reply over the network; `done(undefined)` when no reply comes in time. */
-  private send(client: Client, replica: string, command: string, body: Record<string, unknown>, done: (reply: Json | undefined) => void): void {
+  private send(client: Client, replica: string, command: ClientCommandName, body: Record<string, unknown>, done: (reply: Json | undefined) => void): void {
     const w = this.world;
     const target = w.replica(replica);
     let settled = false;
@@ -134,7 +135,7 @@ export class Workload {
     });
   }
 
-  private command(client: Client): { command: string; key: string; body: Record<string, unknown>; elements: string[] } {
+  private command(client: Client): { command: ClientCommandName; key: string; body: Record<string, unknown>; elements: string[] } {
     const p = this.prng;
     const id = this.nextId;
     const ack = p.weighted({ local: 5, stream: 3, all: 2 });

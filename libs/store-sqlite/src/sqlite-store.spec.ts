@@ -198,6 +198,30 @@ describe('SqliteStore', () => {
     expect(loaded.snapshot!.keys.map(([k]) => k)).toEqual(['a', '\u{1F600}', '\uFFFF']);
   });
 
+  it('writeSnapshotDelta - rewrites only the changed keys, keeps the others, moves round, cut and stream_seq together', async () => {
+    let store = await openStore();
+    await store.commit({ events: [event('a', 1, 'x'), event('a', 2, 'y'), event('a', 3, 'x')], streamSeq: 3 });
+    await store.writeSnapshotDelta({ epoch: 1, round: 1, cut: { a: 2 }, streamSeq: 2, changed: snapshot({}, [['x', 1], ['y', 2]], 0).keys });
+    expect(await store.latestSnapshot()).toEqual(snapshot({ a: 2 }, [['x', 1], ['y', 2]], 2, 1));
+    // The next round changed x only, and added z: y's row stays as it was.
+    await store.writeSnapshotDelta({ epoch: 1, round: 2, cut: { a: 3 }, streamSeq: 40, changed: snapshot({}, [['x', 3], ['z', 7]], 0).keys });
+    store = await reopen(store);
+    const loaded = await store.load();
+    expect(loaded.snapshot).toEqual(snapshot({ a: 3 }, [['x', 3], ['y', 2], ['z', 7]], 40, 2));
+    expect(loaded.events).toEqual([]);
+    expect(loaded.streamSeq).toBe(40);
+    expect(await store.snapshotKey('y')).toEqual({ p: { a: 2 }, n: {} });
+    expect(await store.latestSnapshot()).toEqual(loaded.snapshot);
+    // Covered events wait for truncation as after writeSnapshot.
+    expect(store.opLogLength()).toBe(3);
+    expect(await store.truncate({ a: 3 }, 100)).toBe(3);
+  });
+
+  it('latestSnapshot - undefined on an empty store', async () => {
+    const store = await openStore();
+    expect(await store.latestSnapshot()).toBeUndefined();
+  });
+
   it('history - events of one key, oldest first, at most limit', async () => {
     const store = await openStore();
     await store.commit({ events: [event('b', 1, 'x'), event('a', 1, 'y'), event('a', 2, 'x')] });

@@ -1,6 +1,6 @@
 import type BetterSqlite3 from 'better-sqlite3';
 import type { Json, VersionVector } from '#crdt';
-import type { CommitBatch, SnapshotRecord, StoredReplica, StorePort } from '#replication/ports';
+import type { CommitBatch, SnapshotDelta, SnapshotRecord, StoredReplica, StorePort } from '#replication/ports';
 import type { ReplicatedEvent } from '#replication/replicated-event';
 import { connectionOf, createStoreDataSource, type StoreDataSourceConfig } from './data-source';
 import { META_KEYS } from './entities/meta.entity';
@@ -61,6 +61,9 @@ function prepareStatements(db: BetterSqlite3.Database) {
     allSnapshotKeys: db.prepare<[], [string, string]>(`SELECT "key", "encoded" FROM "snapshot_key"`).raw(),
     getSnapshotKey: db.prepare<[string], string>(`SELECT "encoded" FROM "snapshot_key" WHERE "key" = ?`).pluck(),
     insertSnapshotKey: db.prepare<[string, string]>(`INSERT INTO "snapshot_key" ("key", "encoded") VALUES (?, ?)`),
+    upsertSnapshotKey: db.prepare<[string, string]>(
+      `INSERT INTO "snapshot_key" ("key", "encoded") VALUES (?, ?) ON CONFLICT ("key") DO UPDATE SET "encoded" = excluded."encoded"`,
+    ),
     deleteSnapshotKeys: db.prepare(`DELETE FROM "snapshot_key"`),
   };
 }
@@ -90,6 +93,8 @@ export class SqliteStore implements StorePort {
 
   private readonly commitTx: (batch: CommitBatch) => number;
   private readonly writeSnapshotTx: (snapshot: SnapshotRecord) => number;
+  private readonly writeSnapshotDeltaTx: (delta: SnapshotDelta) => void;
+  private readonly readSnapshotTx: () => SnapshotRecord | undefined;
   private readonly truncateTx: (cut: VersionVector, rowsMax: number) => number;
   private readonly resetToTx: (snapshot: SnapshotRecord, streamSeq: number, keep?: { origin: string; afterSeq: number }) => void;
   private readonly loadTx: () => StoredReplica;
@@ -129,6 +134,17 @@ export class SqliteStore implements StorePort {
       sql.setMeta.run(META_KEYS.streamSeq, String(streamSeq));
       return 0;
     }).immediate;
+
+    // A round rewrites only the rows of the keys that changed since the last snapshot.
+    this.writeSnapshotDeltaTx = db.transaction((delta: SnapshotDelta): void => {
+      sql.putSnapshotMeta.run(SNAPSHOT_META_ROW_ID, delta.epoch, delta.round, JSON.stringify(delta.cut), delta.streamSeq);
+      for (const [key, encoded] of delta.changed) sql.upsertSnapshotKey.run(key, JSON.stringify(encoded));
+      const streamSeq = Math.max(this.readNat('writeSnapshotDelta', META_KEYS.streamSeq), delta.streamSeq);
+      sql.setMeta.run(META_KEYS.streamSeq, String(streamSeq));
+    }).immediate;
+
+    // One read transaction: the meta row and the keys belong to one round.
+    this.readSnapshotTx = db.transaction((): SnapshotRecord | undefined => this.readSnapshot()).deferred;
 
     this.truncateTx = db.transaction((cut: VersionVector, rowsMax: number): number => {
       let deleted = 0;
@@ -220,6 +236,16 @@ export class SqliteStore implements StorePort {
     assertSnapshot('writeSnapshot', snapshot);
     this.io('writeSnapshot', () => this.writeSnapshotTx(snapshot));
     this.snapshotCut = { ...snapshot.cut };
+  }
+
+  async writeSnapshotDelta(delta: SnapshotDelta): Promise<void> {
+    assertSnapshot('writeSnapshotDelta', { ...delta, keys: [] });
+    this.io('writeSnapshotDelta', () => this.writeSnapshotDeltaTx(delta));
+    this.snapshotCut = { ...delta.cut };
+  }
+
+  async latestSnapshot(): Promise<SnapshotRecord | undefined> {
+    return this.io('latestSnapshot', () => this.readSnapshotTx());
   }
 
   async truncate(cut: VersionVector, rowsMax: number): Promise<number> {

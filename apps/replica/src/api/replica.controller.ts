@@ -1,41 +1,49 @@
 import { Controller, Inject } from '@nestjs/common';
-import { EventPattern, MessagePattern, Payload } from '@nestjs/microservices';
-import { isNonEmptyString, isObject } from '#crdt';
-import { parseResendRequest } from '#protocol/heartbeat';
-import type { Heartbeat, ReplicaCore } from '#replication';
-import { REPLICA_CORE } from '../replica.constants';
+import { Ctx, EventPattern, MessagePattern, NatsContext, Payload } from '@nestjs/microservices';
+import { REPLICA_EVENTS } from '#protocol';
+import type { ReplicaCore } from '#replication';
+import { REPLICA_CORE, REQUEST_METRICS, type RequestMetrics } from '../replica.constants';
+import { REQUEST_PATTERN } from '../transport/nats-json.server';
 
 type Body = Record<string, unknown>;
 
-/** Thin: every message goes straight to the replica core, which answers with plain JSON. */
+/**
+ * Thin: every request goes to the replica core, which routes it by the protocol's command
+ * table and answers with plain JSON (timed for the metrics when asked); every event goes
+ * to the core as the table names it. The transport has already checked that the subject
+ * may carry the command.
+ */
 @Controller()
 export class ReplicaController {
-  constructor(@Inject(REPLICA_CORE) private readonly core: ReplicaCore) {}
+  constructor(
+    @Inject(REPLICA_CORE) private readonly core: ReplicaCore,
+    @Inject(REQUEST_METRICS) private readonly metrics: RequestMetrics | null,
+  ) {}
 
-  @MessagePattern('create') create(@Payload() body: Body) { return this.core.handle('create', body); }
-  @MessagePattern('update') update(@Payload() body: Body) { return this.core.handle('update', body); }
-  @MessagePattern('get') get(@Payload() body: Body) { return this.core.handle('get', body); }
-  @MessagePattern('keys') keys(@Payload() body: Body) { return this.core.handle('keys', body); }
-  @MessagePattern('history') history(@Payload() body: Body) { return this.core.handle('history', body); }
-  @MessagePattern('before-sync') beforeSync(@Payload() body: Body) { return this.core.handle('before-sync', body); }
-  @MessagePattern('status') status(@Payload() body: Body) { return this.core.handle('status', body); }
-
-  @MessagePattern('freeze') freeze(@Payload() body: Body) { return this.core.round.freeze(body); }
-  @MessagePattern('cut') cut(@Payload() body: Body) { return this.core.round.cut(body); }
-  @MessagePattern('commit') commit(@Payload() body: Body) { return this.core.round.commit(body); }
-  @MessagePattern('resume') resume(@Payload() body: Body) { return this.core.round.resume(body); }
-  @MessagePattern('digests') digests() { return this.core.round.digests(); }
-
-  /** Broadcast end of a round: replicas that missed a committed round re-join. */
-  @EventPattern('round-resume') roundResume(@Payload() body: Body) { this.core.round.resume(body); }
-
-  /** A peer misses events of `origin` (ours when absent) from `fromSeq` on. */
-  @EventPattern('resend') resend(@Payload() body: Body) {
-    const r = parseResendRequest(body);
-    if (r) this.core.resend(r.fromSeq, r.origin);
+  /** Any request of the command table; the command is the subject's last token. */
+  @MessagePattern(REQUEST_PATTERN) request(@Payload() body: Body, @Ctx() ctx: NatsContext) {
+    const subject = ctx.getSubject();
+    const command = subject.slice(subject.lastIndexOf('.') + 1);
+    return this.timed(command, () => this.core.answer(command, body));
   }
 
-  @EventPattern('heartbeat') heartbeat(@Payload() body: Body) {
-    if (isObject(body) && isNonEmptyString(body.replica) && isObject(body.applied)) this.core.heardPeer(body as unknown as Heartbeat);
+  /** A peer misses our events from `fromSeq` on. */
+  @EventPattern(REPLICA_EVENTS.resend.name) resend(@Payload() body: Body) { this.core.hear('resend', body); }
+
+  /** A peer's heartbeat. */
+  @EventPattern(REPLICA_EVENTS.heartbeat.name) heartbeat(@Payload() body: Body) { this.core.hear('heartbeat', body); }
+
+  /** Broadcast end of a round: replicas that missed a committed round re-join. */
+  @EventPattern(REPLICA_EVENTS['round-resume'].name) roundResume(@Payload() body: Body) { this.core.hear('round-resume', body); }
+
+  /** Runs one request; with metrics, counts it by its reply code and times it. */
+  private timed<T>(command: string, run: () => T | Promise<T>): T | Promise<T> {
+    const metrics = this.metrics;
+    if (!metrics) return run();
+    const t0 = process.hrtime.bigint();
+    return Promise.resolve(run()).then((reply) => {
+      metrics.request(command, reply, Number(process.hrtime.bigint() - t0) / 1e9);
+      return reply;
+    });
   }
 }

@@ -1,18 +1,17 @@
 import { CustomTransportStrategy, NatsContext, Server } from '@nestjs/microservices';
 import type { Msg, NatsConnection, Subscription } from '@nats-io/transport-node';
 import { lastValueFrom } from 'rxjs';
-import { errorReply, parseBody } from '#protocol';
+import { errorReply, parseBody, type ReplicaSubscription } from '#protocol';
 
-/** Which Nest patterns a subject may reach, and how its messages are handled. */
-export interface JsonRoute {
-  /** Subject with a trailing `*` for the command token, or an exact subject for events. */
-  readonly subject: string;
-  readonly queue?: string;
-  /** Request/reply routes take the command from the subject's last token; events name their pattern. */
-  readonly kind: 'request' | 'event';
-  /** For requests: the commands allowed on this subject. For events: the one pattern. */
-  readonly patterns: readonly string[];
-}
+/**
+ * What the server subscribes to (the protocol's command table makes the list, see
+ * `replicaSubscriptions`): request subjects end in `*`, the command token, and carry the
+ * commands listed; an event subject carries one event, the Nest pattern of its handler.
+ */
+export type JsonRoute = ReplicaSubscription;
+
+/** The Nest pattern of the one handler every request goes to (it reads the command from the subject). */
+export const REQUEST_PATTERN = 'request';
 
 /**
  * A Nest transport strategy that speaks the store's plain-JSON protocol on NATS: a request
@@ -37,11 +36,11 @@ export class NatsJsonServer extends Server implements CustomTransportStrategy {
     if (!this.nc) throw new Error('NatsJsonServer.listen before bind');
     for (const route of this.routes) {
       const sub = this.nc.subscribe(route.subject, {
-        queue: route.queue,
+        queue: route.kind === 'request' ? route.queue : undefined,
         callback: (err, msg) => {
           if (err) return;
           if (route.kind === 'request') void this.onRequest(msg, route);
-          else void this.onEvent(msg, route.patterns[0]);
+          else void this.onEvent(msg, route.event);
         },
       });
       this.subscriptions.push(sub);
@@ -49,7 +48,7 @@ export class NatsJsonServer extends Server implements CustomTransportStrategy {
     callback();
   }
 
-  private async onRequest(msg: Msg, route: JsonRoute): Promise<void> {
+  private async onRequest(msg: Msg, route: JsonRoute & { kind: 'request' }): Promise<void> {
     const command = msg.subject.slice(msg.subject.lastIndexOf('.') + 1);
     const reply = await this.dispatch(msg, command, route);
     if (!msg.reply) return;
@@ -60,11 +59,11 @@ export class NatsJsonServer extends Server implements CustomTransportStrategy {
     }
   }
 
-  private async dispatch(msg: Msg, command: string, route: JsonRoute): Promise<unknown> {
+  private async dispatch(msg: Msg, command: string, route: JsonRoute & { kind: 'request' }): Promise<unknown> {
     const parsed = parseBody(msg.data);
     if (!parsed.ok) return parsed;
-    const handler = route.patterns.includes(command) ? this.handler(command) : null;
-    if (!handler) return errorReply('UNKNOWN_COMMAND', `unknown command ${JSON.stringify(command)} on ${route.subject}; commands: ${route.patterns.join(', ')}`);
+    const handler = (route.commands as readonly string[]).includes(command) ? this.handler(REQUEST_PATTERN) : null;
+    if (!handler) return errorReply('UNKNOWN_COMMAND', `unknown command ${JSON.stringify(command)} on ${route.subject}; commands: ${route.commands.join(', ')}`);
     try {
       return await lastValueFrom(this.transformToObservable(await handler(parsed.body, new NatsContext([msg.subject, msg.headers]))));
     } catch (e) {

@@ -1,7 +1,7 @@
 import type { CrdtType, OpContext, ReplicaId, TypeName } from '../crdt-type';
 import { canonicalJson, compareStrings } from '../encoding/canonical-json';
 import { isNonEmptyString, isObject, type Json } from '../json';
-import type { AnyCrdtType } from '../registry';
+import { typeByName, type AnyCrdtType } from '../field-types';
 import { err, ok, type Result } from '../result';
 import { DOTS_MAX, parseDot, type DotJson } from './dot-store';
 import { decodeDotClock, decodeReplicaDots, encodeDotClock } from './or-set';
@@ -262,18 +262,10 @@ function decodeAt(encoded: unknown, depth: number): Result<OrMapState> {
   return ok({ clock, fields });
 }
 
-/**
- * The implementation of a field's type. The registry imports this module to list it, so
- * this module loads the registry only on first use: a static import would, whenever this
- * module is loaded first, make the registry read `orMap` before it exists (a TDZ error).
- * The map itself is answered here, for the same reason.
- */
+/** The implementation of a field's type (the map itself for a nested map). */
 function fieldTypeOf(name: unknown): Result<AnyCrdtType> {
-  if (name === 'or-map') return ok(orMap);
-  registry ??= require('../registry') as typeof import('../registry');
-  return registry.crdtType(name);
+  return typeByName(name, orMap);
 }
-let registry: typeof import('../registry') | undefined;
 
 /** The implementation of a type that is already in the state (so known to exist). */
 function typeOf(name: TypeName): AnyCrdtType {
