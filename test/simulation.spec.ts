@@ -91,6 +91,15 @@ describe('simulation', () => {
       ['own events survive a re-join even when the replay skips their copies', { seed: 64, steps: 12_000 }],
       ['a recreated stream is healed by the one set of stream rules (seed 5271 lost r4\'s events for good under the adapter\'s old copy of them)', { seed: 5271, steps: 3_000, faults: 'all' }],
       ['a stream that came back shorter is read again from its first message, not from its new end', { seed: 20191, steps: 3_000, faults: 'all' }],
+      ['a member that missed a committed round refuses the freeze and re-joins first (the condition behind issue seed 2578, whose fork of the compaction history lost r1#20-21)', { seed: 55, steps: 3_000 }],
+      ['issue seed 2578: own events r1#20-21 survive (kept as named in the issue; the run no longer meets the old failure)', { seed: 2578, steps: 3_000 }],
+      ['issue seed 20600: no replica stuck in Starting', { seed: 20600, steps: 3_000, faults: 'all' }],
+      ['members holding different rounds abort at the freeze instead of mismatching at the cut', { seed: 288, steps: 3_000 }],
+      ['own events a re-join kept load even when more of them wait than the causal buffer bound', { seed: 20025, steps: 3_000, faults: 'all' }],
+      ['a re-join republishes the other origins\' events it holds that the snapshot lacks (their last copy)', { seed: 40467, steps: 3_000, faults: 'all' }],
+      ['a join that read the whole stream and found it purged past its start reads from its end the next time (no re-join loop; issue seed 20600)', { seed: 40583, steps: 3_000, faults: 'all' }],
+      ['a re-join below its own snapshot does not wait for own events it no longer holds; own events back from the stream count as published', { seed: 20670, steps: 3_000, faults: 'all' }],
+      ['missing events of a replica that died for good are asked of a live peer, not of the dead origin, so the cluster converges', { seed: 30030, steps: 3_000, faults: 'all' }],
     ];
     test.each(regressions)('simulation - %s', async (_name, options) => {
       expect(await runSeed(options)).toBeUndefined();

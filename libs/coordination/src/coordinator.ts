@@ -7,7 +7,7 @@ import { Membership, parseHeartbeat } from './membership';
 import type { LeaseStorePort, RoundPorts } from './ports';
 import { parseRoundResult, RoundHistory, type RoundHistoryPort } from './round-history';
 import { scheduledRoundNeed } from './round-need';
-import type { RoundResult, RoundTrigger } from './round-result';
+import { compareRoundIds, type RoundResult, type RoundTrigger } from './round-result';
 import { runRound } from './round-runner';
 import { RoundScheduler } from './round-scheduler';
 
@@ -296,9 +296,22 @@ export class Coordinator {
     if (starting.length > 0) {
       return this.notRun(trigger, round, 'REPLICA_STARTING', `replica(s) ${starting.join(', ')} still catching up with the stream; no write was held`, members);
     }
+    // Members must hold the newest committed round: a round run by members that missed it
+    // would compact a state that lacks what that round covered (and the stream has since
+    // been purged of it), and its snapshot would replace the newer one in the snapshot
+    // store, so those events would be lost for good (seed 2578); members that hold
+    // different rounds also differ at every cut (a digest mismatch). Each member checks
+    // this at freeze and re-joins when it is behind.
+    const seen = this.membership.newestCommittedSeen();
+    const known = this.history.newestCommitted();
+    const committedFloor = compareRoundIds(seen, known) > 0 ? seen : known;
     this.current = { epoch, round };
     try {
-      const result = await runRound(this.ports, { coordinator: this.config.id, epoch, round, trigger, members, stillLeader: () => this.lease.isLeader() && this.lease.epoch === epoch }, this.config.round);
+      const result = await runRound(
+        this.ports,
+        { coordinator: this.config.id, epoch, round, trigger, members, committedFloor, stillLeader: () => this.lease.isLeader() && this.lease.epoch === epoch },
+        this.config.round,
+      );
       this.remember(result);
       return result;
     } finally {

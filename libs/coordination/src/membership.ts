@@ -1,5 +1,6 @@
+import { isNat, isObject } from '#crdt/json';
 import type { Heartbeat } from '#protocol/heartbeat';
-import type { RoundId } from './round-result';
+import { compareRoundIds, type RoundId } from './round-result';
 
 /** The heartbeat's parser lives with the message in libs/protocol. */
 export { parseHeartbeat } from '#protocol/heartbeat';
@@ -29,6 +30,8 @@ export interface MembershipLimits {
 export class Membership {
   private readonly members = new Map<string, MemberView>();
   private newest: RoundId = { epoch: 0, round: 0 };
+  /** The newest round any replica said it holds the snapshot of (heartbeats' `committed`). */
+  private newestCommitted: RoundId = { epoch: 0, round: 0 };
   private dropped = 0;
 
   constructor(private readonly limits: MembershipLimits) {}
@@ -37,6 +40,10 @@ export class Membership {
   heard(beat: Heartbeat, nowMs: number): boolean {
     if (beat.epoch > this.newest.epoch || (beat.epoch === this.newest.epoch && beat.round > this.newest.round)) {
       this.newest = { epoch: beat.epoch, round: beat.round };
+    }
+    const c = beat.committed;
+    if (isObject(c) && isNat(c.epoch) && isNat(c.round) && compareRoundIds(c, this.newestCommitted) > 0) {
+      this.newestCommitted = { epoch: c.epoch, round: c.round };
     }
     if (!this.members.has(beat.replica) && this.members.size >= this.limits.membersMax) {
       this.expire(nowMs);
@@ -58,6 +65,14 @@ export class Membership {
   /** The newest round id any replica has reported (expired members included). */
   newestRoundSeen(): RoundId {
     return this.newest;
+  }
+
+  /**
+   * The newest round any replica has reported holding (expired members included): a
+   * round must not be run by members that lack it (see `Coordinator.runOne`).
+   */
+  newestCommittedSeen(): RoundId {
+    return this.newestCommitted;
   }
 
   /** Heartbeats dropped because `membersMax` was reached. */

@@ -1,7 +1,7 @@
 import { isVersionVector, type VersionVector } from '#crdt/causality/version-vector';
 import { isNat, isObject } from '#crdt/json';
 import type { LogPort } from './ports';
-import { compareRoundIds, type RoundResult } from './round-result';
+import { compareRoundIds, type RoundId, type RoundResult } from './round-result';
 
 /**
  * Where round results are kept across coordinator restarts (a key of the coordinator's KV
@@ -38,6 +38,8 @@ export function parseRoundResult(v: unknown): RoundResult | undefined {
  */
 export class RoundHistory {
   private readonly results: RoundResult[] = [];
+  /** See `newestCommitted`. */
+  private newest: RoundId = { epoch: 0, round: 0 };
   private saving: Promise<void> | undefined;
   private dirty = false;
 
@@ -68,6 +70,7 @@ export class RoundHistory {
 
   /** Remembers a result; saves the list when `save` (a round this coordinator ran). False when it was known already. */
   add(r: RoundResult, save: boolean): boolean {
+    if (r.outcome === 'committed' && compareRoundIds(r, this.newest) > 0) this.newest = { epoch: r.epoch, round: r.round };
     if (this.results.some((h) => h.epoch === r.epoch && h.round === r.round && h.coordinator === r.coordinator)) return false;
     this.results.push(r);
     if (this.results.length > this.limits.resultsMax) this.results.splice(0, this.results.length - this.limits.resultsMax);
@@ -83,6 +86,14 @@ export class RoundHistory {
   /** The newest `limit`, newest first. */
   newestFirst(limit: number): RoundResult[] {
     return this.results.slice(-limit).reverse();
+  }
+
+  /**
+   * The newest round any known result (this coordinator's, an observed leader's, a restored
+   * one) says committed; kept when the result itself falls out of the bounded list.
+   */
+  newestCommitted(): RoundId {
+    return this.newest;
   }
 
   /** The cut of the newest committed round, if any is known. */

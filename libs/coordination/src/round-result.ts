@@ -70,6 +70,11 @@ export interface RoundResult {
   readonly mismatchedKeys?: readonly string[];
   /** How many keys differ in all. */
   readonly mismatchedKeysTotal?: number;
+  /**
+   * Members whose digest differed from the majority's: the majority committed without them
+   * and they re-join from its snapshot (the mismatch itself is in `digests` and `mismatchedKeys`).
+   */
+  readonly repaired?: readonly string[];
   /** The member that published the snapshot for joiners. */
   readonly publisher?: string;
   /** The stream was purged below this sequence (messages ≥ it are kept). */

@@ -1,6 +1,6 @@
 import { FakeCluster } from '../testing/fake-cluster';
 import type { RoundResult } from './round-result';
-import { cutOf, DEFAULT_ROUND_LIMITS, differingKeys, runRound, type RoundLimits, type RoundPlan } from './round-runner';
+import { cutOf, DEFAULT_ROUND_LIMITS, differingKeys, majorityOf, membersBehind, runRound, type RoundLimits, type RoundPlan } from './round-runner';
 
 const IDS = ['r1', 'r2', 'r3'];
 
@@ -164,6 +164,29 @@ describe('round runner', () => {
     for (const id of IDS) expect(c.get(id).mode).toBe('Work');
   });
 
+  it('round - digest mismatch with a majority: the majority commits, the minority re-joins from its snapshot, the keys are named', async () => {
+    const c = await seeded();
+    c.get('r2').corrupt('b', 'wrong');
+    const r = await run(c);
+
+    expect(r.outcome).toBe('committed');
+    expect(r.repaired).toEqual(['r2']);
+    expect(r.mismatchedKeys).toEqual(['b']);
+    expect(r.publisher).toBe('r1');
+    expect(c.log.at('error')[0].msg).toMatch(/DIGEST MISMATCH/);
+    expect(c.requestsOf('commit').map((q) => q.replica)).toEqual(['r1', 'r3']);
+    // Told twice (its resume and the broadcast); the core runs one re-join at a time.
+    expect([...new Set(c.get('r2').rejoins)]).toEqual(['missed round 1/1']);
+    expect(c.get('r1').rejoins).toEqual([]);
+    for (const id of IDS) expect(c.get(id).mode).toBe('Work');
+  });
+
+  it('majorityOf - a strict majority of one digest, or none', () => {
+    expect(majorityOf(['a', 'b', 'c'], { a: 'x', b: 'y', c: 'x' })).toEqual(['a', 'c']);
+    expect(majorityOf(['a', 'b'], { a: 'x', b: 'y' })).toBeUndefined();
+    expect(majorityOf(['a', 'b', 'c', 'd'], { a: 'x', b: 'x', c: 'y', d: 'y' })).toBeUndefined();
+  });
+
   it('round - names at most mismatchedKeysMax keys but counts them all', async () => {
     const c = await seeded();
     for (let i = 0; i < 30; i++) c.get('r3').corrupt(`k${String(i).padStart(2, '0')}`, 'x');
@@ -208,6 +231,27 @@ describe('round runner', () => {
     expect(c.get('r3').rejoins).toEqual(['missed round 1/1']);
     expect(c.get('r1').rejoins).toEqual([]);
   });
+
+  it('round - a member that missed a committed round refuses the freeze and re-joins; no cut is sent (seed 2578)', async () => {
+    const c = await seeded();
+    // r1 and r2 commit round 1/1 without r3; then a round with the floor 1/1 asks r3 too.
+    expect((await run(c, plan({ members: ['r1', 'r2'] }))).outcome).toBe('committed');
+    c.get('r3').rejoins.length = 0;
+    const r = await run(c, plan({ round: 2, committedFloor: { epoch: 1, round: 1 } }));
+    expect(r.outcome).toBe('aborted');
+    expect(r.failures).toEqual([expect.objectContaining({ replica: 'r3', phase: 'freeze', code: 'REFUSED', replicaCode: 'NOT_CAUGHT_UP' })]);
+    expect(c.get('r3').rejoins).toEqual(['missed round 1/1 (asked to freeze for 1/2)']);
+    expect(c.requestsOf('cut').filter((q) => (q.body as { round: number }).round === 2)).toHaveLength(0);
+  });
+
+  it('round - members holding different rounds never reach the cut, even when the floor is unknown (digest mismatches)', async () => {
+    const c = await seeded();
+    expect((await run(c, plan({ members: ['r1', 'r2'] }))).outcome).toBe('committed');
+    const r = await run(c, plan({ round: 2 }));
+    expect(r.outcome).toBe('aborted');
+    expect(r.failures).toEqual([expect.objectContaining({ replica: 'r3', phase: 'freeze', replicaCode: 'NOT_CAUGHT_UP' })]);
+    expect(c.requestsOf('cut').filter((q) => (q.body as { round: number }).round === 2)).toHaveLength(0);
+  });
 });
 
 describe('cut and digest helpers', () => {
@@ -218,6 +262,12 @@ describe('cut and digest helpers', () => {
     ]);
     expect(cut).toEqual({ a: 3, b: 7, gone: 4 });
     expect(Object.keys(cut)).toEqual(['a', 'b', 'gone']);
+  });
+
+  it('membersBehind - members naming an older committed round than another member fail; silent ones are taken at their word', () => {
+    const f = membersBehind(['a', 'b', 'c', 'd'], [{ committed: { epoch: 2, round: 1 } }, { committed: { epoch: 1, round: 9 } }, {}, { committed: { epoch: 2, round: 1 } }]);
+    expect(f.map((x) => x.replica)).toEqual(['b']);
+    expect(membersBehind(['a'], [{}])).toEqual([]);
   });
 
   it('differingKeys - a key missing on one replica differs; equal keys do not', () => {

@@ -1,7 +1,7 @@
 import { vvGet, vvMerge, vvSet, type VersionVector } from '#crdt/causality/version-vector';
 import { isReplicaRequestError, type ReplicaPhase, type RoundPorts } from './ports';
 import { parseReply, type ParsedReply, type ReplyOf } from './round-messages';
-import type { RoundEventPhase, RoundFailure, RoundResult, RoundTimings, RoundTrigger } from './round-result';
+import { compareRoundIds, type RoundEventPhase, type RoundFailure, type RoundId, type RoundResult, type RoundTimings, type RoundTrigger } from './round-result';
 
 /** Bounds of one round (units last). */
 export interface RoundLimits {
@@ -41,6 +41,11 @@ export interface RoundPlan {
   readonly trigger: RoundTrigger;
   /** Member replica ids, sorted; the first publishes the snapshot. */
   readonly members: readonly string[];
+  /**
+   * The newest round known to be committed: sent with the freeze, so a member that does
+   * not hold it refuses (and re-joins) instead of compacting a state that lacks that round.
+   */
+  readonly committedFloor?: { readonly epoch: number; readonly round: number };
   /** False once this coordinator may no longer act (it lost the lease); checked before each phase. */
   readonly stillLeader: () => boolean;
 }
@@ -90,7 +95,7 @@ class RoundRun {
   }
 
   async run(): Promise<RoundResult> {
-    const { plan, limits } = this;
+    const { plan, limits, ports } = this;
     const id = { epoch: plan.epoch, round: plan.round };
     const leaseMs = limits.freezeLeaseMs;
     this.emit('started', { members: plan.members, trigger: plan.trigger });
@@ -99,9 +104,14 @@ class RoundRun {
 
     // 1. Freeze.
     this.heldFromMs = this.now();
-    const frozen = await this.askAll('freeze', () => ({ ...id, leaseMs }), limits.freezeTimeoutMs);
+    const floor = plan.committedFloor;
+    const frozen = await this.askAll('freeze', () => ({ ...id, leaseMs, ...(floor ? { committed: { epoch: floor.epoch, round: floor.round } } : {}) }), limits.freezeTimeoutMs);
     this.timings.freezeMs = this.now() - this.heldFromMs;
     if (!frozen.ok) return this.abort(frozen.failures);
+    // Members holding different rounds' snapshots differ at every cut, and the ones behind
+    // lack what the newer round covered (the stream was purged of it): they re-join first.
+    const behind = membersBehind(plan.members, frozen.replies);
+    if (behind.length > 0) return this.abort(behind);
     this.cut = cutOf(plan.members, frozen.replies);
     this.emit('frozen', { cut: this.cut, freezeMs: this.timings.freezeMs });
     if (!plan.stillLeader()) return this.notLeader('cut');
@@ -116,17 +126,28 @@ class RoundRun {
     const distinct = new Set(Object.values(digests));
     this.emit('cut', { cutMs: this.timings.cutMs, digests: distinct.size === 1 ? undefined : digests, digest: distinct.size === 1 ? [...distinct][0] : undefined });
 
-    // 3. Consensus.
-    if (distinct.size > 1) return this.mismatch(digests);
-    const digest = [...distinct][0];
+    // 3. Consensus. On a mismatch a strict majority that agrees commits alone; the others
+    // re-join from its snapshot (the resume tells them the round committed without them),
+    // keeping the own events only they hold, so a mismatch never stalls compaction for good.
+    let committers = plan.members;
+    let mismatch: Partial<RoundResult> = {};
+    if (distinct.size > 1) {
+      const found = await this.mismatch(digests);
+      const majority = majorityOf(plan.members, digests);
+      if (!majority) return this.abort([{ phase: 'cut', code: 'DIGEST_MISMATCH', message: found.reason }], found.extra);
+      committers = majority;
+      mismatch = { ...found.extra, repaired: plan.members.filter((m) => !majority.includes(m)) };
+      ports.log.warn('digest mismatch: the majority commits; the others re-join from its snapshot', { ...id, majority, repaired: mismatch.repaired });
+    }
+    const digest = digests[committers[0]];
     if (!plan.stillLeader()) return this.notLeader('commit');
 
     // 4. Commit.
-    const publisher = plan.members[0];
+    const publisher = committers[0];
     const commitStart = this.now();
-    const committed = await this.askAll('commit', () => ({ ...id, publisher, leaseMs }), limits.commitTimeoutMs);
+    const committed = await this.askAll('commit', () => ({ ...id, publisher, leaseMs }), limits.commitTimeoutMs, committers);
     this.timings.commitMs = this.now() - commitStart;
-    if (!committed.ok) return this.abort(committed.failures, { digest, publisher });
+    if (!committed.ok) return this.abort(committed.failures, { ...mismatch, digest, publisher });
     this.emit('committed', { commitMs: this.timings.commitMs, publisher });
 
     // 5. Resume, then purge.
@@ -142,7 +163,7 @@ class RoundRun {
         this.ports.log.warn('stream purge failed; the next committed round purges again', { ...id, keepFromSeq, error: purgeError });
       }
     }
-    const result = this.result('committed', { digest, publisher, keepFromSeq: keepFromSeq > 1 ? keepFromSeq : undefined, purgeError });
+    const result = this.result('committed', { ...mismatch, digest, publisher, keepFromSeq: keepFromSeq > 1 ? keepFromSeq : undefined, purgeError });
     this.ports.log.info('round committed', { ...id, members: plan.members, writesHeldMs: result.timings.writesHeldMs, timings: result.timings, keepFromSeq });
     this.emit('done', { result });
     return result;
@@ -153,8 +174,9 @@ class RoundRun {
     phase: P,
     body: (member: string) => Record<string, unknown>,
     timeoutMs: number,
+    members: readonly string[] = this.plan.members,
   ): Promise<{ ok: true; replies: ReplyOf<P>[] } | { ok: false; failures: RoundFailure[] }> {
-    const parsed = await Promise.all(this.plan.members.map((m) => this.ask(m, phase, body(m), timeoutMs)));
+    const parsed = await Promise.all(members.map((m) => this.ask(m, phase, body(m), timeoutMs)));
     const failures = parsed.flatMap((p) => (p.ok ? [] : [p.failure]));
     if (failures.length > 0) return { ok: false, failures };
     return { ok: true, replies: parsed.map((p) => (p as { value: ReplyOf<P> }).value) };
@@ -193,7 +215,8 @@ class RoundRun {
     });
   }
 
-  private async mismatch(digests: Record<string, string>): Promise<RoundResult> {
+  /** Names the differing keys (loudly); the caller aborts or lets a majority commit. */
+  private async mismatch(digests: Record<string, string>): Promise<{ reason: string; extra: Partial<RoundResult> }> {
     const { plan, limits, ports } = this;
     // Ask while everyone is still held at the cut, so the per-key digests are comparable.
     const perKey = await Promise.all(plan.members.map((m) => this.ask(m, 'digests', {}, limits.controlTimeoutMs)));
@@ -220,7 +243,7 @@ class RoundRun {
       noPerKeyDigestsFrom: unanswered,
     });
     this.emit('mismatch', { digests, mismatchedKeys, mismatchedKeysTotal: differing.length });
-    return this.abort([{ phase: 'cut', code: 'DIGEST_MISMATCH', message: reason }], { digests, mismatchedKeys, mismatchedKeysTotal: differing.length });
+    return { reason, extra: { digests, mismatchedKeys, mismatchedKeysTotal: differing.length } };
   }
 
   private notLeader(phase: 'start' | 'cut' | 'commit'): Promise<RoundResult> {
@@ -302,6 +325,30 @@ export function cutOf(members: readonly string[], replies: readonly { readonly p
   const out: VersionVector = {};
   for (const r of Object.keys(cut).sort()) if (cut[r] > 0) vvSet(out, r, cut[r]);
   return out;
+}
+
+/**
+ * Members whose freeze reply names an older committed round than another member's: one
+ * failure each (a member that does not say is taken at its word).
+ */
+export function membersBehind(members: readonly string[], replies: readonly { readonly committed?: RoundId }[]): RoundFailure[] {
+  let newest: RoundId | undefined;
+  for (const r of replies) if (r.committed && (!newest || compareRoundIds(r.committed, newest) > 0)) newest = r.committed;
+  if (!newest) return [];
+  const n = newest;
+  return members.flatMap((m, i) => {
+    const c = replies[i].committed;
+    if (!c || compareRoundIds(c, n) >= 0) return [];
+    return [{ replica: m, phase: 'freeze' as const, code: 'REFUSED' as const, replicaCode: 'NOT_CAUGHT_UP', message: `${m} holds round ${c.epoch}/${c.round}, another member holds ${n.epoch}/${n.round}; it re-joins before it takes part` }];
+  });
+}
+
+/** The members sharing one digest when they are a strict majority (sorted as given); undefined otherwise. */
+export function majorityOf(members: readonly string[], digests: Readonly<Record<string, string>>): string[] | undefined {
+  const counts = new Map<string, number>();
+  for (const m of members) counts.set(digests[m], (counts.get(digests[m]) ?? 0) + 1);
+  for (const [d, n] of counts) if (n * 2 > members.length) return members.filter((m) => digests[m] === d);
+  return undefined;
 }
 
 /** Keys whose digest is not the same on every replica (a key missing somewhere differs), sorted. */

@@ -72,6 +72,11 @@ export class FakeReplica implements RoundHost {
     return { ...this.vv };
   }
 
+  /** The newest round a live peer holds (the fake has no peers: none). */
+  newestPeerCommitted(): { epoch: number; round: number } | undefined {
+    return undefined;
+  }
+
   digest(): string {
     return JSON.stringify([...this.data].sort(([a], [b]) => (a < b ? -1 : 1)));
   }

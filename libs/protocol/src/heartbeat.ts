@@ -46,12 +46,19 @@ export function isPeerHeartbeat(v: unknown): v is Heartbeat {
   return isObject(v) && isNonEmptyString(v.replica) && isObject(v.applied);
 }
 
-/** Body of `<prefix>.replica.<id>.resend`: a peer misses this replica's events from `fromSeq` on. */
+/**
+ * Body of `<prefix>.replica.<id>.resend`: a peer misses `origin`'s events from `fromSeq` on
+ * (anti-entropy: the replica asked may hold another origin's events). `origin` absent (a
+ * requester that predates it) means the asked replica's own events.
+ */
 export interface ResendRequest {
   readonly fromSeq: number;
+  readonly origin?: string;
 }
 
-/** Parses a resend request; undefined when it is not one. */
+/** Parses a resend request; undefined when it is not one (a malformed `origin` included). */
 export function parseResendRequest(v: unknown): ResendRequest | undefined {
-  return isObject(v) && isNat(v.fromSeq) && v.fromSeq > 0 ? { fromSeq: v.fromSeq } : undefined;
+  if (!isObject(v) || !isNat(v.fromSeq) || v.fromSeq === 0) return undefined;
+  if (v.origin === undefined) return { fromSeq: v.fromSeq };
+  return isNonEmptyString(v.origin) ? { fromSeq: v.fromSeq, origin: v.origin } : undefined;
 }

@@ -35,6 +35,12 @@ export type RoundPhase = (typeof ROUND_PHASES)[number];
 /** `freeze`: hold writes, flush the outbox. */
 export interface FreezeRequest extends RoundId {
   readonly leaseMs: number;
+  /**
+   * The newest round the coordinator knows committed: a member that holds an older one
+   * refuses (`NOT_CAUGHT_UP`) and re-joins first, so the compaction history stays one chain.
+   * Absent from coordinators that predate it.
+   */
+  readonly committed?: RoundId;
 }
 /** `cut`: reach exactly this cut and report the digest. */
 export interface CutRequest extends RoundId {
@@ -60,6 +66,8 @@ export interface ResumeBroadcast extends RoundId {
 export interface FreezeReply {
   readonly published: number;
   readonly applied: VersionVector;
+  /** The newest round whose snapshot the member holds (absent from replicas that predate it). */
+  readonly committed?: RoundId;
 }
 
 /** `cut` → the digest of the member's state at the cut. */
@@ -83,7 +91,12 @@ type Shape<T> = (body: Record<string, unknown>) => T | undefined;
 
 /** The fields each phase's successful reply must carry. */
 const REPLY_SHAPES = {
-  freeze: ((b) => (isNat(b.published) && isVersionVector(b.applied) ? { published: b.published, applied: b.applied } : undefined)) as Shape<FreezeReply>,
+  freeze: ((b) => {
+    if (!isNat(b.published) || !isVersionVector(b.applied)) return undefined;
+    if (b.committed === undefined) return { published: b.published, applied: b.applied };
+    const committed = parseRoundId(b.committed);
+    return committed ? { published: b.published, applied: b.applied, committed } : undefined;
+  }) as Shape<FreezeReply>,
   cut: ((b) => (typeof b.digest === 'string' && isVersionVector(b.applied) ? { digest: b.digest, applied: b.applied } : undefined)) as Shape<CutReply>,
   commit: ((b) => (isNat(b.streamSeq) && isNat(b.keys) ? { streamSeq: b.streamSeq, keys: b.keys } : undefined)) as Shape<CommitReply>,
   resume: (() => ({})) as Shape<Record<string, never>>,
@@ -101,12 +114,13 @@ export function roundReplyFields<P extends RoundPhase>(phase: P, body: Record<st
 /** A parsed round request, or the error reply to send. */
 export type ParsedRound<T> = { readonly ok: true; readonly request: T } | ErrorReply;
 
-/** Parses `freeze`: a round id; `leaseMs` defaults to 5 s. */
+/** Parses `freeze`: a round id; `leaseMs` defaults to 5 s; `committed` (the coordinator's floor) when well-formed. */
 export function parseFreeze(body: unknown): ParsedRound<FreezeRequest> {
   const id = parseRoundId(body);
   const leaseMs = isObject(body) && isNat(body.leaseMs) ? body.leaseMs : FREEZE_LEASE_MS_DEFAULT;
   if (!id) return errorReply('BAD_REQUEST', 'freeze needs {"epoch","round","leaseMs"}');
-  return { ok: true, request: { ...id, leaseMs } };
+  const committed = isObject(body) ? parseRoundId(body.committed) : undefined;
+  return { ok: true, request: committed ? { ...id, leaseMs, committed } : { ...id, leaseMs } };
 }
 
 /** Parses `cut`: a round id and the cut; `leaseMs` renews the freeze lease when present. */

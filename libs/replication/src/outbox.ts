@@ -60,6 +60,22 @@ export class Outbox {
     if (seq > this.lastSeq) this.lastSeq = seq;
   }
 
+  /**
+   * Own event `seq` was read from the stream, so it is there: when it is the next one past
+   * `publishedThrough` the outbox need not publish it. Without this an own event that came
+   * back through the stream after a re-join (its copy in the op log gone with its own
+   * snapshot) left the outbox one event deep for ever, with nothing to read (seed 20670).
+   */
+  noteInStream(seq: number): void {
+    this.noteExisting(seq);
+    if (seq !== this.publishedThrough + 1) return;
+    this.publishedThrough = seq;
+    if (this.queuedThrough < seq) this.queuedThrough = seq;
+    this.queue = this.queue.filter((e) => e.seq > seq);
+    this.spilled = this.lastSeq > this.queuedThrough;
+    this.onPublished(this.publishedThrough);
+  }
+
   /** The last own seq known to exist. */
   get lastOwnSeq(): number {
     return this.lastSeq;

@@ -197,8 +197,11 @@ export interface NoticePort {
   changed(key: string, notice: Json): void;
   /** This replica's heartbeat (membership, progress, ack: all). */
   heartbeat(beat: Heartbeat): void;
-  /** Asks `origin` to publish its events from `fromSeq` on again (they are missing here). */
-  requestResend(origin: string, fromSeq: number): void;
+  /**
+   * Asks `holder` (by default `origin` itself) to publish `origin`'s events from `fromSeq`
+   * on again: they are missing here (anti-entropy; `holder` may be any peer that has them).
+   */
+  requestResend(origin: string, fromSeq: number, holder?: string): void;
 }
 
 /** Where snapshots for joiners are kept (a JetStream object store in production). */

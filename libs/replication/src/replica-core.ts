@@ -1,6 +1,7 @@
 import type { Json, VersionVector } from '#crdt';
 import { commandSpec, REPLICA_EVENTS, type EventName, type RoundCommandName } from '#protocol/commands';
 import type { EventBatch } from '#protocol/replicated-event';
+import type { RoundId } from '#protocol/round-messages';
 import { ClientCommands, type Reply } from './client-commands';
 import { PeerLiveness } from './peer-liveness';
 import type { Heartbeat, ReplicaMode, SnapshotSummary, StreamReceiver } from './ports';
@@ -121,7 +122,7 @@ export class ReplicaCore implements RoundHost, StreamReceiver {
       }
       case 'resend': {
         const req = REPLICA_EVENTS.resend.parse(body);
-        if (req) this.resend(req.fromSeq);
+        if (req) this.resend(req.fromSeq, req.origin);
         return;
       }
       case 'round-resume':
@@ -159,9 +160,9 @@ export class ReplicaCore implements RoundHost, StreamReceiver {
     this.ingest.streamReset(fromSeq);
   }
 
-  /** Another replica misses our events from `fromSeq` on: publish them again. */
-  resend(fromSeq: number): void {
-    this.ingest.resend(fromSeq);
+  /** Another replica misses events of `origin` (ours when absent) from `fromSeq` on: publish again those held here (anti-entropy). */
+  resend(fromSeq: number, origin?: string): void {
+    this.ingest.resend(fromSeq, origin);
   }
 
   /** Re-joins from the cluster's snapshot (see `ReplicaLifecycle.rejoin`). False when postponed. */
@@ -172,6 +173,11 @@ export class ReplicaCore implements RoundHost, StreamReceiver {
   /** Last stream sequence processed. */
   consumedSeq(): number {
     return this.s.streamSeq;
+  }
+
+  /** The origins the causal buffer waits on, with the seq each needs next (read by the simulator's convergence check). */
+  waitingGaps(): Array<{ origin: string; nextSeq: number }> {
+    return this.s.buffer.gaps();
   }
 
   /** Events waiting for a group commit. */
@@ -203,6 +209,7 @@ export class ReplicaCore implements RoundHost, StreamReceiver {
     this.s.commits.flushLazy();
     this.ingest.requestMissing(false);
     this.ingest.rereadSkipped(this.s.ports.clock.nowMs());
+    this.peers.askPeersAhead(this.s.ports.clock.nowMs());
     this.s.outbox.pump();
     this.lifecycle.checkRoundAgreement();
     // Per-key digest terms out of date since their last change, a bounded step per beat (so a cut pays only for recent changes).
@@ -242,9 +249,14 @@ export class ReplicaCore implements RoundHost, StreamReceiver {
     return this.s.waits.wait(ready, timeoutMs) ?? Promise.resolve(false);
   }
 
-  /** Asks the origins of what `cut` names and this replica lacks to publish it again. */
+  /** Asks the holders of what `cut` names and this replica lacks to publish it again. */
   requestBehind(cut: VersionVector): void {
     this.ingest.requestBehind(cut);
+  }
+
+  /** The newest round a live peer holds the snapshot of (undefined when no peer says). */
+  newestPeerCommitted(): RoundId | undefined {
+    return this.peers.newestCommitted(this.s.ports.clock.nowMs());
   }
 
   /** Makes pending writes durable and starts publishing them (a freeze flushes everything). */

@@ -34,6 +34,8 @@ export class ReplicaLifecycle {
   private truncation: Promise<void> = Promise.resolve();
   /** The cut to truncate up to once the current round lets writes go. */
   private truncateAfterRound: VersionVector | undefined;
+  /** The snapshot (epoch/round/streamSeq) the last join read the whole stream after (see `joinPoint`). */
+  private readAllJoin: string | undefined;
 
   constructor(
     private readonly s: ReplicaState,
@@ -90,7 +92,11 @@ export class ReplicaLifecycle {
     if (snapshot) for (const [k, enc] of snapshot.keys) if (!this.s.keys.loadKey(k, enc)) throw new Error(`snapshot key ${k} does not decode`);
     this.s.snapshotCut = { ...cut };
     this.round.restore(snapshot);
-    this.s.buffer = new CausalBuffer<ReplicatedEvent>({ pendingMax: this.s.limits.causalPendingMax }, cut);
+    // Own events a re-join kept may all wait here for the replay to bring their causal past
+    // (seeds 20025, 20174: more of them than `causalPendingMax` made the load throw). They
+    // are in memory already (`events`), so the buffer takes them on top of its usual bound.
+    const ownLoaded = events.reduce((n, e) => (e.origin === this.s.id ? n + 1 : n), 0);
+    this.s.buffer = new CausalBuffer<ReplicatedEvent>({ pendingMax: this.s.limits.causalPendingMax + ownLoaded }, cut);
     this.s.hlc = new HybridLogicalClock(() => this.s.ports.clock.nowMs(), 0, { maxOffsetMs: this.s.limits.clockOffsetMaxMs });
     for (const e of events) {
       const r = this.s.buffer.offer(e);
@@ -311,9 +317,18 @@ export class ReplicaLifecycle {
       // dropped, or they are lost and their seqs get used again. `publishedThrough` does
       // not prove that (a broker crash may lose acknowledged messages), so publish them
       // all again; the replay below brings them back.
-      this.s.outbox.rewind(vvGet(snap.cut, this.s.id));
+      // Own events this replica's own snapshot covers are no longer held as events (the
+      // op log was truncated): they cannot be republished, and an outbox rewound below them
+      // would wait for them for ever and postpone every re-join (seed 20670). Peers that
+      // applied them bring them back (anti-entropy, see `PeerLiveness.askPeersAhead`).
+      const ownCompacted = vvGet(this.s.snapshotCut, this.s.id);
+      if (vvGet(snap.cut, this.s.id) < ownCompacted) {
+        log.warn('the snapshot joined lacks own events this replica\'s own snapshot covered; asking peers for them', { snapshotHas: vvGet(snap.cut, this.s.id), ownSnapshotHas: ownCompacted });
+      }
+      this.s.outbox.rewind(Math.max(vvGet(snap.cut, this.s.id), ownCompacted));
       this.s.outbox.pump();
-      const drained = await this.waitUntil(() => this.s.outbox.depth === 0, this.s.limits.freezeFlushMs);
+      // Other origins' events only this op log may still hold go back to the stream too (seed 40467).
+      const drained = (await this.waitUntil(() => this.s.outbox.depth === 0, this.s.limits.freezeFlushMs)) && (await this.ingest.republishOthersBeyond(snap.cut));
       if (!drained) {
         log.warn('re-join postponed: own events are not yet in the stream');
         if (was === 'Starting') void this.catchUp();
@@ -355,7 +370,23 @@ export class ReplicaLifecycle {
    */
   private async joinPoint(snap: SnapshotRecord): Promise<SnapshotRecord> {
     const end = await this.s.ports.stream.lastSeq().catch(() => undefined);
-    if (end === undefined || end >= snap.streamSeq) return snap;
+    if (end === undefined || end >= snap.streamSeq) {
+      this.readAllJoin = undefined;
+      return snap;
+    }
+    // Reading all of it again, from the same snapshot, without having consumed anything:
+    // the stream was purged past its start, so its first message is past position 0 and
+    // the stream rules (`judgeStream`: purged-past) re-join again, for ever (seeds 20600,
+    // 21177, 40583: an empty stream purged to the snapshot's position after its tail was
+    // lost). What the purge removed is in this snapshot (a purge follows a committed
+    // round, and rounds are one chain), so read from the stream's end instead; anything a
+    // recreated stream held before it is asked of the peers that applied it (anti-entropy).
+    const id = `${snap.epoch}/${snap.round}/${snap.streamSeq}`;
+    if (this.readAllJoin === id && this.s.streamSeq === 0) {
+      this.s.ports.log.warn('the stream ends before the snapshot\'s position and was purged past its start; reading from its end', { streamSeq: snap.streamSeq, streamEnd: end });
+      return { ...snap, streamSeq: end };
+    }
+    this.readAllJoin = id;
     this.s.ports.log.warn('the stream ends before the snapshot\'s position; reading all of it', { streamSeq: snap.streamSeq, streamEnd: end });
     return { ...snap, streamSeq: 0 };
   }

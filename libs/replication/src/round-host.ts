@@ -1,5 +1,6 @@
 import type { VersionVector } from '#crdt';
-import type { ReplicaMode, SnapshotRecord, SnapshotSummary } from './ports';
+import type { RoundId } from '#protocol/round-messages';
+import type { ReplicaMode, SnapshotSummary } from './ports';
 import type { ReplicaLimits } from './replica-config';
 
 /**
@@ -35,8 +36,13 @@ export interface RoundHost {
   takeSnapshot(epoch: number, round: number, cut?: VersionVector): Promise<SnapshotSummary | undefined>;
   /** Publishes a snapshot for joiners. */
   publishSnapshot(of: { readonly epoch: number; readonly round: number }): Promise<boolean>;
-  /** Re-joins from the cluster's snapshot (a missed round). */
-  rejoin(reason: string): Promise<boolean>;
+  /** Re-joins from the cluster's snapshot (a missed round); with `onlyIfNewer`, only from a newer round than the one held. */
+  rejoin(reason: string, onlyIfNewer?: boolean): Promise<boolean>;
+  /**
+   * The newest round a live peer holds the snapshot of (undefined when no peer says): a
+   * freeze is refused while a peer holds a newer round than this replica (rounds stay one chain).
+   */
+  newestPeerCommitted(): RoundId | undefined;
   /** Asks the origins of what `cut` names and this replica lacks to publish it again. */
   requestBehind(cut: VersionVector): void;
 }

@@ -64,13 +64,27 @@ export class RoundParticipant {
     const leaseMs = p.request.leaseMs;
     if (compareRounds(id, this.seen) < 0) return this.stale(id);
     if (this.core.currentMode === 'Starting') return errorReply('UNAVAILABLE', 'replica is still catching up') as unknown as Json;
+    // A member must hold the newest committed round (the coordinator's floor, or what a live
+    // peer holds): compacting a state that lacks it would fork the compaction history (the
+    // stream no longer holds what that round covered, and this round's snapshot would
+    // replace it for joiners) and differ at the cut from members that hold it.
+    const floor = p.request.committed;
+    const peer = this.core.newestPeerCommitted();
+    const newer = [floor, peer].find((r): r is RoundId => r !== undefined && compareRounds(r, this.committed) > 0);
+    if (newer) {
+      void this.core.rejoin(`missed round ${newer.epoch}/${newer.round} (asked to freeze for ${id.epoch}/${id.round})`, true);
+      return errorReply(
+        'NOT_CAUGHT_UP',
+        `holds round ${this.committed.epoch}/${this.committed.round} but round ${newer.epoch}/${newer.round} was committed; re-joining from its snapshot first`,
+      ) as unknown as Json;
+    }
     this.seen = id;
     this.armLease(leaseMs);
     if (this.core.currentMode === 'Work') this.core.setMode('Sync');
     await this.core.flushOutbox();
     const drained = await this.core.waitUntil(() => this.core.outboxDepth === 0, this.core.limits.freezeFlushMs);
     if (!drained) return errorReply('TIMEOUT', `outbox still holds ${this.core.outboxDepth} events; the stream is not taking them`) as unknown as Json;
-    return { ok: true, replica: this.core.replicaId, published: this.core.ownPublished, applied: this.core.applied() };
+    return { ok: true, replica: this.core.replicaId, published: this.core.ownPublished, applied: this.core.applied(), committed: { ...this.committed } };
   }
 
   /** Phase 2. */

@@ -1,5 +1,6 @@
 import { vvGet, type VersionVector } from '#crdt';
 import type { EventBatch, ReplicatedEvent } from '#protocol/replicated-event';
+import { PeerResend } from './anti-entropy';
 import type { PeerLiveness } from './peer-liveness';
 import type { ReplicaState } from './replica-state';
 
@@ -8,8 +9,10 @@ import type { ReplicaState } from './replica-state';
  * passes their events through the causal buffer, applies and group-commits what it
  * releases together with the stream position, and keeps that position before any event
  * still waiting, so a crash never skips one. It reads the stream again for events a full
- * buffer left behind, asks origins for what is missing, republishes own events peers
- * miss, and starts over when the stream was reset.
+ * buffer left behind, asks whoever holds what is missing (the origin, or a peer: see
+ * `PeerLiveness.askFor`), republishes own events peers miss and other origins' events it
+ * holds when asked for them (`PeerResend`, anti-entropy), and starts over when the stream
+ * was reset.
  */
 export class StreamIngest {
   /** When the stream position first stuck at `stuckSince`. */
@@ -20,10 +23,19 @@ export class StreamIngest {
   /** The last republish a resend request started: from where, up to which own seq, when. */
   private lastResend: { seq: number; through: number; atMs: number } | undefined;
 
+  /** Republishes other origins' events peers ask this replica for (anti-entropy). */
+  private readonly peerResend: PeerResend;
+
   constructor(
     private readonly s: ReplicaState,
     private readonly peers: PeerLiveness,
-  ) {}
+  ) {
+    this.peerResend = new PeerResend(() => s.id, s.ports.store, s.ports.stream, s.ports.clock, s.ports.log, {
+      eventsPerRequestMax: s.limits.outboxMemoryEventsMax,
+      batchEventsMax: s.limits.publishBatchEventsMax,
+      perOriginIntervalMs: s.limits.resendAfterMs,
+    });
+  }
 
   /**
    * Takes one stream message. Events go through the causal buffer; whatever it releases
@@ -58,8 +70,9 @@ export class StreamIngest {
       for (const d of r.value) {
         const applied = this.s.applyEvent(d);
         if (!applied.ok) this.s.ports.log.error('refused an invalid event from the stream', { origin: d.origin, seq: d.seq, key: d.key, reason: applied.reason });
-        // Own events come back from the stream after a re-join; peers may ask for them again.
-        if (d.origin === this.s.id) this.s.outbox.noteExisting(d.seq);
+        // Own events come back from the stream after a re-join; peers may ask for them again,
+        // and the outbox need not publish what the stream already has (seed 20670).
+        if (d.origin === this.s.id) this.s.outbox.noteInStream(d.seq);
         // The gate let it in within the bound; should the wall clock have gone back since, causality still comes first.
         const t = d.time + Math.max(0, d.ops.length - 1);
         if (!this.s.hlc.observe(t)) this.s.hlc.restore(t);
@@ -137,9 +150,13 @@ export class StreamIngest {
     this.s.ports.stream.consumeFrom(fromSeq);
   }
 
-  /** Another replica misses our events from `fromSeq` on: publish them again. */
-  resend(fromSeq: number): void {
+  /** Another replica misses events of `origin` (ours when absent) from `fromSeq` on: publish again those held here. */
+  resend(fromSeq: number, origin?: string): void {
     if (!this.s.outbox) return;
+    if (origin !== undefined && origin !== this.s.id) {
+      if (!this.s.resetting && !this.s.rejoining) this.peerResend.serve(origin, fromSeq, this.s.snapshotCut);
+      return;
+    }
     const floor = vvGet(this.s.snapshotCut, this.s.id);
     const seq = Math.max(floor, fromSeq - 1);
     // Several peers ask for the same events, and each asks again every `resendAfterMs`
@@ -160,21 +177,42 @@ export class StreamIngest {
     if (!force && (this.s.buffer.waiting() === 0 || now - this.stuckSinceMs < this.s.limits.resendAfterMs)) return;
     if (now - this.lastResendMs < this.s.limits.resendAfterMs) return;
     this.lastResendMs = now;
-    // Ask the origins of what is truly missing (not those whose next event waits here for
-    // another origin's event: asking them again only grows the stream).
-    for (const m of this.s.buffer.missing()) if (m.origin !== this.s.id) this.s.ports.notices.requestResend(m.origin, m.nextSeq);
+    // Ask for what is truly missing (not the origins whose next event waits here for
+    // another origin's event: asking them again only grows the stream), of whoever holds it.
+    for (const m of this.s.buffer.missing()) if (m.origin !== this.s.id) this.peers.askFor(m.origin, m.nextSeq);
   }
 
   /**
-   * Asks the origins of the events `cut` names and this replica lacks to publish them
-   * again: a broker crash or a skipped stream range can lose them, and then nothing else
+   * Asks the holders (the origin, or a live peer: anti-entropy) of the events `cut` names
+   * and this replica lacks to publish them again: a broker crash or a skipped stream range can lose them, and then nothing else
    * would bring them (a round waiting for them would wait forever).
    */
   requestBehind(cut: VersionVector): void {
     const applied = this.s.buffer.deliveredVector();
     for (const origin of Object.keys(cut)) {
       const have = vvGet(applied, origin);
-      if (origin !== this.s.id && cut[origin] > have) this.s.ports.notices.requestResend(origin, have + 1);
+      if (origin !== this.s.id && cut[origin] > have) this.peers.askFor(origin, have + 1);
+    }
+  }
+
+  /**
+   * Other origins' events this replica holds beyond `cut` go to the stream again before a
+   * re-join drops the op log: the snapshot's members may never have had them (they were
+   * down, the stream lost them, the origin died) and this op log may be their last copy
+   * (seed 40467). Receivers that have them drop the copies. False when a publish failed.
+   */
+  async republishOthersBeyond(cut: VersionVector): Promise<boolean> {
+    const applied = this.s.buffer.deliveredVector();
+    try {
+      for (const origin of Object.keys(applied)) {
+        if (origin === this.s.id) continue;
+        const from = Math.max(vvGet(cut, origin), vvGet(this.s.snapshotCut, origin));
+        if (vvGet(applied, origin) > from) await this.peerResend.republishHeld(origin, from);
+      }
+      return true;
+    } catch (e) {
+      this.s.ports.log.warn('could not republish other origins\' events before a re-join', { error: String(e) });
+      return false;
     }
   }
 

@@ -53,6 +53,12 @@ export interface FaultProfile {
    * origin's real event with that seq must still be applied everywhere.
    */
   forgedEvent: number;
+  /**
+   * A replica dies for good, and the broker loses the stream's tail with it (the last
+   * messages, often its own): peers that hold its events must bring them to the others
+   * (anti-entropy). At most one per run, and never the last two replicas up.
+   */
+  death: number;
 }
 
 /** Every fault off. */
@@ -74,6 +80,7 @@ export const NO_FAULTS: FaultProfile = {
   join: 0,
   clockSkewFar: 0,
   forgedEvent: 0,
+  death: 0,
 };
 
 /** Typical rates per tick when a fault is enabled. */
@@ -95,6 +102,7 @@ const RATES: FaultProfile = {
   join: 0.005,
   clockSkewFar: 0.01,
   forgedEvent: 0.005,
+  death: 0.004,
 };
 
 /** A random profile: each fault on with probability one half, at a rate from a tenth to twice the typical one. */
@@ -121,6 +129,8 @@ export interface FaultTargets {
   coordinatorNodes(): readonly CoordinatorNode[];
   /** Adds a replica with an empty disk; undefined when the cluster is at its size limit. */
   addReplica(): ReplicaNode | undefined;
+  /** `r` has died for good (it is never restarted; the checks hold the others to what they held of it). */
+  replicaDied(r: ReplicaNode): void;
 }
 
 /** Counts of injected faults, for the report. */
@@ -136,13 +146,17 @@ export class FaultSchedule {
   private active = false;
   private armedMidRound = false;
   private forged = 0;
+  /** Draws for `death` only (a fork: enabling it does not reshuffle the other faults of a seed). */
+  private readonly deathPrng: Prng;
 
   constructor(
     private readonly targets: FaultTargets,
     private readonly profile: FaultProfile,
     private readonly prng: Prng,
     private readonly tickMs: number,
-  ) {}
+  ) {
+    this.deathPrng = prng.fork('death');
+  }
 
   /** Starts injecting faults. */
   start(): void {
@@ -162,7 +176,7 @@ export class FaultSchedule {
     for (const r of this.targets.replicaNodes()) {
       r.disk.behaviour.commitFailureP = 0;
       r.disk.behaviour.stalledUntilMs = 0;
-      if (!r.up) {
+      if (!r.up && !r.gone) {
         r.start();
         this.counts.restart++;
       }
@@ -337,7 +351,30 @@ export class FaultSchedule {
         w.note(`FAULT new replica ${r.id} joins with an empty disk`);
       }
     }
+    if (this.deathPrng.chance(p.death)) this.death();
     this.after(this.tickMs, () => this.tick());
+  }
+
+  /** `death`: the origin of the stream's last message dies for good as the broker loses the tail. */
+  private death(): void {
+    const w = this.targets.world;
+    const replicas = this.targets.replicaNodes();
+    if (replicas.some((r) => r.gone) || !w.broker.up) return;
+    const info = w.broker.info();
+    const last = info && info.last_seq >= info.first_seq ? w.broker.messageFrom(info.last_seq) : undefined;
+    const victim = last ? replicas.find((r) => r.id === last.msgId.split(':')[0]) : undefined;
+    if (!victim || !victim.up || replicas.filter((r) => r.up && r !== victim).length < 2) return;
+    this.targets.replicaDied(victim);
+    victim.gone = true;
+    victim.crash('died for good');
+    const lost = w.broker.loseTail(this.deathPrng.int(1, 4));
+    w.broker.up = false;
+    this.counts.death++;
+    w.note(`FAULT ${victim.id} died for good; broker crash before fsync lost the last ${lost} stream messages`);
+    this.after(this.deathPrng.int(50, 600), () => {
+      w.broker.up = true;
+      w.note('FAULT broker back after crash');
+    });
   }
 
   private crashReplica(r: ReplicaNode, why: string): void {
@@ -345,7 +382,7 @@ export class FaultSchedule {
     r.crash(why);
     this.counts.crash++;
     this.after(this.prng.int(50, 3_000), () => {
-      if (!r.up) {
+      if (!r.up && !r.gone) {
         r.start();
         this.counts.restart++;
       }

@@ -49,6 +49,8 @@ export class ReplicaNode implements ReplicaEndpoint {
   ready = false;
   incarnation = 0;
   crashes = 0;
+  /** Died for good (the `death` fault): never started again. */
+  gone = false;
 
   constructor(
     readonly id: string,
@@ -64,7 +66,7 @@ export class ReplicaNode implements ReplicaEndpoint {
 
   /** Starts a new lifetime over the disk. */
   start(): void {
-    if (this.up) return;
+    if (this.up || this.gone) return;
     const w = this.world;
     const life = new Life(`${this.id}#${++this.incarnation}`);
     this.life = life;
@@ -280,11 +282,11 @@ class SimNotices implements NoticePort {
     broadcast(w.net, w.scheduler, this.prng, this.self, [...listeners.keys()], 'heartbeat', (to) => listeners.get(to)!.onHeartbeat(JSON.parse(text) as Json));
   }
 
-  requestResend(origin: string, fromSeq: number): void {
+  requestResend(origin: string, fromSeq: number, holder = origin): void {
     if (!this.life.alive) return;
     const w = this.world;
-    const target = w.replica(origin);
-    w.note(`${this.self} asks ${origin} to resend from #${fromSeq}`);
-    if (target) w.net.send('notice', this.self, origin, 'resend', () => target.onResend({ fromSeq }));
+    const target = w.replica(holder);
+    w.note(holder === origin ? `${this.self} asks ${origin} to resend from #${fromSeq}` : `${this.self} asks ${holder} to resend ${origin}'s events from #${fromSeq}`);
+    if (target) w.net.send('notice', this.self, holder, 'resend', () => target.onResend({ fromSeq, origin }));
   }
 }

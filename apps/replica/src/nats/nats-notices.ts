@@ -18,8 +18,10 @@ export class NatsNotices implements NoticePort {
     this.send(this.subjects.heartbeat, beat as unknown as Json);
   }
 
-  requestResend(origin: string, fromSeq: number): void {
-    this.send(this.subjects.replica(origin, 'resend'), { fromSeq });
+  requestResend(origin: string, fromSeq: number, holder = origin): void {
+    // `origin` rides along so a peer asked for another origin's events knows whose (a replica
+    // that predates it reads only `fromSeq`, and is only ever asked for its own).
+    this.send(this.subjects.replica(holder, 'resend'), { fromSeq, origin });
   }
 
   private send(subject: string, body: Json): void {
