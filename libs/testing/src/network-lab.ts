@@ -50,6 +50,8 @@ export class NetworkLab {
   /** Blackhole routes currently installed, as [netns, address]. */
   private cuts: Array<readonly [string, string]> = [];
   private disposed = false;
+  /** The FORWARD rule `allowForwarding` added (removed by `dispose`). */
+  private forwardRule = false;
 
   private constructor(
     private readonly tag: string,
@@ -68,6 +70,7 @@ export class NetworkLab {
     const lab = new NetworkLab(tag, `cbr${tag}`, subnet);
     try {
       ip(['link', 'add', lab.bridge, 'type', 'bridge']);
+      lab.allowForwarding();
       ip(['addr', 'add', `${subnet}.1/24`, 'dev', lab.bridge]);
       ip(['link', 'set', lab.bridge, 'up']);
       hostNames.forEach((name, i) => lab.addHost(name, i));
@@ -76,6 +79,20 @@ export class NetworkLab {
       throw e;
     }
     return lab;
+  }
+
+  /**
+   * Frames between the lab's hosts cross the bridge, and with br_netfilter loaded (Docker
+   * loads it) they pass the host's FORWARD chain, whose policy Docker sets to DROP. Where
+   * iptables exists, one rule lets the lab's own bridge through; `dispose` removes it.
+   */
+  private allowForwarding(): void {
+    try {
+      execFileSync('iptables', ['-I', 'FORWARD', '1', '-i', this.bridge, '-o', this.bridge, '-j', 'ACCEPT'], { stdio: 'ignore', timeout: 10_000 });
+      this.forwardRule = true;
+    } catch {
+      // no iptables: nothing filters bridged frames
+    }
   }
 
   private addHost(name: string, i: number): void {
@@ -172,6 +189,13 @@ export class NetworkLab {
       ip(['link', 'del', this.bridge]);
     } catch {
       // not created
+    }
+    if (this.forwardRule) {
+      try {
+        execFileSync('iptables', ['-D', 'FORWARD', '-i', this.bridge, '-o', this.bridge, '-j', 'ACCEPT'], { stdio: 'ignore', timeout: 10_000 });
+      } catch {
+        // already gone
+      }
     }
   }
 }
