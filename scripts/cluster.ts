@@ -18,7 +18,7 @@ import { join, relative, resolve } from 'node:path';
 import { clusterFilePath, isDataDirLockedError, lockDataDir, removeClusterFile, writeClusterFile, type ClusterApp, type ClusterCredential, type DataDirLock } from '#runtime';
 import { Child } from './launcher/child';
 import { prepareClusterSecurity, type ClusterSecurity } from './launcher/cluster-security';
-import { formatChildLine, isReadyLine, jsonChildLine } from './launcher/log-format';
+import { formatChildLine, httpUrlOfLine, isReadyLine, jsonChildLine } from './launcher/log-format';
 import { findNatsServer, NATS_INSTALL_HINT, portAccepts, readPortsFile } from './launcher/nats-server';
 import { watchParent } from './launcher/parent-watch';
 
@@ -153,7 +153,9 @@ function appSpecs(
   entries: { replica: string; coordinator: string },
   security: ClusterSecurity | undefined,
 ): AppSpec[] {
-  const common: NodeJS.ProcessEnv = { ...env, NATS_URL: nats.url, CRDT_PREFIX: prefix, CRDT_STREAM: stream };
+  // Every app serves health and metrics (the coordinator also the dashboard) on a free
+  // port (one fixed HTTP_PORT would clash between the apps); the URLs go into cluster.json.
+  const common: NodeJS.ProcessEnv = { ...env, NATS_URL: nats.url, CRDT_PREFIX: prefix, CRDT_STREAM: stream, HTTP_PORT: '0' };
   return [
     { name: 'c1', entry: entries.coordinator, env: { ...common, COORDINATOR_ID: 'c1', ...security?.coordinatorEnv() } },
     ...Array.from({ length: replicas }, (_, i): AppSpec => {
@@ -218,13 +220,16 @@ async function main(): Promise<void> {
   const specs = appSpecs(nats, dataRootPath, prefix, stream, replicas, entries, security);
   const startedAtMs = Date.now();
   const waiting = new Set(specs.map((s) => s.name));
+  const httpUrls = new Map<string, string>();
   const apps = specs.map((s, i) => {
     const write = lineWriter(s.name, i + 1);
     const child = new Child(s.name, process.execPath, ['--enable-source-maps', s.entry], s.env, (line) => {
       write(line);
+      const http = httpUrlOfLine(line);
+      if (http) httpUrls.set(s.name, http);
       if (waiting.has(s.name) && isReadyLine(line)) {
         waiting.delete(s.name);
-        if (waiting.size === 0 && !stopping) ready({ nats, prefix, stream, dataRoot: dataRootPath, specs, pids: appPids() }, Date.now() - startedAtMs);
+        if (waiting.size === 0 && !stopping) ready({ nats, prefix, stream, dataRoot: dataRootPath, specs, pids: appPids(), http: httpUrls }, Date.now() - startedAtMs);
       }
     });
     children.push(child);
@@ -254,6 +259,8 @@ interface ReadyCluster {
   readonly dataRoot: string;
   readonly specs: readonly AppSpec[];
   readonly pids: ReadonlyMap<string, number | undefined>;
+  /** Each app's HTTP base URL, from its `http listening` line. */
+  readonly http: ReadonlyMap<string, string>;
 }
 
 /** Every app is ready: write the discovery file and tell how to reach the cluster. */
@@ -261,7 +268,10 @@ function ready(c: ReadyCluster, tookMs: number): void {
   const { nats, prefix, stream, dataRoot: root_ } = c;
   const replicas = c.specs.length - 1;
   const apps: Record<string, ClusterApp> = {};
-  for (const s of c.specs) apps[s.name] = { pid: c.pids.get(s.name), ...(s.dataDir ? { dataDir: s.dataDir } : {}) };
+  for (const s of c.specs) {
+    const http = c.http.get(s.name);
+    apps[s.name] = { pid: c.pids.get(s.name), ...(s.dataDir ? { dataDir: s.dataDir } : {}), ...(http ? { http } : {}) };
+  }
   const file = writeClusterFile(root_, {
     v: 1,
     pid: process.pid,
@@ -285,6 +295,8 @@ function ready(c: ReadyCluster, tookMs: number): void {
   say(`cluster file: ${relative(root, clusterFilePath(root_))} (crdtctl reads it when NATS_URL is not set)`);
   say(`try it:   ${how}npx crdtctl shell`);
   say(`          ${how}npx crdtctl status`);
+  const dash = c.http.get('c1');
+  if (dash) say(`dashboard: ${dash}/  (health: /health/ready, metrics: /metrics on every app's http in cluster.json)`, { dashboard: `${dash}/` });
   say('Ctrl-C stops everything');
 }
 

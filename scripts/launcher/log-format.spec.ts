@@ -1,4 +1,4 @@
-import { formatChildLine, isReadyLine, jsonChildLine, prettyLine } from './log-format';
+import { formatChildLine, httpUrlOfLine, isReadyLine, jsonChildLine, prettyLine } from './log-format';
 
 describe('cluster launcher log lines', () => {
   it('launcher - JSON log lines read as LEVEL msg key=value', () => {
@@ -33,5 +33,12 @@ describe('cluster launcher log lines', () => {
     expect(isReadyLine('{"level":"info","msg":"ready","replica":"r1"}')).toBe(true);
     expect(isReadyLine('{"level":"info","msg":"not ready"}')).toBe(false);
     expect(isReadyLine('ready')).toBe(false);
+  });
+
+  it('launcher - the http URL comes from the app\'s http listening line only', () => {
+    expect(httpUrlOfLine('{"level":"info","msg":"http listening","http":"http://127.0.0.1:4100"}')).toBe('http://127.0.0.1:4100');
+    expect(httpUrlOfLine('{"level":"info","msg":"ready","http":"http://127.0.0.1:4100"}')).toBeUndefined();
+    expect(httpUrlOfLine('{"level":"info","msg":"http listening","http":4100}')).toBeUndefined();
+    expect(httpUrlOfLine('http listening')).toBeUndefined();
   });
 });

@@ -77,3 +77,14 @@ export function isReadyLine(line: string): boolean {
     return false;
   }
 }
+
+/** The HTTP base URL an app's `http listening` line announces (health, metrics, dashboard); undefined for other lines. */
+export function httpUrlOfLine(line: string): string | undefined {
+  if (!line.startsWith('{') || !line.includes('http listening')) return undefined;
+  try {
+    const e = JSON.parse(line) as { msg?: unknown; http?: unknown };
+    return e.msg === 'http listening' && typeof e.http === 'string' ? e.http : undefined;
+  } catch {
+    return undefined;
+  }
+}

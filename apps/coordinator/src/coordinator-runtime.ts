@@ -1,5 +1,5 @@
 import type { NatsConnection, Subscription } from '@nats-io/transport-node';
-import { Coordinator, type LogPort } from '#coordination';
+import { Coordinator, parseRoundResult, type LogPort, type RoundResult } from '#coordination';
 import { subjectsFor } from '#protocol';
 import type { CoordinatorSettings } from './coordinator.settings';
 import { connectNats, DEFAULT_NATS_CONNECT_LIMITS, natsServers, readNatsLiveness, systemClock } from '#runtime';
@@ -13,8 +13,16 @@ import { StreamPurger } from './nats/stream-purger';
 export interface CoordinatorRuntime {
   readonly coordinator: Coordinator;
   readonly nc: NatsConnection;
+  /** The lease store (its bucket's reachability is part of readiness). */
+  readonly lease: KvLeaseStore;
   /** Stops rounds, releases the lease, closes the connection. */
   close(): Promise<void>;
+}
+
+/** Optional hooks for metrics (apps/coordinator/src/http): they only watch. */
+export interface CoordinatorInstruments {
+  /** A round this coordinator ran (or refused to start) ended: its result, as emitted on the round events. */
+  readonly roundDone?: (result: RoundResult) => void;
 }
 
 /** How long `close` waits for the connection to drain. */
@@ -56,7 +64,7 @@ function parseJson(data: Uint8Array): unknown {
  * `Coordinator`, then starts contending for leadership. Kept free of Nest so it reads top
  * to bottom and runs in tests in-process; the Nest module only calls it.
  */
-export async function startCoordinatorRuntime(settings: CoordinatorSettings, log: LogPort): Promise<CoordinatorRuntime> {
+export async function startCoordinatorRuntime(settings: CoordinatorSettings, log: LogPort, instruments: CoordinatorInstruments = {}): Promise<CoordinatorRuntime> {
   const config = settings.coordinator;
   const nc = await connectNats({
       servers: natsServers(settings.natsUrl),
@@ -93,7 +101,13 @@ export async function startCoordinatorRuntime(settings: CoordinatorSettings, log
       const purged = await purger.purge(keepFromSeq);
       log.info('stream purged', { stream: settings.streamName, keepFromSeq, purged });
     },
-    emit: (event) => publish(subjects.roundEvents, event),
+    emit: (event) => {
+      publish(subjects.roundEvents, event);
+      if (event.phase === 'done' && instruments.roundDone) {
+        const result = parseRoundResult(event.result);
+        if (result) instruments.roundDone(result);
+      }
+    },
     leadershipChanged: (leader) => admin?.setLeader(leader),
   });
   admin = new AdminResponder(nc, subjects, coordinator, log);
@@ -134,6 +148,7 @@ export async function startCoordinatorRuntime(settings: CoordinatorSettings, log
   return {
     coordinator,
     nc,
+    lease,
     close: () =>
       (closing ??= (async () => {
         await coordinator.stop();

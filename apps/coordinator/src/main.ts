@@ -1,7 +1,10 @@
 import 'reflect-metadata';
 import { NestFactory } from '@nestjs/core';
-import { frameworkJsonLogger, jsonLogger } from '#runtime';
+import { frameworkJsonLogger, jsonLogger, readHttpSettings } from '#runtime';
+import { RUNTIME } from './coordinator.constants';
+import type { CoordinatorRuntime } from './coordinator-runtime';
 import { CoordinatorModule } from './coordinator.module';
+import { startCoordinatorHttp } from './http/coordinator-http';
 import { readCoordinatorSettings } from './coordinator.settings';
 
 /** How long a shutdown may take (a running round finishes first, up to its own bound) before the process exits anyway. */
@@ -25,14 +28,17 @@ async function main(): Promise<void> {
   process.env.COORDINATOR_ID = settings.coordinator.id;
   const base = { app: 'coordinator', coordinator: settings.coordinator.id };
   const log = jsonLogger(base, { level: settings.logLevel });
-  const app = await NestFactory.createApplicationContext(CoordinatorModule, { logger: frameworkJsonLogger(base, { level: settings.logLevel }), abortOnError: false });
+  // Health, metrics and the dashboard first: /health/ready says 503 while the coordinator starts.
+  const http = await startCoordinatorHttp(readHttpSettings(process.env), settings.prefix, { coordinator: settings.coordinator.id }, log);
+  const app = await NestFactory.createApplicationContext(CoordinatorModule.register(http.instruments), { logger: frameworkJsonLogger(base, { level: settings.logLevel }), abortOnError: false });
+  http.attach(app.get<CoordinatorRuntime>(RUNTIME));
   let stopping = false;
   const stop = (signal: NodeJS.Signals) => {
     if (stopping) return;
     stopping = true;
     log.info('shutdown requested', { signal });
     setTimeout(() => fatal('shutdown took too long', new Error(`still stopping ${SHUTDOWN_MS_MAX} ms after ${signal}`)), SHUTDOWN_MS_MAX).unref();
-    app.close().then(
+    app.close().then(() => http.close()).then(
       () => process.exit(0),
       (e: unknown) => fatal('shutdown failed', e),
     );

@@ -2,7 +2,8 @@ import 'reflect-metadata';
 import { NestFactory } from '@nestjs/core';
 import type { MicroserviceOptions } from '@nestjs/microservices';
 import { subjectsFor } from '#protocol';
-import { frameworkJsonLogger, isDataDirLockedError, jsonLogger } from '#runtime';
+import { frameworkJsonLogger, isDataDirLockedError, jsonLogger, readHttpSettings } from '#runtime';
+import { startReplicaHttp } from './http/replica-http';
 import { CLIENT_COMMANDS, ROUND_COMMANDS } from './replica.constants';
 import { ReplicaModule, RUNTIME } from './replica.module';
 import type { ReplicaRuntime } from './replica-runtime';
@@ -25,13 +26,17 @@ function fatal(msg: string, fields: Record<string, unknown>, exitCode = 1): neve
  */
 async function main(): Promise<void> {
   const settings = readReplicaSettings();
+  const bootLog = jsonLogger({ app: 'replica', replica: settings.replicaId }, { level: settings.logLevel });
+  // Health and metrics first: /health/ready says 503 while the store opens and the replica catches up.
+  const http = await startReplicaHttp(readHttpSettings(process.env), settings.replicaId ? { replica: settings.replicaId } : {}, bootLog);
   const server = new NatsJsonServer();
-  const app = await NestFactory.createMicroservice<MicroserviceOptions>(ReplicaModule, {
+  const app = await NestFactory.createMicroservice<MicroserviceOptions>(ReplicaModule.register({ instruments: http.instruments, requestMetrics: http.metrics }), {
     strategy: server,
     logger: frameworkJsonLogger({ app: 'replica', replica: settings.replicaId }, { level: settings.logLevel }),
     abortOnError: false,
   });
   const runtime = app.get<ReplicaRuntime>(RUNTIME);
+  http.attach(runtime);
   const id = runtime.core.replicaId;
   const log = jsonLogger({ app: 'replica', replica: id }, { level: settings.logLevel });
   const s = subjectsFor(settings.prefix);
@@ -48,7 +53,7 @@ async function main(): Promise<void> {
     stopping = true;
     log.info('shutdown requested', { signal });
     setTimeout(() => fatal('shutdown took too long', { replica: id, signal, limitMs: SHUTDOWN_MS_MAX }), SHUTDOWN_MS_MAX).unref();
-    app.close().then(
+    app.close().then(() => http.close()).then(
       () => process.exit(0),
       (e: unknown) => fatal('shutdown failed', { replica: id, error: String((e as Error)?.stack ?? e) }),
     );
@@ -62,6 +67,7 @@ async function main(): Promise<void> {
     stream: settings.streamName,
     dataDir: settings.dataDir,
     mode: runtime.core.currentMode,
+    ...(http.endpoint ? { http: http.endpoint.url } : {}),
   });
 }
 

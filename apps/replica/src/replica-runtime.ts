@@ -2,13 +2,22 @@ import { randomBytes } from 'node:crypto';
 import { join } from 'node:path';
 import type { NatsConnection } from '@nats-io/transport-node';
 import { subjectsFor } from '#protocol';
-import { ReplicaCore, type LogPort } from '#replication';
+import { ReplicaCore, type LogPort, type ReplicaObserver, type StorePort } from '#replication';
 import { JetStreamOpStream } from './nats/jetstream-op-stream';
 import { NatsNotices } from './nats/nats-notices';
 import { ObjectStoreSnapshots } from './nats/object-store-snapshots';
 import { connectNats, DEFAULT_NATS_CONNECT_LIMITS, lockDataDir, natsServers, readNatsLiveness, systemClock } from '#runtime';
 import type { ReplicaSettings } from './replica.settings';
 import { openSqliteStore, type SqliteStore } from './storage/sqlite-store';
+
+/**
+ * Optional hooks for health and metrics (apps/replica/src/http): they only watch. The
+ * observer is the core's `ReplicaObserver` port; `wrapStore` may time the store's calls.
+ */
+export interface ReplicaInstruments {
+  readonly observer?: ReplicaObserver;
+  readonly wrapStore?: (store: StorePort) => StorePort;
+}
 
 /** A running replica's parts: the core and the adapters that bind its ports. */
 export interface ReplicaRuntime {
@@ -27,7 +36,7 @@ export interface ReplicaRuntime {
  * The data directory is locked first (one process per directory, issue 8): a second
  * process on it fails here, before the store is opened, having written nothing.
  */
-export async function startReplicaRuntime(settings: ReplicaSettings, log: LogPort): Promise<ReplicaRuntime> {
+export async function startReplicaRuntime(settings: ReplicaSettings, log: LogPort, instruments: ReplicaInstruments = {}): Promise<ReplicaRuntime> {
   const lock = lockDataDir(settings.dataDir, `replica ${settings.replicaId ?? '(new)'}`);
   // process.exit (a fatal store error, a second signal) skips close(): drop the lock anyway.
   const releaseOnExit = () => lock.release();
@@ -49,7 +58,7 @@ export async function startReplicaRuntime(settings: ReplicaSettings, log: LogPor
       log,
       { ...DEFAULT_NATS_CONNECT_LIMITS, waitMsMax: settings.natsConnectWaitMs },
     );
-    return await wire(settings, log, store, nc, () => {
+    return await wire(settings, log, store, nc, instruments, () => {
       lock.release();
       process.removeListener('exit', releaseOnExit);
     });
@@ -62,7 +71,7 @@ export async function startReplicaRuntime(settings: ReplicaSettings, log: LogPor
   }
 }
 
-async function wire(settings: ReplicaSettings, log: LogPort, store: SqliteStore, nc: NatsConnection, unlock: () => void): Promise<ReplicaRuntime> {
+async function wire(settings: ReplicaSettings, log: LogPort, store: SqliteStore, nc: NatsConnection, instruments: ReplicaInstruments, unlock: () => void): Promise<ReplicaRuntime> {
   const subjects = subjectsFor(settings.prefix);
   const stream = new JetStreamOpStream(
     nc,
@@ -80,7 +89,7 @@ async function wire(settings: ReplicaSettings, log: LogPort, store: SqliteStore,
   await stream.ensureStream();
   const core = new ReplicaCore(
     {
-      store,
+      store: instruments.wrapStore ? instruments.wrapStore(store) : store,
       stream,
       notices: new NatsNotices(nc, subjects),
       snapshots: new ObjectStoreSnapshots(nc, settings.snapshotBucket, settings.streamReplicas),
@@ -92,7 +101,7 @@ async function wire(settings: ReplicaSettings, log: LogPort, store: SqliteStore,
         process.exit(70);
       },
     },
-    { replicaId: settings.replicaId },
+    { replicaId: settings.replicaId, observer: instruments.observer },
   );
   stream.attach(core);
   await core.start();

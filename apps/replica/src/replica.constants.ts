@@ -8,3 +8,13 @@ export const REPLICA_CORE = Symbol('ReplicaCore');
 
 /** The command names are protocol (the NATS permissions name them too); re-exported for the app. */
 export { CLIENT_COMMANDS, ROUND_COMMANDS } from '#protocol';
+
+/** The runtime's optional health and metrics hooks (`ReplicaInstruments`). */
+export const INSTRUMENTS = Symbol('ReplicaInstruments');
+/** Where the controller reports each answered request (null: nowhere). */
+export const REQUEST_METRICS = Symbol('RequestMetrics');
+
+/** Counts one answered request (command, reply, seconds taken). */
+export interface RequestMetrics {
+  request(command: string, reply: unknown, seconds: number): void;
+}

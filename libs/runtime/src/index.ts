@@ -6,3 +6,4 @@ export * from './security';
 export * from './data-dir-lock';
 export * from './nats-connect';
 export * from './cluster-file';
+export * from './http';
