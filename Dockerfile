@@ -23,6 +23,11 @@ COPY --from=build /app/bin ./bin
 # A replica keeps its SQLite files in /data (DATA_DIR); mount one volume per replica there.
 # A new named volume takes this directory's owner, so the node user can write to it.
 RUN mkdir -p /data && chown node:node /data
+# `crdtctl` on PATH (docker-compose exec coordinator crdtctl shell); the shim finds dist/
+# through its real path.
+RUN ln -s /app/bin/crdtctl.js /usr/local/bin/crdtctl
 USER node
-# The replica by default; the coordinator runs dist/apps/coordinator/src/main.js.
+# The replica by default; the coordinator runs dist/apps/coordinator/src/main.js. Both serve
+# /health/live, /health/ready and /metrics on HTTP_PORT when it is set; the compose file's
+# healthcheck is `node dist/scripts/healthcheck.js` (no curl in this image).
 CMD ["node", "--enable-source-maps", "dist/apps/replica/src/main.js"]

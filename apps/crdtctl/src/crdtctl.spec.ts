@@ -131,6 +131,26 @@ describe('crdtctl over NATS', () => {
     }
   });
 
+  it('crdtctl - the shell leaves when its stop signal fires (SIGTERM of a container whose main process it is)', async () => {
+    const stop = stubReplica();
+    try {
+      const ctl = new AbortController();
+      // stdin stays open: only the signal can end this shell.
+      const stdin = new PassThrough();
+      const stdout = new PassThrough();
+      let out = '';
+      stdout.on('data', (d) => (out += String(d)));
+      const done = main(['shell'], env, { stdin, stdout, stderr: new PassThrough(), signal: ctl.signal });
+      stdin.write('+5 x\n');
+      while (!out.includes('updated x')) await new Promise((r) => setTimeout(r, 10));
+      ctl.abort();
+      await expect(done).resolves.toBe(EXIT.OK);
+      expect(seen.map(([c]) => c)).toEqual(['update']);
+    } finally {
+      stop();
+    }
+  });
+
   it('crdtctl - populate sends batches of at most 500 ops and reports the value', async () => {
     const stop = stubReplica();
     try {

@@ -13,7 +13,7 @@ export interface Io {
   readonly stdin: NodeJS.ReadableStream;
   readonly stdout: NodeJS.WritableStream;
   readonly stderr: NodeJS.WritableStream;
-  /** Aborted on Ctrl-C: ends `watch`, `sync` and `populate` (the shell has its own). */
+  /** Aborted on Ctrl-C or SIGTERM: ends `watch`, `sync`, `populate` and the shell (whose Ctrl-C at a terminal is its own). */
   readonly signal?: AbortSignal;
 }
 
@@ -62,7 +62,7 @@ export async function main(argv: readonly string[], env: NodeJS.ProcessEnv, io: 
   }
   try {
     const base = { client, out, prefix, nowMs: Date.now, random: Math.random };
-    if (command.name === 'shell') return await runShell(base, io.stdin, io.stdout);
+    if (command.name === 'shell') return await runShell(base, io.stdin, io.stdout, io.signal);
     return await runCommand(command, { ...base, options, signal: io.signal });
   } finally {
     await client.close();

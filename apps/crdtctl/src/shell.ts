@@ -8,11 +8,14 @@ import { runCommand, type RunContext, type Session } from './run';
  * `-3 x`). Reads carry the token of the shell's last write, so `+5 x` then `get x` shows
  * the increment even when the two requests land on different replicas. Ctrl-C stops a
  * running `watch`, `sync` or `populate`; at the prompt it leaves, as Ctrl-D and `exit` do.
+ * `stop` (SIGTERM or SIGINT sent to the process, e.g. `docker stop` of a container whose
+ * main process is the shell) ends the shell too.
  */
 export async function runShell(
   base: Omit<RunContext, 'session' | 'signal' | 'options'>,
   input: NodeJS.ReadableStream,
   output: NodeJS.WritableStream,
+  stop?: AbortSignal,
 ): Promise<number> {
   const session: Session = {};
   const terminal = (input as NodeJS.ReadStream).isTTY === true && (output as NodeJS.WriteStream).isTTY === true;
@@ -22,6 +25,12 @@ export async function runShell(
     if (running) running.abort();
     else rl.close();
   });
+  const leave = () => {
+    running?.abort();
+    rl.close();
+  };
+  if (stop?.aborted) leave();
+  stop?.addEventListener('abort', leave, { once: true });
   // Piped input (a script) gets no banner and no prompts, only the commands' output.
   const prompt = () => terminal && rl.prompt();
   if (terminal) base.out.line(`connected to ${base.client.url} (prefix ${base.prefix}); type \`help\`, or \`exit\` to leave`);
@@ -47,6 +56,7 @@ export async function runShell(
     }
     prompt();
   }
+  stop?.removeEventListener('abort', leave);
   rl.close();
   return EXIT.OK;
 }
