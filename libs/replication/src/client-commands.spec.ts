@@ -75,12 +75,13 @@ describe('client commands', () => {
 
   it('client commands - ack "all" waits for every live peer\'s heartbeat to cover the write', async () => {
     const { core, ports } = await startedCore();
-    core.heardPeer({ v: 1, replica: 'r2', mode: 'Work', applied: {}, opLogLength: 0, outboxDepth: 0, streamSeq: 0, keys: 0, epoch: 0, round: 0, sentMs: 0 });
+    // The peer's clock agrees with ours (a heartbeat from far off would make this replica refuse writes: CLOCK_SKEW).
+    core.heardPeer({ v: 1, replica: 'r2', mode: 'Work', applied: {}, opLogLength: 0, outboxDepth: 0, streamSeq: 0, keys: 0, epoch: 0, round: 0, sentMs: ports.clock.nowMs() });
     let reply: unknown;
     void core.handle('update', { key: 'c.n', type: 'pn-counter', op: { type: 'increment' }, ack: 'all', timeoutMs: 1_000 }).then((r) => (reply = r));
     await ports.clock.advance(50);
     expect(reply).toBeUndefined();
-    core.heardPeer({ v: 1, replica: 'r2', mode: 'Work', applied: { r1: 1 }, opLogLength: 1, outboxDepth: 0, streamSeq: 1, keys: 1, epoch: 0, round: 0, sentMs: 0 });
+    core.heardPeer({ v: 1, replica: 'r2', mode: 'Work', applied: { r1: 1 }, opLogLength: 1, outboxDepth: 0, streamSeq: 1, keys: 1, epoch: 0, round: 0, sentMs: ports.clock.nowMs() });
     await ports.clock.advance(1);
     expect(reply).toMatchObject({ ok: true, seq: 1 });
   });
