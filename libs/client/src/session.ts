@@ -1,7 +1,6 @@
-import { vvMerge, type Json, type TypeName, type ValueOf, type VersionVector } from '#crdt';
+import { vvMerge, type CommandOf, type Json, type TypeName, type ValueOf, type VersionVector } from '#crdt';
 import { decodeToken, encodeToken } from '#replication/causal-token';
 import { HandleFactory, type Commands, type GetOptions, type GetResult, type UpdateOptions, type UpdateResult } from './handles';
-import type { CrdtStore } from './store';
 
 /** Options of a session. */
 export interface SessionOptions {
@@ -9,6 +8,17 @@ export interface SessionOptions {
   readonly after?: string;
   /** The replicas to spread requests over, round-robin; default: every live replica. */
   readonly replicas?: readonly string[];
+}
+
+/**
+ * What a session needs of the store: send one update or read to a chosen replica, and the
+ * replicas it may spread requests over. `CrdtStore` provides it (a port, so the session
+ * and the store do not import each other).
+ */
+export interface SessionStore {
+  sendUpdate<T extends TypeName>(key: string, commands: Commands<T> | CommandOf<T>, options: UpdateOptions & { readonly type?: T; readonly options?: Json }, preferred?: string): Promise<UpdateResult>;
+  sendGet<T extends TypeName>(key: string, options: GetOptions, preferred?: string): Promise<GetResult<ValueOf<T>>>;
+  replicas(): string[];
 }
 
 /**
@@ -33,7 +43,7 @@ export class Session extends HandleFactory {
   private turn = 0;
 
   constructor(
-    private readonly store: CrdtStore,
+    private readonly store: SessionStore,
     private readonly options: SessionOptions = {},
   ) {
     super();

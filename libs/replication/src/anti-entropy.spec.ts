@@ -8,7 +8,7 @@ function beat(replica: string, applied: VersionVector): Heartbeat {
 }
 
 function event(origin: string, seq: number): ReplicatedEvent {
-  return { v: EVENT_VERSION, origin, seq, time: 1, deps: {}, key: 'k', type: 'counter', options: {}, ops: [] };
+  return { v: EVENT_VERSION, origin, seq, time: 1, deps: {}, key: 'k', type: 'pn-counter', options: null, ops: [] };
 }
 
 /** An op log of other origins' events, a stream that records publishes, and a clock moved by hand. */

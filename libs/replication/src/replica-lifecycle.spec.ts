@@ -10,8 +10,10 @@ describe('replica lifecycle', () => {
     const taking = core.takeSnapshot(1, 1, core.applied());
     await ports.clock.advance(10);
     const snap = await taking;
-    expect(snap).toMatchObject({ epoch: 1, round: 1, cut: { r1: 1 } });
-    expect(ports.store.snapshot).toEqual(snap);
+    expect(snap).toMatchObject({ epoch: 1, round: 1, cut: { r1: 1 }, keys: 1, changedKeys: 1 });
+    // The store holds the whole snapshot: the summary's round and cut, and every key.
+    expect(ports.store.snapshot).toMatchObject({ epoch: 1, round: 1, cut: { r1: 1 } });
+    expect(ports.store.snapshot?.keys.map(([k]) => k)).toEqual(['c.n']);
     const stopping = core.stop();
     await ports.clock.advance(10);
     await stopping;

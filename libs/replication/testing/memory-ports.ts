@@ -1,6 +1,6 @@
 import { vvGet, type Json, type VersionVector } from '#crdt';
 import type { EventBatch, ReplicatedEvent } from '#protocol/replicated-event';
-import type { ClockPort, CommitBatch, Heartbeat, LogPort, NoticePort, OpStreamPort, SnapshotRecord, SnapshotSourcePort, StoredReplica, StorePort } from '../src/ports';
+import type { ClockPort, CommitBatch, Heartbeat, LogPort, NoticePort, OpStreamPort, SnapshotDelta, SnapshotRecord, SnapshotSourcePort, StoredReplica, StorePort } from '../src/ports';
 import type { ReplicaPorts } from '../src/replica-state';
 
 /**
@@ -97,6 +97,15 @@ export class MemoryStore implements StorePort {
   }
   async writeSnapshot(snapshot: SnapshotRecord): Promise<void> {
     this.snapshot = snapshot;
+  }
+  async writeSnapshotDelta(delta: SnapshotDelta): Promise<void> {
+    const keys = new Map<string, Json>(this.snapshot?.keys.map(([k, v]) => [k, v]) ?? []);
+    for (const [k, v] of delta.changed) keys.set(k, v);
+    this.snapshot = { epoch: delta.epoch, round: delta.round, cut: delta.cut, streamSeq: delta.streamSeq, keys: [...keys].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)) };
+    this.streamSeq = Math.max(this.streamSeq, delta.streamSeq);
+  }
+  async latestSnapshot(): Promise<SnapshotRecord | undefined> {
+    return this.snapshot;
   }
   async truncate(cut: VersionVector, rowsMax: number): Promise<number> {
     const covered = this.events.filter((e) => e.seq <= vvGet(cut, e.origin)).slice(0, rowsMax);
