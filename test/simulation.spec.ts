@@ -100,6 +100,7 @@ describe('simulation', () => {
       ['a join that read the whole stream and found it purged past its start reads from its end the next time (no re-join loop; issue seed 20600)', { seed: 40583, steps: 3_000, faults: 'all' }],
       ['a re-join below its own snapshot does not wait for own events it no longer holds; own events back from the stream count as published', { seed: 20670, steps: 3_000, faults: 'all' }],
       ['missing events of a replica that died for good are asked of a live peer, not of the dead origin, so the cluster converges', { seed: 30030, steps: 3_000, faults: 'all' }],
+      ['a round-agreement retry set before the wall clock went back is due at once, so a replica that missed a round still re-joins', { seed: 406, steps: 3_000, faults: 'all' }],
     ];
     test.each(regressions)('simulation - %s', async (_name, options) => {
       expect(await runSeed(options)).toBeUndefined();
