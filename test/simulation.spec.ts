@@ -117,6 +117,10 @@ describe('simulation', () => {
       ['a join that read the whole stream and found it purged past its start reads from its end the next time (no re-join loop; issue seed 20600)', { seed: 40583, steps: 3_000, faults: 'all' }],
       ['a re-join below its own snapshot does not wait for own events it no longer holds; own events back from the stream count as published', { seed: 20670, steps: 3_000, faults: 'all' }],
       ['missing events of a replica that died for good are asked of a live peer, not of the dead origin, so the cluster converges', { seed: 30030, steps: 3_000, faults: 'all' }],
+      ['a round-agreement retry set before the wall clock went back is due at once, so a replica that missed a round still re-joins', { seed: 406, steps: 3_000, faults: 'all' }],
+      ['resend and anti-entropy throttles timed before the wall clock went back do not hold: the replica that holds the missing events republishes them (seeds 801, 5446)', { seed: 801, steps: 3_000, faults: 'all' }],
+      ['seed 5446: a replica whose clock was ten years ahead still answers resend requests once its clock is set back', { seed: 5446, steps: 3_000, faults: 'all' }],
+      ['a heartbeat that disagrees with a jumped clock does not confirm it, so a replica cut off after a ten-year jump writes nothing every peer would refuse for good', { seed: 5624, steps: 3_000, faults: 'all' }],
     ];
     test.each(regressions)('simulation - %s', async (_name, options) => {
       expect(await runSeed(options)).toBeUndefined();

@@ -1,5 +1,6 @@
 import { vvGet, type VersionVector } from '#crdt';
 import type { ClockPort, Heartbeat, LogPort, OpStreamPort, StorePort } from './ports';
+import { recent } from './recent';
 
 /** Limits of the peer side of anti-entropy (units last). */
 export interface AntiEntropyLimits {
@@ -56,7 +57,7 @@ export class PeerResend {
   serve(origin: string, fromSeq: number, covered: VersionVector): void {
     const now = this.clock.nowMs();
     const last = this.lastByOrigin.get(origin);
-    if (this.busy || (last !== undefined && now - last < this.limits.perOriginIntervalMs)) return;
+    if (this.busy || (last !== undefined && recent(now, last, this.limits.perOriginIntervalMs))) return;
     this.busy = true;
     this.lastByOrigin.set(origin, now);
     const tag = `${this.self()}.${now}.${++this.count}`;

@@ -2,6 +2,7 @@ import { vvGet } from '#crdt';
 import type { Heartbeat } from '#protocol/heartbeat';
 import { chooseHolder } from './anti-entropy';
 import { PeerView } from './peer-view';
+import { recent } from './recent';
 import type { ReplicaState } from './replica-state';
 import type { RoundParticipant } from './round-participant';
 
@@ -125,7 +126,7 @@ export class PeerLiveness {
         this.behindPeers.set(o, { seq: have, sinceMs: now, askedMs: 0 });
         continue;
       }
-      if (now - t.sinceMs < s.limits.resendAfterMs || now - t.askedMs < s.limits.resendAfterMs) continue;
+      if (recent(now, t.sinceMs, s.limits.resendAfterMs) || recent(now, t.askedMs, s.limits.resendAfterMs)) continue;
       t.askedMs = now;
       this.askFor(o, have + 1);
     }

@@ -193,7 +193,10 @@ export class ReplicaLifecycle {
   checkRoundAgreement(): void {
     if (this.s.mode !== 'Work' || this.s.rejoining || this.offeringSnapshot) return;
     const now = this.s.ports.clock.nowMs();
-    if (now < this.roundCheckRetryAtMs) return;
+    // Wall-clock time: should the clock have gone back since the retry was set, the retry is
+    // due now, not once the clock has caught up again (seed 406: a clock 52 minutes ahead
+    // set back left a replica that had missed a round un-rejoined for good).
+    if (now < this.roundCheckRetryAtMs && this.roundCheckRetryAtMs - now <= this.roundCheckBackoffMs) return;
     const mine = this.round.lastCommitted();
     const newest = this.peers.newestCommitted(now);
     const oldest = this.peers.oldestCommitted(now);

@@ -2,6 +2,7 @@ import { vvGet, type VersionVector } from '#crdt';
 import type { EventBatch, ReplicatedEvent } from '#protocol/replicated-event';
 import { PeerResend } from './anti-entropy';
 import type { PeerLiveness } from './peer-liveness';
+import { recent } from './recent';
 import type { ReplicaState } from './replica-state';
 
 /**
@@ -117,7 +118,7 @@ export class StreamIngest {
    * earliest event missing, so passes end.
    */
   rereadSkipped(now: number): void {
-    if (this.s.skippedSince === undefined || now - this.lastRereadMs < this.s.limits.resendAfterMs) return;
+    if (this.s.skippedSince === undefined || recent(now, this.lastRereadMs, this.s.limits.resendAfterMs)) return;
     const quiet = now - this.lastReceiveMs >= this.s.limits.resendAfterMs;
     if (!quiet && this.s.buffer.waiting() > this.s.limits.causalPendingMax / 2) return;
     // Events held for their time: not before the earliest of them is due.
@@ -165,7 +166,7 @@ export class StreamIngest {
     // every request would keep it from ever finishing while the stream fills with copies.
     const now = this.s.ports.clock.nowMs();
     const r = this.lastResend;
-    if (r && seq >= r.seq && (this.s.outbox.publishedThrough < r.through || now - r.atMs < this.s.limits.resendAfterMs)) return;
+    if (r && seq >= r.seq && (this.s.outbox.publishedThrough < r.through || recent(now, r.atMs, this.s.limits.resendAfterMs))) return;
     this.lastResend = { seq, through: this.s.outbox.lastOwnSeq, atMs: now };
     this.s.outbox.rewind(seq);
   }
@@ -174,8 +175,8 @@ export class StreamIngest {
     const now = this.s.ports.clock.nowMs();
     // Events waiting, not `stuckSince`: a stream reset clears the position marker while
     // events still wait, and in a quiet stream nothing would set it again.
-    if (!force && (this.s.buffer.waiting() === 0 || now - this.stuckSinceMs < this.s.limits.resendAfterMs)) return;
-    if (now - this.lastResendMs < this.s.limits.resendAfterMs) return;
+    if (!force && (this.s.buffer.waiting() === 0 || recent(now, this.stuckSinceMs, this.s.limits.resendAfterMs))) return;
+    if (recent(now, this.lastResendMs, this.s.limits.resendAfterMs)) return;
     this.lastResendMs = now;
     // Ask for what is truly missing (not the origins whose next event waits here for
     // another origin's event: asking them again only grows the stream), of whoever holds it.

@@ -51,6 +51,20 @@ describe('clock skew guard', () => {
     expect(g.refusal(jumped + 300, jumped + 300)).toMatch(/off from 2 of 2/);
   });
 
+  test('clock skew guard - a heartbeat that disagrees with a jumped clock does not confirm it: once that peer goes silent, writes still wait (seed 5624)', () => {
+    const g = new ClockSkewGuard(LIMITS);
+    beats(g, T, T + 1_000, { a: 0, b: 0 });
+    const jumped = T + 1_100 + 315_360_000_000;
+    g.read(jumped);
+    beats(g, jumped + 100, jumped + 100, { a: -315_360_000_000 });
+    expect(g.refusal(jumped + 100, jumped + 100)).toMatch(/off from 1 of 1/);
+    // The peer is cut off: no live peer says anything, and the jump is still unconfirmed.
+    expect(g.refusal(jumped + 5_000, jumped + 5_000)).toMatch(/not yet confirmed/);
+    // A heartbeat that agrees confirms it.
+    beats(g, jumped + 5_000, jumped + 5_000, { b: 0 });
+    expect(g.refusal(jumped + 5_000, jumped + 5_000)).toBeUndefined();
+  });
+
   test('clock skew guard - a lone replica is never stopped; one cut off from its peers after a jump waits at most clockConfirmWaitMs', () => {
     const lone = new ClockSkewGuard(LIMITS);
     lone.begin(T, false);

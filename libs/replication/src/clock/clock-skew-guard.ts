@@ -27,7 +27,8 @@ interface PeerClock {
  *   it applied those times): a write would carry a time the bound forbids;
  * - the wall clock just stepped by more than `clockJumpMaxMs` (or the replica just
  *   started), and it has had peers: the offsets measured so far describe the old clock,
- *   so writes wait for one fresh heartbeat, for at most `clockConfirmWaitMs` (a replica
+ *   so writes wait for one fresh heartbeat that agrees with the clock (one that disagrees
+ *   does not end the wait), for at most `clockConfirmWaitMs` (a replica
  *   cut off from its peers cannot tell a jumped clock from a right one; after that wait it
  *   trusts its clock, so a replica whose peers are gone for good is not stopped forever);
  * - a strict majority of live peers' heartbeats (`sentMs`) say their clocks are further
@@ -65,12 +66,16 @@ export class ClockSkewGuard {
       p = { offsets: [], heardAtMs: nowMs };
       this.peers.set(peer, p);
     }
-    p.offsets.push(sentMs - nowMs);
+    const offset = sentMs - nowMs;
+    p.offsets.push(offset);
     if (p.offsets.length > SAMPLES_PER_PEER) p.offsets.shift();
     p.heardAtMs = nowMs;
     this.peersExpected = true;
-    // A heartbeat measured on the clock as it is now: the step is confirmed (or refuted) by it.
-    this.jumpedAtMs = undefined;
+    // A heartbeat measured on the clock as it is now that agrees with it confirms the step.
+    // One that disagrees does not end the wait: the majority check refuses writes while that
+    // peer is live, and once it goes silent (a partition) nothing would be left to refuse a
+    // clock far off, whose writes every peer then refuses for good (seed 5624).
+    if (Math.abs(offset) <= this.limits.clockOffsetMaxMs) this.jumpedAtMs = undefined;
   }
 
   /** Why this replica must not take a write now, or undefined when it may. `hlcWallMs`: its HLC's wall-clock part. */
@@ -79,12 +84,6 @@ export class ClockSkewGuard {
     const bound = this.limits.clockOffsetMaxMs;
     if (hlcWallMs - nowMs > bound) {
       return `this replica's wall clock is ${hlcWallMs - nowMs} ms behind the times of events it has applied (maximum offset ${bound} ms); it takes writes again once its clock is back in range`;
-    }
-    if (this.jumpedAtMs !== undefined) {
-      if (nowMs >= this.jumpedAtMs && nowMs - this.jumpedAtMs < this.limits.clockConfirmWaitMs) {
-        return `this replica's wall clock is not yet confirmed by a peer (it just started, or stepped by more than ${this.limits.clockJumpMaxMs} ms); writes resume with the next peer heartbeat`;
-      }
-      this.jumpedAtMs = undefined;
     }
     let live = 0;
     const off: number[] = [];
@@ -98,6 +97,13 @@ export class ClockSkewGuard {
       off.sort((a, b) => a - b);
       const median = off[off.length >> 1];
       return `this replica's wall clock is about ${-median} ms off from ${off.length} of ${live} live peers' clocks (maximum offset ${bound} ms); it takes writes again once back in range`;
+    }
+    // Checked after the peers: when they disagree with this clock, theirs is the reason to give.
+    if (this.jumpedAtMs !== undefined) {
+      if (nowMs >= this.jumpedAtMs && nowMs - this.jumpedAtMs < this.limits.clockConfirmWaitMs) {
+        return `this replica's wall clock is not yet confirmed by a peer (it just started, or stepped by more than ${this.limits.clockJumpMaxMs} ms); writes resume with the next peer heartbeat`;
+      }
+      this.jumpedAtMs = undefined;
     }
     return undefined;
   }
