@@ -369,8 +369,9 @@ class Simulation implements World, FaultTargets {
         const c = r.core;
         if (!r.up || !c) return `${r.id}: down`;
         const s = c.status();
-        const o = (c as unknown as { outbox: Record<string, unknown> }).outbox;
-        const ob = s.outboxDepth ? ` [outbox queue=${(o.queue as unknown[]).length} queuedThrough=${String(o.queuedThrough)} published=${String(o.publishedThrough)} last=${String(o.lastSeq)} spilled=${String(o.spilled)} inFlight=${String(o.inFlight)} retry=${o.cancelRetry ? 'armed' : 'none'}]` : '';
+        // The outbox's insides, for a failure report (the split core keeps it in its shared state).
+        const o = (c as unknown as { s?: { outbox?: Record<string, unknown> } }).s?.outbox;
+        const ob = s.outboxDepth && o ? ` [outbox queue=${(o.queue as unknown[] | undefined)?.length ?? '?'} queuedThrough=${String(o.queuedThrough)} published=${String(o.publishedThrough)} last=${String(o.lastSeq)} spilled=${String(o.spilled)} inFlight=${String(o.inFlight)} retry=${o.cancelRetry ? 'armed' : 'none'}]` : '';
         return `${r.id}: ${r.ready ? '' : 'not ready, '}mode=${s.mode} applied=${JSON.stringify(s.applied)} outbox=${s.outboxDepth}${ob} waiting=${s.waiting} streamSeq=${s.streamSeq} lastRound=${JSON.stringify(s.lastRound)} digest=${c.digest().slice(0, 10)}`;
       })
       .join('; ');
