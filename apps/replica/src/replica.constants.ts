@@ -6,9 +6,6 @@ export const STORE = Symbol('SqliteStore');
 export const OP_STREAM = Symbol('JetStreamOpStream');
 export const REPLICA_CORE = Symbol('ReplicaCore');
 
-/** The command names are protocol (the command table; the NATS permissions name them too); re-exported for the app. */
-export { CLIENT_COMMANDS, ROUND_COMMANDS } from '#protocol';
-
 /** The runtime's optional health and metrics hooks (`ReplicaInstruments`). */
 export const INSTRUMENTS = Symbol('ReplicaInstruments');
 /** Where the controller reports each answered request (null: nowhere). */

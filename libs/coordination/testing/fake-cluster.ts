@@ -183,18 +183,7 @@ export class FakeReplica implements RoundHost {
   async handle(phase: ReplicaPhase, body: unknown): Promise<unknown> {
     const refusal = this.refuseOn.get(phase);
     if (refusal) return { ok: false, error: refusal };
-    switch (phase) {
-      case 'freeze':
-        return this.round.freeze(body);
-      case 'cut':
-        return this.round.cut(body);
-      case 'commit':
-        return this.round.commit(body);
-      case 'resume':
-        return this.round.resume(body);
-      case 'digests':
-        return this.round.digests();
-    }
+    return this.round.answer(phase, body);
   }
 
   private poke(): void {

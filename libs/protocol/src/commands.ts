@@ -131,9 +131,3 @@ export function replicaSubscriptions(subjects: Subjects, replicaId: string): Rep
   ];
 }
 
-/** Client command names (what the access-control generator allows a client), from the table. */
-export const CLIENT_COMMANDS: readonly ClientCommandName[] = CLIENT_COMMAND_NAMES;
-/** Round command names (only the coordinator may send them), from the table. */
-export const ROUND_COMMANDS: readonly RoundCommandName[] = ROUND_COMMAND_NAMES;
-/** The event a replica sends a peer that misses events: `<prefix>.replica.<peer>.resend`. */
-export const RESEND_EVENT: EventName = REPLICA_EVENTS.resend.name;

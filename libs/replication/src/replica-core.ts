@@ -95,20 +95,7 @@ export class ReplicaCore implements RoundHost, StreamReceiver {
    */
   answer(command: string, body: Record<string, unknown>): Promise<Json> | Json {
     const spec = commandSpec(command);
-    if (spec?.kind === 'round') {
-      switch (spec.name as RoundCommandName) {
-        case 'freeze':
-          return this.round.freeze(body);
-        case 'cut':
-          return this.round.cut(body);
-        case 'commit':
-          return this.round.commit(body);
-        case 'resume':
-          return this.round.resume(body);
-        case 'digests':
-          return this.round.digests();
-      }
-    }
+    if (spec?.kind === 'round') return this.round.answer(spec.name as RoundCommandName, body);
     return this.handle(command, body) as Promise<Json>;
   }
 

@@ -1,5 +1,5 @@
 import { vvLeq, type Json, type VersionVector } from '#crdt';
-import { compareRounds, errorReply, parseCommit, parseCut, parseFreeze, parseResume, type RoundId } from '#protocol';
+import { compareRounds, errorReply, parseCommit, parseCut, parseFreeze, parseResume, type RoundId, type RoundPhase } from '#protocol';
 import type { ClockPort, LogPort, SnapshotRecord } from './ports';
 import type { RoundHost } from './round-host';
 
@@ -54,6 +54,22 @@ export class RoundParticipant {
   /** The last round whose snapshot this replica holds. */
   lastCommitted(): RoundId {
     return this.committed;
+  }
+
+  /** Answers one round command (the coordinator's request for `phase`). */
+  answer(phase: RoundPhase, body: unknown): Promise<Json> | Json {
+    switch (phase) {
+      case 'freeze':
+        return this.freeze(body);
+      case 'cut':
+        return this.cut(body);
+      case 'commit':
+        return this.commit(body);
+      case 'resume':
+        return this.resume(body);
+      case 'digests':
+        return this.digests();
+    }
   }
 
   /** Phase 1. */

@@ -16,7 +16,8 @@ export async function settle(turns = 20): Promise<void> {
 
 /** Virtual time: timers run only when the spec advances the clock. */
 export class TestClock implements ClockPort {
-  private now = 1_700_000_000_000;
+  constructor(private now = 1_700_000_000_000) {}
+
   private timers: Array<{ at: number; fn: () => void; id: number }> = [];
   private nextId = 0;
 

@@ -1,38 +1,7 @@
-import type { BrokerConsumer, BrokerMessage, BrokerStreamInfo, ClockPort, LogPort, StreamBrokerPort, StreamReceiver } from '../ports';
+import type { BrokerConsumer, BrokerMessage, BrokerStreamInfo, LogPort, StreamBrokerPort, StreamReceiver } from '../ports';
 import { decodeEventBatch, encodeEventBatch, type EventBatch, type ReplicatedEvent } from '../replicated-event';
+import { TestClock } from '../../testing/memory-ports';
 import { DEFAULT_STREAM_RULES, StreamFollower } from './stream-follower';
-
-/** Virtual time: timers run when `advance` passes them. */
-class ManualClock implements ClockPort {
-  now = 0;
-  private timers: Array<{ at: number; fn: () => void; live: boolean }> = [];
-  nowMs(): number {
-    return this.now;
-  }
-  setTimer(ms: number, fn: () => void): () => void {
-    const t = { at: this.now + ms, fn, live: true };
-    this.timers.push(t);
-    return () => (t.live = false);
-  }
-  defer(fn: () => void): void {
-    this.setTimer(0, fn);
-  }
-  async advance(ms: number): Promise<void> {
-    const end = this.now + ms;
-    for (;;) {
-      await settle();
-      const due = this.timers.filter((t) => t.live && t.at <= end).sort((a, b) => a.at - b.at)[0];
-      if (!due) break;
-      due.live = false;
-      this.now = due.at;
-      due.fn();
-    }
-    this.now = end;
-    await settle();
-  }
-}
-
-const settle = () => new Promise<void>((r) => setImmediate(r));
 
 /** An in-memory stream: bytes and sequence numbers only (the port's contract). */
 class MemoryBroker implements StreamBrokerPort {
@@ -134,7 +103,7 @@ const quiet: LogPort = { info: () => undefined, warn: () => undefined, error: ()
 const ev = (origin: string, seq: number): ReplicatedEvent => ({ v: 1, origin, seq, time: 1, deps: {}, key: 'k', type: 'g-counter', options: null, ops: [] });
 
 async function setup() {
-  const clock = new ManualClock();
+  const clock = new TestClock(0);
   const broker = new MemoryBroker();
   const errors: unknown[] = [];
   const follower: StreamFollower = new StreamFollower(broker, clock, quiet, { ...DEFAULT_STREAM_RULES, opsSubject: (o) => `crdt.ops.${o}`, streamCheckMs: 500 }, (e) => errors.push(e));

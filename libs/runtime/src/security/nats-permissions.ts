@@ -1,4 +1,4 @@
-import { CLIENT_COMMANDS, RESEND_EVENT, ROUND_COMMANDS, subjectsFor } from '#protocol';
+import { CLIENT_COMMAND_NAMES, REPLICA_EVENTS, ROUND_COMMAND_NAMES, subjectsFor } from '#protocol';
 
 /**
  * What each role of the store may publish and subscribe to on NATS (issue 9, item 1).
@@ -71,7 +71,7 @@ function bucketUse(stream: string): string[] {
 function clientPermissions(n: SecurityNames, user: string): Permissions {
   const s = subjectsFor(n.prefix);
   return {
-    publish: [s.api('>'), ...CLIENT_COMMANDS.map((c) => s.replica('*', c))],
+    publish: [s.api('>'), ...CLIENT_COMMAND_NAMES.map((c) => s.replica('*', c))],
     subscribe: [s.changes('>'), `${inboxPrefixOf(user)}.>`],
   };
 }
@@ -92,7 +92,7 @@ function replicaPermissions(n: SecurityNames, user: string, replicaId: string): 
       s.ops(replicaId),
       s.heartbeat,
       s.changes('>'),
-      s.replica('*', RESEND_EVENT),
+      s.replica('*', REPLICA_EVENTS.resend.name),
       '_INBOX.>',
       '$JS.API.INFO',
       ...streamUse(n.streamName),
@@ -109,7 +109,7 @@ function coordinatorPermissions(n: SecurityNames, user: string): Permissions {
   return {
     publish: [
       ...admin.publish,
-      ...ROUND_COMMANDS.map((c) => s.replica('*', c)),
+      ...ROUND_COMMAND_NAMES.map((c) => s.replica('*', c)),
       s.round('>'),
       s.roundEvents,
       '_INBOX.>',
