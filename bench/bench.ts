@@ -48,10 +48,15 @@ import { readmeBlock, renderMarkdown, replaceReadmeBlock } from './suite/markdow
 import { measureRedisIncr } from './suite/redis-incr';
 import type { BenchResults, InMemoryTrace, Loaded, MachineInfo } from './suite/results';
 import { absoluteTarget, notMeasured, ratioTarget, type TargetRow } from './suite/targets';
+import { runKeysScale } from './suite/keys-scale-run';
 import { measureTraceThroughReplica } from './suite/trace-through-replica';
 import { profileUpdatePath } from './suite/update-profile';
 
 const QUICK = process.env.BENCH_QUICK === '1';
+/** Key counts of the keys-scale runs (BENCH_KEYS_SCALE overrides the counters' list). */
+const SCALE_COUNTERS = (process.env.BENCH_KEYS_SCALE ?? (QUICK ? '2000' : '10000,100000,1000000')).split(',').map(Number);
+const SCALE_SETS = [QUICK ? 2_000 : 100_000];
+const SCALE_TIMEOUT_MS = 30 * 60_000;
 const envNum = (name: string, normal: number, quick: number): number => {
   const v = process.env[name];
   return v !== undefined && v !== '' ? Number(v) : QUICK ? quick : normal;
@@ -87,6 +92,11 @@ const T = {
   textTimeOverYjs: 0.1,
   textHeapOverYjs: 0.6,
   lagP99Ms: 50,
+  /** Write hold of a round at the largest key count, with `little` keys changed, and right after a restart. */
+  freezeMs: 100,
+  restartMs: 10_000,
+  joinMs: 5_000,
+  bytesPerSmallKey: 1_024,
 } as const;
 
 /** dist/bench (this file compiled) → dist; the repository is one up. */
@@ -156,6 +166,11 @@ async function main(): Promise<number> {
 
   say(`editing trace in memory (${num(trace.edits.length)} edits): ours, Yjs, Automerge ...`);
   const traceMem = loaded({ runs: await traceInMemory(trace) });
+
+  // Round cost, restart, join and memory by key count: one replica core in a child
+  // process on a real SQLite file, before the cluster starts (nothing else runs meanwhile).
+  say(`keys scale: pn-counter at ${SCALE_COUNTERS.join(', ')} keys, or-set at ${SCALE_SETS.join(', ')} keys ...`);
+  const scale = loaded({ counters: runKeysScale('pn-counter', SCALE_COUNTERS, SCALE_TIMEOUT_MS), sets: runKeysScale('or-set', SCALE_SETS, SCALE_TIMEOUT_MS) });
 
   let cluster: BenchCluster | undefined;
   const onSignal = () => void (cluster?.dispose() ?? Promise.resolve()).finally(() => process.exit(130));
@@ -240,7 +255,7 @@ async function main(): Promise<number> {
       }
     }
 
-    const targets = buildTargets({ echo, fsync, update, get, kv, counter, traceRun, jsBase, batched, lag, traceMem, redis });
+    const targets = buildTargets({ echo, fsync, update, get, kv, counter, traceRun, jsBase, batched, lag, traceMem, redis, scale });
     info.loadAverageAtEnd = loadavg().map((l) => Number(l.toFixed(2)));
     const results: BenchResults = {
       date: new Date().toISOString(),
@@ -257,6 +272,7 @@ async function main(): Promise<number> {
       counter,
       traceThroughReplica: traceRun,
       traceInMemory: traceMem,
+      keysScale: scale,
       batchedWrite: batched,
       convergenceLag: lag,
       profile,
@@ -306,6 +322,7 @@ interface Measured {
   lag: BenchResults['convergenceLag'];
   traceMem: BenchResults['traceInMemory'];
   redis: BenchResults['redis'];
+  scale: BenchResults['keysScale'];
 }
 
 /** Every target of issue 11 as a row: figure, baseline, ratio, goal, met. */
@@ -341,9 +358,26 @@ function buildTargets(m: Measured): TargetRow[] {
     ratioTarget('text trace time / Yjs (in memory)', `${num(ours.ms)} ms`, `Yjs ${num(yjs.ms)} ms`, ours.ms, yjs.ms, '<=', T.textTimeOverYjs, m.traceMem.load),
     ratioTarget('text trace heap / Yjs (in memory)', `${(ours.retainedBytes / 1e6).toFixed(2)} MB`, `Yjs ${(yjs.retainedBytes / 1e6).toFixed(2)} MB`, ours.retainedBytes, yjs.retainedBytes, '<=', T.textHeapOverYjs, m.traceMem.load),
     absoluteTarget(`convergence lag p99 at half load (${num(m.lag.writesPerSecAsked)} writes/s)`, ms(m.lag.ackToAllApplied.p99Ms), m.lag.ackToAllApplied.p99Ms, '<', T.lagP99Ms, 'ms', m.lag.load),
-    notMeasured('scale at 10k/100k/1M keys: freeze, restart, join, memory per key', 'not in this suite: the round-cost benchmark (another branch) measures them'),
+    ...scaleTargets(m.scale),
   ];
   return rows;
+}
+
+/** The round-cost, restart, join and memory targets, at the largest key count measured. */
+function scaleTargets(s: Measured['scale']): TargetRow[] {
+  const big = s.counters.runs.reduce((a, b) => (b.keys > a.keys ? b : a));
+  const set = s.sets.runs.reduce((a, b) => (b.keys > a.keys ? b : a));
+  const at = `${num(big.keys)} counter keys`;
+  const msText = (v: number) => `${num(v)} ms`;
+  const bytes = (v: number) => `${num(v)} B/key`;
+  return [
+    absoluteTarget(`round write hold at ${at}, ${num(big.little)} changed`, msText(big.rounds.b.heldMs), big.rounds.b.heldMs, '<', T.freezeMs, 'ms', big.loadAverage),
+    absoluteTarget(`round write hold at ${at}, right after a restart`, msText(big.rounds.d.heldMs), big.rounds.d.heldMs, '<', T.freezeMs, 'ms', big.loadAverage),
+    absoluteTarget(`restart (load) at ${at}`, msText(big.restartMs), big.restartMs, '<', T.restartMs, 'ms', big.loadAverage),
+    absoluteTarget(`join from a snapshot at ${at}`, msText(big.joinMs), big.joinMs, '<', T.joinMs, 'ms', big.loadAverage),
+    absoluteTarget(`memory per key at ${at} (heap after a load)`, bytes(big.heapPerKeyAfterLoad), big.heapPerKeyAfterLoad, '<=', T.bytesPerSmallKey, 'B/key', big.loadAverage),
+    absoluteTarget(`memory per key at ${num(set.keys)} or-set keys of 10 strings (heap after a load)`, bytes(set.heapPerKeyAfterLoad), set.heapPerKeyAfterLoad, '<=', T.bytesPerSmallKey, 'B/key', set.loadAverage),
+  ];
 }
 
 void main().then((code) => process.exit(code));

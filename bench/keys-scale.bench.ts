@@ -15,12 +15,13 @@
  * 4. join: a new core on an empty file, from the published snapshot;
  * 5. memory: heap in use after full collections, per key, and the process RSS.
  *
- * Environment: KEYS_SCALE (comma-separated key counts, default 10000,100000,1000000),
+ * Environment: KEYS_SCALE_JSON (a file to write the results to as JSON: `npm run bench`
+ * runs this benchmark in a child process and reads them), KEYS_SCALE (comma-separated key counts, default 10000,100000,1000000),
  * LITTLE (keys changed before round B, default 1000), KEY_TYPE (`pn-counter`, the
  * default, or `or-set`: each key an or-set of 10 short strings, added one op each). Run with `--expose-gc` for exact
  * heap figures (bench-support switches it on at run time when it can).
  */
-import { mkdtempSync, rmSync, statSync } from 'node:fs';
+import { mkdtempSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Json } from '#crdt';
@@ -49,7 +50,7 @@ const SET_ELEMENTS = 10;
 const EVENTS_PER_BATCH = 1_000;
 
 /** Timings of one round, milliseconds. */
-interface RoundTimes {
+export interface RoundTimes {
   freezeMs: number;
   cutMs: number;
   commitMs: number;
@@ -225,6 +226,27 @@ async function round(core: ReplicaCore, snapshots: TextSnapshots, times: StoreTi
   };
 }
 
+/** What one key count measured (written as JSON with KEYS_SCALE_JSON). */
+export interface ScaleResult {
+  readonly keys: number;
+  readonly keyType: string;
+  /** Keys changed before round B. */
+  readonly little: number;
+  readonly fillMs: number;
+  readonly heapPerKeyFilled: number;
+  /** A: every key changed; B: `little` changed; C: nothing changed; D: right after the restart. */
+  readonly rounds: { readonly a: RoundTimes; readonly b: RoundTimes; readonly c: RoundTimes; readonly d: RoundTimes };
+  readonly heapPerKeyAfterRounds: number;
+  readonly restartMs: number;
+  readonly restartStoreLoadMs: number;
+  readonly heapPerKeyAfterLoad: number;
+  readonly joinMs: number;
+  readonly joinFetchMs: number;
+  readonly joinResetMs: number;
+  readonly fileBytes: number;
+  readonly loadAverage: number;
+}
+
 function heapPerKey(baseline: number, keys: number): { bytes: number; perKey: number } {
   fullGc();
   const bytes = heapNow() - baseline;
@@ -244,7 +266,7 @@ function fmtRound(label: string, r: RoundTimes): string {
   );
 }
 
-async function scale(keys: number): Promise<void> {
+async function scale(keys: number): Promise<ScaleResult> {
   const dir = mkdtempSync(join(tmpdir(), 'keys-scale-'));
   // Each figure is printed as soon as it is measured (a 1M-key run takes minutes).
   const out = { push: (line: string) => process.stdout.write(line + '\n') };
@@ -274,8 +296,11 @@ async function scale(keys: number): Promise<void> {
     out.push(fmtRound(`B: ${num(LITTLE)} keys changed`, b));
     const c = await round(core, snapshots, times, 3);
     out.push(fmtRound('C: nothing changed', c));
-    const afterRounds = heapPerKey(baseline, keys);
-    out.push(`  heap after rounds ${mb(afterRounds.bytes)} = ${num(afterRounds.perKey)} B/key; rss ${mb(process.memoryUsage().rss)}; file ${mb(statSync(file).size)}`);
+    // The published snapshot's text stands in for the object store, which is not the
+    // replica's memory: left out of the figure.
+    const afterRounds = heapPerKey(baseline + (snapshots.text?.length ?? 0), keys);
+    const fileBytes = statSync(file).size;
+    out.push(`  heap after rounds ${mb(afterRounds.bytes)} = ${num(afterRounds.perKey)} B/key; rss ${mb(process.memoryUsage().rss)}; file ${mb(fileBytes)}`);
 
     // Restart: the same file, a new core, once the background truncation has emptied the op log.
     for (let waited = 0; store.opLogLength() > 0 && waited < 600_000; waited += 100) await new Promise((r) => setTimeout(r, 100));
@@ -313,6 +338,23 @@ async function scale(keys: number): Promise<void> {
     );
     await joiner.stop();
     await joinStore.close();
+    return {
+      keys,
+      keyType: KEY_TYPE,
+      little: LITTLE,
+      fillMs,
+      heapPerKeyFilled: filled.perKey,
+      rounds: { a, b, c, d },
+      heapPerKeyAfterRounds: afterRounds.perKey,
+      restartMs: loadMs,
+      restartStoreLoadMs: times.loadMs ?? 0,
+      heapPerKeyAfterLoad: loaded.perKey,
+      joinMs,
+      joinFetchMs: snapshots.fetchMs,
+      joinResetMs: joinTimes.resetMs!,
+      fileBytes,
+      loadAverage: Number(loadAverage().split(' ')[0]),
+    };
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
@@ -320,7 +362,9 @@ async function scale(keys: number): Promise<void> {
 
 async function main(): Promise<void> {
   process.stdout.write(`keys-scale benchmark: one replica core in process, SQLite synchronous=FULL, node ${process.version}\n`);
-  for (const k of KEY_COUNTS) await scale(k);
+  const results: ScaleResult[] = [];
+  for (const k of KEY_COUNTS) results.push(await scale(k));
+  if (process.env.KEYS_SCALE_JSON) writeFileSync(process.env.KEYS_SCALE_JSON, JSON.stringify(results, null, 1));
 }
 
 main().catch((e) => {

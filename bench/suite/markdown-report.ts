@@ -69,6 +69,31 @@ export function renderMarkdown(r: BenchResults): string {
   out.push(row(['batched writes, ops acknowledged', `${num(bw.opsPerSec)} ops/s`, `${num(bw.opsAcked)} ops; converged at ${num(bw.convergedOpsPerSec)} ops/s; values checked: ${bw.valuesChecked ? 'yes' : 'NO'}`, load(bw.load)]));
   const lg = r.convergenceLag;
   out.push(row([`convergence lag at ${num(lg.writesPerSecAsked)} writes/s`, `p50 ${ms(lg.ackToAllApplied.p50Ms)}, p99 ${ms(lg.ackToAllApplied.p99Ms)}`, `r1 ack to r2 and r3 applied; ${num(lg.writes)} writes, ${num(lg.achievedWritesPerSec)}/s achieved`, load(lg.load)]));
+  out.push('');
+  out.push('## Round cost, restart, join and memory by key count');
+  out.push('');
+  out.push('One replica core in a child process on a real SQLite file (`synchronous=FULL`), the op stream and snapshot object store as in-memory stand-ins (bench/keys-scale.bench.ts, also `npm run bench:keys`). Rounds: A every key changed since the last round, B some changed, C nothing, D right after a restart. `held` is from the freeze to writes resuming. Heap figures are per key after full collections; the published snapshot\'s text (the object store\'s) is left out.');
+  out.push('');
+  out.push(head(['keys', 'round A held', 'round B held (changed)', 'round C held', 'round D held', 'restart', 'join (fetch + reset)', 'heap/key after rounds', 'heap/key after load', 'file', 'load']));
+  for (const run of [r.keysScale.counters, r.keysScale.sets]) {
+    for (const k of run.runs) {
+      out.push(
+        row([
+          `${num(k.keys)} ${k.keyType}`,
+          `${num(k.rounds.a.heldMs)} ms`,
+          `${num(k.rounds.b.heldMs)} ms (${num(k.little)})`,
+          `${num(k.rounds.c.heldMs)} ms`,
+          `${num(k.rounds.d.heldMs)} ms`,
+          `${num(k.restartMs)} ms`,
+          `${num(k.joinMs)} ms (${num(k.joinFetchMs)} + ${num(k.joinResetMs)})`,
+          `${num(k.heapPerKeyAfterRounds)} B`,
+          `${num(k.heapPerKeyAfterLoad)} B`,
+          `${(k.fileBytes / 1e6).toFixed(1)} MB`,
+          load(k.loadAverage),
+        ]),
+      );
+    }
+  }
   if (r.profile) {
     const p = r.profile;
     out.push('');

@@ -5,6 +5,7 @@ import type { ThroughputResult } from '../cluster/write-throughput';
 import type { ConcurrentResult } from './concurrent-requests';
 import type { CounterResult } from './counter-contention';
 import type { KvResult } from './kv-baseline';
+import type { KeysScaleRun } from './keys-scale-run';
 import type { ProfileSummary } from './profile-summary';
 import type { RedisResult } from './redis-incr';
 import type { TargetRow } from './targets';
@@ -50,6 +51,7 @@ export interface BenchResults {
   readonly counter: Loaded<CounterResult>;
   readonly traceThroughReplica: Loaded<TraceRunResult>;
   readonly traceInMemory: Loaded<{ runs: InMemoryTrace[] }>;
+  readonly keysScale: Loaded<{ counters: KeysScaleRun; sets: KeysScaleRun }>;
   readonly batchedWrite: Loaded<ThroughputResult>;
   readonly convergenceLag: Loaded<LagResult & { writesPerSecAsked: number }>;
   readonly profile?: Loaded<{ concurrency: number; updatesPerSec: number; summary: ProfileSummary }>;

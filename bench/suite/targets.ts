@@ -28,8 +28,8 @@ export function ratioTarget(target: string, figure: string, baseline: string, va
 }
 
 /** An absolute target: `value` compared with `bound` (unit in `unit`). */
-export function absoluteTarget(target: string, figure: string, value: number, op: '<' | '>=', bound: number, unit: string, load: number): TargetRow {
-  const met = Number.isFinite(value) ? (op === '<' ? value < bound : value >= bound) : undefined;
+export function absoluteTarget(target: string, figure: string, value: number, op: '<' | '<=' | '>=', bound: number, unit: string, load: number): TargetRow {
+  const met = Number.isFinite(value) ? (op === '<' ? value < bound : op === '<=' ? value <= bound : value >= bound) : undefined;
   return { target, figure, baseline: '', ratio: value, goal: `${op} ${bound.toLocaleString('en-US')} ${unit}`, met, load };
 }
 
