@@ -25,6 +25,11 @@ export interface ClockPort {
  * (`StateDigest.term` of that encoding), so a load need not hash every key again before
  * the next round asks for the digest. Terms stay on this replica's disk: a snapshot
  * published for joiners carries none (a joiner computes its own).
+ *
+ * A store's `load` may hand the encoding as its JSON text (a string: an encoding is an
+ * array, never a string), which the key space keeps as is for keys not written since
+ * (parsing a million keys into objects only to turn them back into text costs the load
+ * twice, and keeps every parsed key alive at once).
  */
 export type SnapshotKey = readonly [key: string, encoded: Json, digestTerm?: Uint8Array];
 

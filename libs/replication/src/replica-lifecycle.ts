@@ -222,7 +222,8 @@ export class ReplicaLifecycle {
       const mine = this.round.lastCommitted();
       const latest = await this.s.ports.snapshots.fetchLatest();
       if (latest && compareRounds(latest, mine) >= 0) return;
-      const own = (await this.s.ports.store.load()).snapshot;
+      // The snapshot as published (no digest terms, encodings parsed), not as loaded.
+      const own = await this.s.ports.store.latestSnapshot();
       if (!own || compareRounds(own, mine) !== 0) return;
       await this.s.ports.snapshots.publish(own);
       log.warn('published this replica\'s snapshot: the snapshot store lacked its round', { epoch: own.epoch, round: own.round, had: latest ? { epoch: latest.epoch, round: latest.round } : null });

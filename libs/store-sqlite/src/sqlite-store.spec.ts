@@ -2,6 +2,7 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import type { DataSource } from 'typeorm';
+import type { Json } from '#crdt';
 import type { SnapshotRecord } from '#replication/ports';
 import type { ReplicatedEvent } from '#replication/replicated-event';
 import { createStoreDataSource } from './data-source';
@@ -35,6 +36,12 @@ function snapshot(cut: Record<string, number>, keys: Array<[string, number]>, st
     streamSeq,
     keys: keys.map(([k, n]): [string, { p: Record<string, number>; n: Record<string, number> }] => [k, { p: { a: n }, n: {} }]),
   };
+}
+
+/** A loaded snapshot with each key's JSON text parsed and its digest term left out (`load` hands the text; see `SnapshotKey`). */
+function parsed(s: SnapshotRecord | undefined): SnapshotRecord | undefined {
+  if (!s) return s;
+  return { ...s, keys: s.keys.map(([k, enc]) => [k, typeof enc === 'string' ? (JSON.parse(enc) as Json) : enc]) };
 }
 
 const ids = (events: readonly ReplicatedEvent[]) => events.map((e) => `${e.origin}${e.seq}`);
@@ -165,7 +172,7 @@ describe('SqliteStore', () => {
     store = await reopen(store);
     loaded = await store.load();
     expect(ids(loaded.events)).toEqual(['c1', 'a4', 'c2', 'a5']);
-    expect(loaded.snapshot).toEqual(snap);
+    expect(parsed(loaded.snapshot)).toEqual(snap);
     // stream_seq never moves back: the log already held events up to 20.
     expect(loaded.streamSeq).toBe(20);
     expect(loaded.publishedThrough).toBe(5);
@@ -182,7 +189,7 @@ describe('SqliteStore', () => {
     const second = snapshot({ a: 2 }, [['x', 2]], 30, 2);
     await store.writeSnapshot(second);
     const loaded = await store.load();
-    expect(loaded.snapshot).toEqual(second);
+    expect(parsed(loaded.snapshot)).toEqual(second);
     expect(loaded.events).toEqual([]);
     expect(loaded.streamSeq).toBe(30);
     expect(await store.snapshotKey('gone')).toBeUndefined();
@@ -208,11 +215,11 @@ describe('SqliteStore', () => {
     await store.writeSnapshotDelta({ epoch: 1, round: 2, cut: { a: 3 }, streamSeq: 40, changed: snapshot({}, [['x', 3], ['z', 7]], 0).keys });
     store = await reopen(store);
     const loaded = await store.load();
-    expect(loaded.snapshot).toEqual(snapshot({ a: 3 }, [['x', 3], ['y', 2], ['z', 7]], 40, 2));
+    expect(parsed(loaded.snapshot)).toEqual(snapshot({ a: 3 }, [['x', 3], ['y', 2], ['z', 7]], 40, 2));
     expect(loaded.events).toEqual([]);
     expect(loaded.streamSeq).toBe(40);
     expect(await store.snapshotKey('y')).toEqual({ p: { a: 2 }, n: {} });
-    expect(await store.latestSnapshot()).toEqual(loaded.snapshot);
+    expect(await store.latestSnapshot()).toEqual(parsed(loaded.snapshot));
     // Covered events wait for truncation as after writeSnapshot.
     expect(store.opLogLength()).toBe(3);
     expect(await store.truncate({ a: 3 }, 100)).toBe(3);
@@ -222,6 +229,7 @@ describe('SqliteStore', () => {
     let store = await openStore();
     const term = (b: number) => new Uint8Array(32).fill(b);
     const [x, y] = snapshot({}, [['x', 1], ['y', 2]], 0).keys;
+    // The load hands each key's JSON text (see `SnapshotKey`), with its term.
     await store.writeSnapshotDelta({ epoch: 1, round: 1, cut: {}, streamSeq: 0, changed: [[x[0], x[1], term(1)], [y[0], y[1], term(2)]] });
     store = await reopen(store);
     const loaded = (await store.load()).snapshot!;
@@ -278,7 +286,7 @@ describe('SqliteStore', () => {
 
     store = await reopen(store);
     const loaded = await store.load();
-    expect(loaded).toEqual({ replicaId: 'r1', snapshot: fetched, events: [], streamSeq: 35, publishedThrough: 1 });
+    expect({ ...loaded, snapshot: parsed(loaded.snapshot) }).toEqual({ replicaId: 'r1', snapshot: fetched, events: [], streamSeq: 35, publishedThrough: 1 });
     expect(await store.snapshotKey('old')).toBeUndefined();
     // The log works as before after a reset.
     await store.commit({ events: [event('b', 8, 'x')], streamSeq: 36 });

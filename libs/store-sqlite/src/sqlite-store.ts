@@ -313,8 +313,9 @@ export class SqliteStore implements StorePort {
     const cut = parseJson('load', 'the snapshot cut', row.cut);
     if (typeof cut !== 'object' || cut === null || Array.isArray(cut)) throw new StoreError('STORE_CORRUPT', 'load', 'the snapshot cut is not an object');
     const parse = (key: string, text: string): Json => parseJson('load', `snapshot key ${JSON.stringify(key)}`, text) as Json;
+    // This replica's load gets the JSON text (see `SnapshotKey`): the key space checks it.
     const keys: SnapshotKey[] = terms
-      ? this.sql.allSnapshotKeysWithTerms.all().map(([key, text, term]): SnapshotKey => (term ? [key, parse(key, text), term] : [key, parse(key, text)]))
+      ? this.sql.allSnapshotKeysWithTerms.all().map(([key, text, term]): SnapshotKey => (term ? [key, text, term] : [key, text]))
       : this.sql.allSnapshotKeys.all().map(([key, text]): SnapshotKey => [key, parse(key, text)]);
     // SQLite orders text by its UTF-8 bytes, JavaScript by UTF-16 code units; they differ
     // for characters above U+FFFF against U+E000..U+FFFF. The snapshot must come back in
