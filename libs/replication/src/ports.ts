@@ -43,7 +43,7 @@ export interface SnapshotDelta {
   readonly round: number;
   readonly cut: VersionVector;
   readonly streamSeq: number;
-  /** Encoded keys that changed, sorted by key. */
+  /** Encoded keys that changed, sorted by key; `null` for a key deleted since (its row is removed). */
   readonly changed: ReadonlyArray<readonly [string, Json]>;
 }
 
