@@ -452,6 +452,9 @@ function encodeEntry(entry: KeyEntry): Json {
   return variants.map((v) => ({ type: v.type, options: v.options, createdTime: v.createdTime, createdBy: v.createdBy, ...(v.hidden ? { hidden: true } : {}), state: v.impl.encode(v.state) }));
 }
 
+/** `createdBy` of a hidden variant (see `recompute`). */
+const HIDDEN_CREATOR = '-';
+
 /** Starts recording a key's events since the last snapshot: the states a delete clears (see `applyDelete`). */
 function startSince(entry: KeyEntry): void {
   entry.since = [];
@@ -488,7 +491,11 @@ function recompute(entry: KeyEntry, deleted: VersionVector): void {
       v.createdTime = first.time;
       v.createdBy = first.origin;
     } else {
+      // Hidden: no creation to name. A constant, so that replicas that reached this state by
+      // different paths encode it alike (the digest compares hidden variants too).
       v.hidden = true;
+      v.createdTime = 0;
+      v.createdBy = HIDDEN_CREATOR;
     }
   }
 }

@@ -12,6 +12,10 @@ export interface CreatedEvent {
   readonly type: string;
   /** The event's ops (a copy). */
   readonly ops: Json[];
+  /** A key-level delete: the events on its key that `context` covers are removed. */
+  readonly delete: boolean;
+  /** What the event's origin had applied when it made it (its deps and its own earlier events). */
+  readonly context: VersionVector;
   readonly time: number;
   /** The key's value at the origin just before and just after the event was applied there. */
   readonly before: Json | undefined;
@@ -102,6 +106,8 @@ export class Monitor implements DiskObserver {
       key: e.key,
       type: e.type,
       ops: JSON.parse(JSON.stringify(e.ops)) as Json[],
+      delete: e.delete === true,
+      context: { ...e.deps, [e.origin]: e.seq - 1 },
       time: e.time,
       before,
       after,
@@ -118,6 +124,11 @@ export class Monitor implements DiskObserver {
   /** The created event `origin#seq`, if any. */
   event(origin: string, seq: number): CreatedEvent | undefined {
     return this.created.get(origin)?.get(seq);
+  }
+
+  /** Every round cut the coordinators sent (committed or not). */
+  cuts(): VersionVector[] {
+    return [...this.roundCuts.values()].map((r) => r.cut);
   }
 
   /** The coordinator sent the cut of a round. */
