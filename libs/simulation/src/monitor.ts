@@ -49,6 +49,9 @@ export class Monitor implements DiskObserver {
   private readonly roundCuts = new Map<string, RoundCut>();
   readonly stats = {
     eventsCreated: 0,
+    /** Key deletes made, and of those, ones whose origin had missed part of a round's cut (their keys are checked by convergence only). */
+    deletesCreated: 0,
+    deletesPastRound: 0,
     refusedEvents: 0,
     seqReusedAfterLoss: 0,
     snapshotsWritten: 0,
@@ -100,6 +103,7 @@ export class Monitor implements DiskObserver {
       prior.replaced = true;
     }
     this.stats.eventsCreated++;
+    if (e.delete) this.stats.deletesCreated++;
     const record: CreatedEvent = {
       origin: e.origin,
       seq: e.seq,

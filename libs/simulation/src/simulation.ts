@@ -314,6 +314,8 @@ class Simulation implements World, FaultTargets {
         if (wrong) m.violation(`${r.id} final state differs from the model: ${wrong}`);
       }
     }
+    const cuts = m.cuts();
+    for (const list of m.byKey.values()) for (const e of list) if (e.delete && !e.replaced && pastRound(e, cuts)) m.stats.deletesPastRound++;
     // Every seq an origin used up to the final vector was created; every durable event is in it.
     for (const [origin, bySeq] of m.created) {
       const top = vvGet(applied, origin);
