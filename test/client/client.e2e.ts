@@ -119,6 +119,26 @@ describe('client', () => {
     expect((await cluster.ok('get', { key: 'once', after: third.token }, 'r2')).value).toBe(2);
   }, 30_000);
 
+  it('client - store.delete and handle.deleteKey remove a key on every replica; a resent delete (same rid) is applied once', async () => {
+    const tags = store.set('client-del');
+    await tags.add('x', 'y');
+    const d = await tags.deleteKey({ ack: 'all' });
+    expect(d).toMatchObject({ key: 'client-del', type: 'or-set' });
+    const session = store.session({ replicas: ['r2', 'r3'] });
+    session.observe(d.token);
+    for (const id of ['r1', 'r2', 'r3']) expect(((await store.get('client-del', { replica: id, after: d.token }).catch((e: unknown) => e)) as CrdtError).code).toBe('NOT_FOUND');
+    await session.counter('client-del2').increment(2);
+    const d2 = await session.delete('client-del2');
+    expect(((await session.get('client-del2').catch((e: unknown) => e)) as CrdtError).code).toBe('NOT_FOUND');
+    expect(d2.seq).toBeGreaterThan(0);
+    await cluster.ok('update', { key: 'client-del3', type: 'pn-counter', op: { type: 'increment' } }, 'r1');
+    const body = { key: 'client-del3', rid: 'test-del-rid' };
+    const first = await cluster.ok('delete', body, 'r1');
+    const second = await cluster.ok('delete', body, 'r1');
+    expect(second).toMatchObject({ seq: first.seq, duplicate: true });
+    expect(((await store.delete('client-del3', { replica: 'r1' }).catch((e: unknown) => e)) as CrdtError).code).toBe('NOT_FOUND');
+  }, 30_000);
+
   it('client - a retried update whose replies were lost (replica paused) is applied exactly once', async () => {
     const fast = await connect({ servers: cluster.nats.url, requestTimeoutMs: 250, retry: { attemptsMax: 8, backoffMsBase: 50, backoffMsMax: 200 } });
     try {

@@ -71,6 +71,7 @@ describe('crdtctl seed session', () => {
       'get color',
       'update x {"type":"add","value":1}',
       'del color',
+      'get color',
       'exit',
     ].join('\n');
     const r = await run(['shell'], `${script}\n`);
@@ -89,7 +90,8 @@ describe('crdtctl seed session', () => {
     expect(r.out).toMatch(/populate y: 1000 pn-counter ops in 2 batches/);
     expect(r.out).toContain('color (lww-register) = "blue"');
     expect(r.err).toContain('hint: a pn-counter takes {"type":"increment","by":1} or {"type":"decrement","by":1}');
-    expect(r.err).toContain('error NOT_YET: del is not available yet');
+    expect(r.out).toMatch(/deleted color \(lww-register\) as event r\d#\d+/);
+    expect(r.err).toContain('error NOT_FOUND: key "color" does not exist');
     // Every error shows one hint, and no line says `usage: usage:`.
     expect(r.err).not.toContain('usage: usage:');
     const hints = r.err.split('\n').filter((l) => l.startsWith('hint:'));

@@ -58,12 +58,16 @@ describe('crdtctl argument parser', () => {
     expect(command(parseArgs(['7', 'x']))).toEqual({ name: 'update', key: 'x', op: { type: 'increment', by: 7 }, type: 'pn-counter' });
   });
 
-  it('args - put is a plain-key shorthand over an lww-register; del is a coded "not yet"', () => {
+  it('args - put is a plain-key shorthand over an lww-register; del and delete send the protocol\'s delete', () => {
     expect(command(parseArgs(['put', 'color', 'blue']))).toEqual({ name: 'update', key: 'color', op: { type: 'set', value: 'blue' }, type: 'lww-register' });
     expect(command(parseArgs(['put', 'n', '42']))).toEqual({ name: 'update', key: 'n', op: { type: 'set', value: 42 }, type: 'lww-register' });
     expect(command(parseArgs(['put', 'o', '{"a":[1]}']))).toEqual({ name: 'update', key: 'o', op: { type: 'set', value: { a: [1] } }, type: 'lww-register' });
     expect(usage(parseArgs(['put', 'x']))).toMatch(/^usage: put KEY VALUE/);
-    expect(usage(parseArgs(['del', 'x']))).toMatch(/^error NOT_YET: del is not available yet/);
+    expect(command(parseArgs(['del', 'x']))).toEqual({ name: 'delete', key: 'x' });
+    expect(command(parseArgs(['delete', 'x', '--ack', 'all']))).toEqual({ name: 'delete', key: 'x', ack: 'all' });
+    expect(usage(parseArgs(['del']))).toMatch(/^usage: del KEY/);
+    expect(usage(parseArgs(['delete', 'x', '--ack', 'now']))).toMatch(/--ack is local, stream or all/);
+    expect(usage(parseArgs(['del', 'x', '--type', 'text']))).toMatch(/takes no --type/);
   });
 
   it('args - req takes a subject and a JSON body', () => {

@@ -117,6 +117,7 @@ const GLOBAL_FLAGS = new Set(['json', 'timeout', 'help', 'replica']);
 const VALUE_FLAGS = new Set(['timeout', 'type', 'ack', 'count', 'replica', 'after', 'consistency', 'prefix']);
 const FLAGS_OF: Partial<Record<Command['name'], string[]>> = {
   update: ['type', 'ack', 'after'],
+  delete: ['ack', 'after'],
   get: ['after', 'consistency'],
   variables: ['prefix', 'after', 'consistency'],
   populate: ['type', 'count', 'after'],
@@ -175,8 +176,13 @@ function parseCommand(args: string[], flags: Map<string, string | true>, source:
       return { name: 'update', key: rest[0], op: { type: 'set', value: jsonOrString(rest[1]) }, type: PLAIN_KEY_TYPE };
     }
     case 'del':
-    case 'delete':
-      return usageError(`error NOT_YET: ${verb} is not available yet: key deletion needs the protocol's delete command (issue 10, item 3); nothing was changed`);
+    case 'delete': {
+      const bad = arity(1, 1, `${verb} KEY [--ack local|stream|all]`) ?? key(rest[0]);
+      if (bad) return bad;
+      const ack = flags.get('ack');
+      if (ack !== undefined && ack !== 'local' && ack !== 'stream' && ack !== 'all') return usageError('--ack is local, stream or all');
+      return { name: 'delete', key: rest[0], ...(ack !== undefined ? { ack: ack as AckLevel } : {}) };
+    }
     case 'req': {
       const bad = arity(1, 2, "req SUBJECT [JSON] (for example: req crdt.api.get '{\"key\":\"x\"}')");
       if (bad) return bad;

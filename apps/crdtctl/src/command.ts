@@ -10,6 +10,7 @@ export type Command =
   | { readonly name: 'get'; readonly key: string }
   | { readonly name: 'create'; readonly key: string; readonly type: string; readonly options?: unknown }
   | { readonly name: 'update'; readonly key: string; readonly op?: unknown; readonly ops?: readonly unknown[]; readonly type?: string; readonly ack?: AckLevel }
+  | { readonly name: 'delete'; readonly key: string; readonly ack?: AckLevel }
   | { readonly name: 'history'; readonly key: string }
   | { readonly name: 'before-sync'; readonly key: string }
   | { readonly name: 'sync'; readonly key?: string }
@@ -33,6 +34,8 @@ export const PROTOCOL_COMMAND_OF = {
   create: 'create',
   update: 'update',
   put: 'update',
+  delete: 'delete',
+  del: 'delete',
   keys: 'keys',
   variables: 'keys',
   history: 'history',

@@ -165,6 +165,12 @@ export function formatUpdate(r: Obj, ack: string | undefined): string[] {
   return [`updated ${str(r.key)} (${str(r.type)})${seq}${ack && ack !== 'local' ? `, acknowledged by ${ack === 'all' ? 'every live replica' : 'the stream'}` : ''}`];
 }
 
+/** `delete` / `del`. */
+export function formatDelete(r: Obj, ack: string | undefined): string[] {
+  const seq = num(r.seq) !== undefined ? ` as event ${str(r.replica) ?? ''}#${r.seq}` : '';
+  return [`deleted ${str(r.key)} (${str(r.type)})${seq}${ack && ack !== 'local' ? `, acknowledged by ${ack === 'all' ? 'every live replica' : 'the stream'}` : ''}; an update this replica had not seen survives it`];
+}
+
 /** `keys`. */
 export function formatKeys(r: Obj): string[] {
   const keys = Array.isArray(r.keys) ? r.keys.filter(isObj) : [];
@@ -443,6 +449,8 @@ export function helpText(topic?: 'shell'): string[] {
     '  create KEY [TYPE] [OPTIONS_JSON]       make a key of a CRDT type (default pn-counter)',
     '  +N KEY, -N KEY, N KEY           add or subtract N (a pn-counter, created if missing)',
     '  put KEY VALUE                   set a plain key (an lww-register; VALUE is JSON or a string); read it with get',
+    '  del KEY [--ack local|stream|all]       delete a key on every replica (also: delete KEY); an update',
+    '                                  concurrent with it (not yet seen by that replica) survives',
     '  update KEY OP_JSON [--type T] [--ack local|stream|all]',
     '                                  apply an op ({...}) or a batch ([{...},...]); --type creates the key if missing',
     '  history KEY                     events of a key since the last compaction round',

@@ -27,6 +27,7 @@ import {
   formatStatus,
   formatSync,
   formatTransportError,
+  formatDelete,
   formatUpdate,
   formatValue,
   formatVariables,
@@ -131,6 +132,10 @@ async function dispatch(cmd: Command, ctx: RunContext): Promise<number> {
       const code = (r.error as { code?: unknown } | undefined)?.code;
       const type = code === 'INVALID_OP' ? (cmd.type ?? (await keyType(ctx, cmd.key))) : undefined;
       return show(ctx, r, (x) => formatUpdate(x, cmd.ack), 'replica', undefined, type);
+    }
+    case 'delete': {
+      const r = await ask(ctx, 'delete', { key: cmd.key, ...(cmd.ack !== undefined ? { ack: cmd.ack } : {}), ...afterOf(ctx) });
+      return show(ctx, r, (x) => formatDelete(x, cmd.ack), 'replica');
     }
     case 'keys':
       return show(ctx, await ask(ctx, 'keys', cmd.prefix !== undefined ? { prefix: cmd.prefix } : {}), formatKeys);

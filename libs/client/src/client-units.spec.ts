@@ -1,7 +1,7 @@
 import type { Json, TypeName, ValueOf } from '#crdt';
 import { COMMAND_EXAMPLES, crdtType, TYPE_NAMES } from '#crdt';
 import { CrdtError, isRetryableCode } from './errors';
-import { HandleFactory, type Commands, type GetOptions, type GetResult, type UpdateOptions, type UpdateResult } from './handles';
+import { HandleFactory, type Commands, type DeleteResult, type GetOptions, type GetResult, type UpdateOptions, type UpdateResult } from './handles';
 import { backoffMs, checkRetryPolicy, RETRY_DEFAULTS } from './retry';
 import { watchSubject } from './watch';
 
@@ -15,9 +15,22 @@ class Recorder extends HandleFactory {
   override async get<T extends TypeName = TypeName>(key: string, _options?: GetOptions): Promise<GetResult<ValueOf<T>>> {
     return { key, type: 'pn-counter', value: 0 as ValueOf<T>, token: 't' };
   }
+  readonly deleted: Array<{ key: string; options?: UpdateOptions }> = [];
+  override async delete(key: string, options?: UpdateOptions): Promise<DeleteResult> {
+    this.deleted.push({ key, options });
+    return { key, type: 'pn-counter', replica: 'r1', seq: 1, token: 't' };
+  }
 }
 
 describe('client units', () => {
+  it('handles - deleteKey deletes the whole key; a text handle\'s delete still removes characters', async () => {
+    const r = new Recorder();
+    await r.text('t').deleteKey({ ack: 'all' });
+    await r.text('t').delete(0, 2);
+    expect(r.deleted).toEqual([{ key: 't', options: { ack: 'all' } }]);
+    expect(r.sent).toEqual([{ key: 't', commands: { type: 'delete', index: 0, count: 2 }, type: 'text', options: null }]);
+  });
+
   it('handles - each typed method sends the command its type documents, with the type to create the key', async () => {
     const r = new Recorder();
     await r.counter('c').increment(5);

@@ -34,6 +34,18 @@ export interface UpdateResult {
   readonly duplicate?: boolean;
 }
 
+/** What a delete returns: the delete event it made and a token covering it. */
+export interface DeleteResult {
+  readonly key: string;
+  /** The type the key had where it was deleted. */
+  readonly type: TypeName;
+  readonly replica: string;
+  readonly seq: number;
+  readonly token: string;
+  /** True when a resend was answered from the replica's reply memory (applied once). */
+  readonly duplicate?: boolean;
+}
+
 /** What a read returns. */
 export interface GetResult<V> {
   readonly key: string;
@@ -51,6 +63,8 @@ export interface Requester {
   update<T extends TypeName>(key: string, commands: Commands<T>, options?: UpdateOptions & { readonly type?: T; readonly options?: Json }): Promise<UpdateResult>;
   /** Reads `key`. */
   get<T extends TypeName = TypeName>(key: string, options?: GetOptions): Promise<GetResult<ValueOf<T>>>;
+  /** Deletes `key`: what the replica has seen of it goes everywhere; a concurrent update survives (docs/protocol.md §4.8). */
+  delete(key: string, options?: UpdateOptions): Promise<DeleteResult>;
 }
 
 /** A key of a known type: typed commands and a typed value. Writes create the key if missing. */
@@ -75,6 +89,14 @@ export class KeyHandle<T extends TypeName> {
   /** Reads the key's value. */
   async value(options?: GetOptions): Promise<ValueOf<T>> {
     return (await this.get(options)).value;
+  }
+
+  /**
+   * Deletes the key (observed-remove: an update the replica has not seen survives). Named
+   * `deleteKey`, not `delete`: text and list handles' `delete(index, count)` removes elements.
+   */
+  deleteKey(options?: UpdateOptions): Promise<DeleteResult> {
+    return this.target.delete(this.key, options);
   }
 }
 
@@ -180,6 +202,7 @@ export class LifecycleHandle extends KeyHandle<'lifecycle'> {
 export abstract class HandleFactory implements Requester {
   abstract update<T extends TypeName>(key: string, commands: Commands<T>, options?: UpdateOptions & { readonly type?: T; readonly options?: Json }): Promise<UpdateResult>;
   abstract get<T extends TypeName = TypeName>(key: string, options?: GetOptions): Promise<GetResult<ValueOf<T>>>;
+  abstract delete(key: string, options?: UpdateOptions): Promise<DeleteResult>;
 
   /** A `pn-counter` (up and down). */
   counter(key: string): PnCounterHandle {

@@ -1,6 +1,6 @@
 import { vvMerge, type CommandOf, type Json, type TypeName, type ValueOf, type VersionVector } from '#crdt';
 import { decodeToken, encodeToken } from '#replication/causal-token';
-import { HandleFactory, type Commands, type GetOptions, type GetResult, type UpdateOptions, type UpdateResult } from './handles';
+import { HandleFactory, type Commands, type DeleteResult, type GetOptions, type GetResult, type UpdateOptions, type UpdateResult } from './handles';
 
 /** Options of a session. */
 export interface SessionOptions {
@@ -17,6 +17,7 @@ export interface SessionOptions {
  */
 export interface SessionStore {
   sendUpdate<T extends TypeName>(key: string, commands: Commands<T> | CommandOf<T>, options: UpdateOptions & { readonly type?: T; readonly options?: Json }, preferred?: string): Promise<UpdateResult>;
+  sendDelete(key: string, options: UpdateOptions, preferred?: string): Promise<DeleteResult>;
   sendGet<T extends TypeName>(key: string, options: GetOptions, preferred?: string): Promise<GetResult<ValueOf<T>>>;
   replicas(): string[];
 }
@@ -63,6 +64,12 @@ export class Session extends HandleFactory {
 
   override async get<T extends TypeName = TypeName>(key: string, options: GetOptions = {}): Promise<GetResult<ValueOf<T>>> {
     const r = await this.store.sendGet<T>(key, { ...options, after: this.after(options.after) }, this.nextReplica());
+    this.observe(r.token);
+    return r;
+  }
+
+  override async delete(key: string, options: UpdateOptions = {}): Promise<DeleteResult> {
+    const r = await this.store.sendDelete(key, { ...options, after: this.after(options.after) }, this.nextReplica());
     this.observe(r.token);
     return r;
   }

@@ -3,7 +3,7 @@ import { connect as natsConnect, type NatsConnection } from '@nats-io/transport-
 import type { CommandOf, Json, TypeName, ValueOf } from '#crdt';
 import { subjectsFor, type Subjects } from '#protocol';
 import { CrdtError } from './errors';
-import { HandleFactory, type Commands, type GetOptions, type GetResult, type UpdateOptions, type UpdateResult } from './handles';
+import { HandleFactory, type Commands, type DeleteResult, type GetOptions, type GetResult, type UpdateOptions, type UpdateResult } from './handles';
 import { ReplicaDirectory } from './replica-directory';
 import { backoffMs, checkRetryPolicy, RETRY_DEFAULTS, type RetryPolicy } from './retry';
 import { Session, type SessionOptions } from './session';
@@ -112,6 +112,10 @@ export class CrdtStore extends HandleFactory {
     return this.sendGet<T>(key, options);
   }
 
+  override delete(key: string, options: UpdateOptions = {}): Promise<DeleteResult> {
+    return this.sendDelete(key, options);
+  }
+
   /** Creates a key of a type (idempotent for the same type and options); true when this call created it. */
   async create(key: string, type: TypeName, options?: Json): Promise<{ created: boolean; token: string }> {
     const r = await this.call('create', { key, type, ...(options !== undefined ? { options } : {}) }, { replica: undefined, pinned: false }, undefined);
@@ -164,6 +168,20 @@ export class CrdtStore extends HandleFactory {
     return { key, type: r.type as TypeName, replica: String(r.replica), seq: Number(r.seq), token: String(r.token), ...(r.duplicate === true ? { duplicate: true } : {}) };
   }
 
+  /** @internal a delete, with `after` when a session sends it; retried like an update (same request id, same replica). */
+  async sendDelete(key: string, options: UpdateOptions, preferred?: string): Promise<DeleteResult> {
+    const body = {
+      key,
+      rid: randomUUID(),
+      ...(options.ack !== undefined ? { ack: options.ack } : {}),
+      ...(options.timeoutMs !== undefined ? { timeoutMs: options.timeoutMs } : {}),
+      ...(options.after !== undefined ? { after: options.after } : {}),
+    };
+    const route: Route = { replica: options.replica ?? preferred ?? this.directory.pick(true), pinned: options.replica !== undefined };
+    const r = await this.call('delete', body, route, options.timeoutMs);
+    return { key, type: r.type as TypeName, replica: String(r.replica), seq: Number(r.seq), token: String(r.token), ...(r.duplicate === true ? { duplicate: true } : {}) };
+  }
+
   /** @internal a read. */
   async sendGet<T extends TypeName>(key: string, options: GetOptions, preferred?: string): Promise<GetResult<ValueOf<T>>> {
     const body = {
@@ -191,7 +209,7 @@ export class CrdtStore extends HandleFactory {
         return await requestJson(this.nc, subject, body, timeoutMs);
       } catch (e) {
         if (!(e instanceof CrdtError) || !e.retryable || e.applied || attempt >= this.retry.attemptsMax || this.closed) throw e;
-        if (!route.pinned && MOVE_ON.has(e.code)) route.replica = this.directory.pick(command === 'update', route.replica);
+        if (!route.pinned && MOVE_ON.has(e.code)) route.replica = this.directory.pick(command === 'update' || command === 'delete', route.replica);
         await sleep(backoffMs(this.retry, attempt, this.random));
       }
     }

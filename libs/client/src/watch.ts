@@ -47,6 +47,8 @@ export interface ChangeNotice {
   readonly time: number;
   /** The replica that applied it and sent this notice. */
   readonly replica: string;
+  /** Set when the event was a delete of the key (`store.delete`). */
+  readonly deleted?: true;
 }
 
 const QUEUE_MAX_DEFAULT = 10_000;

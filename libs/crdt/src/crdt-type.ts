@@ -79,4 +79,11 @@ export interface CrdtType<State = unknown, Op extends Json = Json, Value extends
    * compact identically and stay equal.
    */
   compact(state: State): void;
+  /**
+   * A new state that reads as empty but keeps what later ops may name (sequence elements
+   * as tombstones, map fields hidden with their nested states cleared), for a key-level
+   * delete (docs/crdt-types.md, "Deleting a key"). Types whose ops name nothing of the
+   * state leave it out: for them a cleared state is `create(options)`.
+   */
+  clear?(state: State): State;
 }

@@ -3,12 +3,12 @@ import { CLIENT_COMMAND_NAMES, commandSpec, isClientCommand, isWriteCommand, REP
 
 describe('command table', () => {
   it('command table - lists the client commands in help order and the round commands apart', () => {
-    expect(CLIENT_COMMAND_NAMES).toEqual(['create', 'update', 'get', 'keys', 'history', 'before-sync', 'status']);
+    expect(CLIENT_COMMAND_NAMES).toEqual(['create', 'update', 'delete', 'get', 'keys', 'history', 'before-sync', 'status']);
     expect(ROUND_COMMAND_NAMES).toEqual(['freeze', 'cut', 'commit', 'resume', 'digests']);
   });
 
-  it('command table - only create and update write', () => {
-    expect(Object.values(REPLICA_COMMANDS).filter((c) => c.write).map((c) => c.name)).toEqual(['create', 'update']);
+  it('command table - only create, update and delete write', () => {
+    expect(Object.values(REPLICA_COMMANDS).filter((c) => c.write).map((c) => c.name)).toEqual(['create', 'update', 'delete']);
     expect(isWriteCommand('update')).toBe(true);
     expect(isWriteCommand('get')).toBe(false);
     expect(isWriteCommand('freeze')).toBe(false);

@@ -1,5 +1,5 @@
 import { isPeerHeartbeat, parseResendRequest, type Heartbeat, type ResendRequest } from './heartbeat';
-import { parseCreate, parseGet, parseKeyOnly, parseKeys, parseUpdate, type Parsed } from './requests';
+import { parseCreate, parseDelete, parseGet, parseKeyOnly, parseKeys, parseUpdate, type Parsed } from './requests';
 import { parseCommit, parseCut, parseDigests, parseFreeze, parseResume } from './round-messages';
 import type { Subjects } from './subjects';
 
@@ -38,6 +38,7 @@ function command<Name extends string, Request, Kind extends CommandKind>(spec: C
 export const REPLICA_COMMANDS = {
   create: command({ name: 'create', kind: 'client', write: true, parse: parseCreate, summary: 'make a key of a CRDT type' }),
   update: command({ name: 'update', kind: 'client', write: true, parse: parseUpdate, summary: 'apply one op or an atomic batch to a key' }),
+  delete: command({ name: 'delete', kind: 'client', write: true, parse: parseDelete, summary: 'remove a key (what this replica saw of it)' }),
   get: command({ name: 'get', kind: 'client', write: false, parse: parseGet, summary: 'read a key' }),
   keys: command({ name: 'keys', kind: 'client', write: false, parse: parseKeys, summary: 'list keys' }),
   history: command({ name: 'history', kind: 'client', write: false, parse: parseKeyOnly, summary: 'the events of a key since the last round' }),

@@ -32,12 +32,23 @@ export interface ReplicatedEvent extends CausalEvent {
   readonly type: TypeName;
   readonly options: Json;
   readonly ops: Json[];
+  /**
+   * A key-level delete (docs/protocol.md §4.8): `ops` is empty, `type`/`options` name the
+   * variant the origin showed, and the event removes every event on `key` it covers
+   * (its `deps` and the origin's earlier events). Absent on every other event.
+   */
+  readonly delete?: true;
 }
 
 /** One JetStream message: a batch of consecutive events of one origin. */
 export interface EventBatch {
   readonly v: typeof EVENT_VERSION;
   readonly events: ReplicatedEvent[];
+}
+
+/** The events a delete covers: its `deps` and every earlier event of its origin. */
+export function deleteContext(e: ReplicatedEvent): VersionVector {
+  return { ...e.deps, [e.origin]: e.seq - 1 };
 }
 
 /** Checks the envelope of an event from the wire (the ops are checked by their type later). */
@@ -53,7 +64,8 @@ export function isReplicatedEvent(v: unknown): v is ReplicatedEvent {
     isNonEmptyString(v.key) &&
     isTypeName(v.type) &&
     isJson(v.options) &&
-    Array.isArray(v.ops)
+    Array.isArray(v.ops) &&
+    (v.delete === undefined || (v.delete === true && v.ops.length === 0))
   );
 }
 

@@ -25,6 +25,15 @@ export interface UpdateRequest {
   /** The client's request id: a retried update with the same id is applied once (see `parseRid`). */
   readonly rid?: string;
 }
+/** `delete`: remove a key (observed-remove: docs/protocol.md §4.8). */
+export interface DeleteRequest {
+  readonly key: string;
+  readonly ack: AckLevel;
+  readonly after?: string;
+  readonly timeoutMs: number;
+  /** The client's request id: a retried delete with the same id is applied once. */
+  readonly rid?: string;
+}
 /** `get`: read a key. */
 export interface GetRequest {
   readonly key: string;
@@ -150,14 +159,34 @@ export function parseUpdate(body: Record<string, unknown>): Parsed<UpdateRequest
     return errorReply('TOO_LARGE', `batch has ${ops.length} ops; the limit is ${PROTOCOL_LIMITS.batchOpsMax}`);
   }
   for (const op of ops) if (!isObject(op) || typeof op.type !== 'string') return errorReply('INVALID_OP', 'every op is an object with a string "type", for example {"type":"add","value":"x"}');
-  const ack = body.ack === undefined ? 'local' : body.ack;
-  if (ack !== 'local' && ack !== 'stream' && ack !== 'all') return errorReply('BAD_REQUEST', '"ack" must be "local", "stream" or "all"');
+  const ack = ackOf(body);
+  if (typeof ack === 'object') return ack;
   const timeoutMs = timeoutOf(body);
   if (typeof timeoutMs !== 'number') return timeoutMs;
   return {
     ok: true,
     request: { key: body.key as string, ops, type: body.type as string | undefined, options: body.options ?? null, ack, after: body.after as string | undefined, timeoutMs, ...(rid !== undefined ? { rid } : {}) },
   };
+}
+
+/** Parses `ack` (default `local`). */
+function ackOf(body: Record<string, unknown>): AckLevel | ErrorReply {
+  const ack = body.ack === undefined ? 'local' : body.ack;
+  if (ack !== 'local' && ack !== 'stream' && ack !== 'all') return errorReply('BAD_REQUEST', '"ack" must be "local", "stream" or "all"');
+  return ack;
+}
+
+/** Parses `delete`: a key, and the same `ack`, `after`, `timeoutMs` and `rid` as `update`. */
+export function parseDelete(body: Record<string, unknown>): Parsed<DeleteRequest> {
+  const bad = checkKey(body.key) ?? optionalString(body, 'after');
+  if (bad) return bad;
+  const rid = parseRid(body);
+  if (typeof rid === 'object') return rid;
+  const ack = ackOf(body);
+  if (typeof ack === 'object') return ack;
+  const timeoutMs = timeoutOf(body);
+  if (typeof timeoutMs !== 'number') return timeoutMs;
+  return { ok: true, request: { key: body.key as string, ack, after: body.after as string | undefined, timeoutMs, ...(rid !== undefined ? { rid } : {}) } };
 }
 
 /** Parses `get`. */

@@ -24,7 +24,7 @@ describe('client commands', () => {
     const { send } = await startedCore();
     const r = await send('freeze', {});
     expect(r).toMatchObject({ ok: false, error: { code: 'UNKNOWN_COMMAND' } });
-    expect((r as { error: { message: string } }).error.message).toContain('create, update, get, keys, history, before-sync, status');
+    expect((r as { error: { message: string } }).error.message).toContain('create, update, delete, get, keys, history, before-sync, status');
   });
 
   it('client commands - a malformed body gets the parser\'s error and writes nothing', async () => {

@@ -4,7 +4,9 @@ import {
   commandSpec,
   errorReply,
   REPLICA_COMMANDS,
+  type AckLevel,
   type ClientCommandName,
+  type DeleteRequest,
   type ErrorReply,
   type GetRequest,
   type UpdateRequest,
@@ -28,8 +30,8 @@ interface HeldWrite {
 }
 
 /**
- * Client commands: `create`, `update`, `get`, `keys`, `history`, `before-sync` and
- * `status`. A write is prepared here against the current state (the origin's half of
+ * Client commands: `create`, `update`, `delete`, `get`, `keys`, `history`, `before-sync`
+ * and `status`. A write is prepared here against the current state (the origin's half of
  * prepare/apply), applied at once, group-committed and handed to the outbox; its answer
  * waits (bounded) for the acknowledgement it asked for. During a round writes are held,
  * bounded in number and time, and run when the replica returns to Work.
@@ -61,8 +63,8 @@ export class ClientCommands {
       }
       const name = spec.name as ClientCommandName;
       const answer = () => (spec.write ? this.guardWrite(() => this.run(name, body)) : this.run(name, body));
-      // A resent update (same client request id) is answered from memory, not applied twice.
-      return await (name === 'update' ? this.dedupe.run(body, answer) : answer());
+      // A resent update or delete (same client request id) is answered from memory, not applied twice.
+      return await (name === 'update' || name === 'delete' ? this.dedupe.run(body, answer) : answer());
     } catch (e) {
       this.s.ports.log.error('command failed', { command, error: String((e as Error)?.stack ?? e) });
       return errorReply('INTERNAL', `the replica failed to answer: ${(e as Error)?.message ?? e}`);
@@ -76,6 +78,8 @@ export class ClientCommands {
         return this.create(body);
       case 'update':
         return this.update(body);
+      case 'delete':
+        return this.delete(body);
       case 'get':
         return this.get(body);
       case 'keys':
@@ -169,15 +173,41 @@ export class ClientCommands {
     await this.commitOwn(event, w.applied);
     // The write's identity (replica, seq) and a token covering it go with every answer,
     // success or TIMEOUT, so a client can follow up with `after` instead of writing twice.
-    const written = { key: req.key, type: w.type, replica: this.s.id, seq: event.seq, token: this.token() };
-    if (req.ack === 'local') return { ok: true, ...written };
-    const ready = req.ack === 'stream'
-      ? () => this.s.outbox.publishedThrough >= event.seq
-      : () => this.s.outbox.publishedThrough >= event.seq && this.peers.allApplied(this.s.id, event.seq);
-    const waited = await (this.s.waits.wait(ready, req.timeoutMs) ?? Promise.resolve(false));
+    return this.acknowledge({ key: req.key, type: w.type, replica: this.s.id, seq: event.seq, token: this.token() }, req.ack, req.timeoutMs);
+  }
+
+  /**
+   * `delete`: observed-remove (docs/protocol.md §4.8). The event covers what this replica
+   * has applied (its `deps`), so it removes the key as seen here; an update this replica
+   * has not seen survives it, and the key then holds that update's effect alone.
+   */
+  private async delete(body: Record<string, unknown>): Promise<Reply> {
+    const p = REPLICA_COMMANDS.delete.parse(body);
+    if (!p.ok) return p;
+    const req: DeleteRequest = p.request;
+    if (req.after !== undefined) {
+      const waited = await this.waitForToken(req.after, req.timeoutMs);
+      if (waited) return waited;
+      if (this.s.mode !== 'Work' || this.s.clockRefusal()) return this.guardWrite(() => this.delete({ ...body, after: undefined }));
+    }
+    const v = this.s.keys.get(req.key);
+    if (!v) return errorReply('NOT_FOUND', `key ${JSON.stringify(req.key)} does not exist; nothing was deleted`);
+    const event: ReplicatedEvent = { ...this.makeEvent(req.key, v.type, v.options, []), delete: true };
+    await this.commitOwn(event);
+    return this.acknowledge({ key: req.key, type: v.type, deleted: true, replica: this.s.id, seq: event.seq, token: this.token() }, req.ack, req.timeoutMs);
+  }
+
+  /** Answers a write once the acknowledgement it asked for came (bounded); a TIMEOUT still names the write. */
+  private async acknowledge(written: { readonly seq: number; readonly [field: string]: Json }, ack: AckLevel, timeoutMs: number): Promise<Reply> {
+    const seq = written.seq;
+    if (ack === 'local') return { ok: true, ...written };
+    const ready = ack === 'stream'
+      ? () => this.s.outbox.publishedThrough >= seq
+      : () => this.s.outbox.publishedThrough >= seq && this.peers.allApplied(this.s.id, seq);
+    const waited = await (this.s.waits.wait(ready, timeoutMs) ?? Promise.resolve(false));
     if (!waited) {
       return {
-        ...errorReply('TIMEOUT', `the write is durable on replica ${this.s.id} (seq ${event.seq}) and will replicate, but ack "${req.ack}" did not come within ${req.timeoutMs} ms; do not resend it, follow up with "after": token`),
+        ...errorReply('TIMEOUT', `the write is durable on replica ${this.s.id} (seq ${seq}) and will replicate, but ack "${ack}" did not come within ${timeoutMs} ms; do not resend it, follow up with "after": token`),
         ...written,
       };
     }
@@ -220,7 +250,7 @@ export class ClientCommands {
       ok: true,
       key: p.request.key,
       type: v.type,
-      events: events.slice(0, max).map((e) => ({ origin: e.origin, seq: e.seq, time: e.time, type: e.type, ops: e.ops })),
+      events: events.slice(0, max).map((e) => ({ origin: e.origin, seq: e.seq, time: e.time, type: e.type, ops: e.ops, ...(e.delete ? { delete: true } : {}) })),
       truncated: events.length > max,
       sinceRound: { ...this.round.lastCommitted() },
     };

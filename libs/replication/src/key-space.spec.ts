@@ -65,7 +65,7 @@ function run(steps: Step[], check: (ks: KeySpace, stored: Map<string, Json>) => 
     } else if (step.kind === 'snapshot') {
       for (const [k, enc, term] of ks.compactChanged()) {
         stored.set(k, enc);
-        terms.set(k, term);
+        terms.set(k, term!);
       }
     } else {
       // A restart loads the store's snapshot (events after it are replayed in a real restart;
@@ -73,7 +73,7 @@ function run(steps: Step[], check: (ks: KeySpace, stored: Map<string, Json>) => 
       // the store kept.
       for (const [k, enc, term] of ks.compactChanged()) {
         stored.set(k, enc);
-        terms.set(k, term);
+        terms.set(k, term!);
       }
       ks = new KeySpace();
       for (const [k, enc] of stored) expect(ks.loadKey(k, enc, terms.get(k))).toBe(true);
@@ -156,7 +156,7 @@ describe('key space', () => {
     ks.apply(ev(3, 'b'));
     const [[key, encoded, term]] = ks.compactChanged();
     expect([key, encoded]).toEqual(['b', [{ type: 'pn-counter', options: null, createdTime: 2, createdBy: 'r1', state: { n: {}, p: { r1: 3 } } }]]);
-    expect(Buffer.from(term).toString('hex')).toBe(ks.digestsByKey().b);
+    expect(Buffer.from(term!).toString('hex')).toBe(ks.digestsByKey().b);
   });
 
   it('digest terms - a load with the terms a snapshot kept has the digest ready; a wrong term is put right in the background', () => {
@@ -175,7 +175,7 @@ describe('key space', () => {
     // A term that does not match its key (another version of the code wrote it, say) is
     // used until the background check reaches it, then replaced by the right one.
     const wrong = new KeySpace();
-    for (const [k, enc, term] of delta) expect(wrong.loadKey(k, enc, k === 'k3' ? new Uint8Array(term.length).fill(7) : term)).toBe(true);
+    for (const [k, enc, term] of delta) expect(wrong.loadKey(k, enc, k === 'k3' ? new Uint8Array(32).fill(7) : term)).toBe(true);
     expect(wrong.digest()).not.toBe(digest);
     while (wrong.refreshStale(2) > 0 || wrong.digest() !== digest) {
       // at most a few steps: five keys, two per step

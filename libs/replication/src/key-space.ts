@@ -7,14 +7,17 @@ import {
   isTimestamp,
   isTypeName,
   isJson,
+  vvGet,
+  vvMerge,
   type AnyCrdtType,
   type Json,
   type OpContext,
   type Timestamp,
   type TypeName,
   type CrdtError,
+  type VersionVector,
 } from '#crdt';
-import type { ReplicatedEvent } from './replicated-event';
+import { deleteContext, type ReplicatedEvent } from '#protocol/replicated-event';
 import { StateDigest } from './state-digest';
 
 /**
@@ -34,6 +37,12 @@ export interface Variant {
   /** The earliest event seen for this variant: (time, origin). Min is commutative, so all replicas agree. */
   createdTime: Timestamp;
   createdBy: string;
+  /**
+   * Set when a delete removed every event of this variant that the key space holds: the
+   * variant reads as absent but keeps its cleared state (what later ops may name) until
+   * the next round's compaction drops it. See `KeySpace.apply` for deletes.
+   */
+  hidden?: true;
 }
 
 /**
@@ -51,10 +60,24 @@ interface KeyEntry {
   /** The encoding's JSON text while cold; undefined while hot. */
   cold: string | undefined;
   readonly slot: number;
+  /** The events applied to this key since the last snapshot, in the order applied (a causal order): a delete recomputes the key from them. */
+  since?: SinceEvent[];
+  /** The state before the first of those events, of each variant whose type has `clear` (by type key). */
+  base?: Map<string, unknown>;
+  /** The tombstone: the join of the contexts of the deletes applied since the last snapshot (dropped at the next one). */
+  deleted?: VersionVector;
+}
+
+/** An event applied to a key since the last snapshot, with the variant it went to. */
+interface SinceEvent {
+  readonly event: ReplicatedEvent;
+  readonly typeKey: string;
+  readonly impl: AnyCrdtType;
+  readonly options: Json;
 }
 
 /** One key's encoding and digest term, as written to a snapshot. */
-export type EncodedKey = readonly [key: string, encoded: Json, digestTerm: Uint8Array];
+export type EncodedKey = readonly [key: string, encoded: Json, digestTerm?: Uint8Array];
 
 /** Why a write was refused at its origin, in protocol terms. */
 export interface KeySpaceError {
@@ -77,13 +100,14 @@ export function typeKeyOf(type: TypeName, options: Json): string {
   return options === null ? type : `${type}|${canonicalJson(options)}`;
 }
 
-/** The variant clients see: the earliest created. */
-function visibleVariant(variants: readonly Variant[]): Variant {
+/** The variant clients see: the earliest created of those not hidden by a delete; undefined when every one is. */
+function visibleVariant(variants: readonly Variant[]): Variant | undefined {
   let best: Variant | undefined;
   for (const v of variants) {
+    if (v.hidden) continue;
     if (!best || v.createdTime < best.createdTime || (v.createdTime === best.createdTime && v.createdBy < best.createdBy)) best = v;
   }
-  return best!;
+  return best;
 }
 
 /** Maps a library error on a client's command to a protocol error. */
@@ -129,9 +153,9 @@ export class KeySpace {
     return e ? visibleVariant(variantsOf(e)) : undefined;
   }
 
-  /** Keys in sorted order with a prefix, at most `limit`. */
+  /** Keys in sorted order with a prefix, at most `limit` (deleted keys left out). */
   list(prefix: string, limit: number): { keys: Array<{ key: string; type: TypeName }>; truncated: boolean } {
-    const names = [...this.entries.keys()].filter((k) => k.startsWith(prefix)).sort();
+    const names = [...this.entries.keys()].filter((k) => k.startsWith(prefix) && this.get(k) !== undefined).sort();
     return {
       keys: names.slice(0, limit).map((key) => ({ key, type: this.get(key)!.type })),
       truncated: names.length > limit,
@@ -167,7 +191,12 @@ export class KeySpace {
       const o = impl.parseOptions(rawOptions);
       if (!o.ok) return { ok: false, error: commandError(o.error) };
       options = o.value;
-      state = impl.create(options);
+      // A deleted key keeps its variants' cleared states until the next round: ops are
+      // prepared against them (their clocks and the elements later ops may name), a copy.
+      const typeKey = typeKeyOf(impl.name, options);
+      const gone = this.entries.get(key);
+      const hidden = gone ? variantsOf(gone).find((v) => v.typeKey === typeKey) : undefined;
+      state = hidden ? impl.clone(hidden.state) : impl.create(options);
       created = true;
     }
     const ops: Json[] = [];
@@ -201,6 +230,7 @@ export class KeySpace {
    * refused with a reason and changes nothing; every replica refuses it alike.
    */
   apply(event: ReplicatedEvent, prepared?: unknown): { ok: true } | { ok: false; reason: string } {
+    if (event.delete) return this.applyDelete(event);
     const t = crdtType(event.type);
     if (!t.ok) return { ok: false, reason: t.error.message };
     const impl = t.value;
@@ -209,6 +239,8 @@ export class KeySpace {
     const typeKey = typeKeyOf(impl.name, parsedOptions.value);
     let entry = this.entries.get(event.key);
     const variant = entry ? warm(entry).find((v) => v.typeKey === typeKey) : undefined;
+    // The first change since the last snapshot: keep what a delete would recompute from.
+    if (entry && !entry.since) startSince(entry);
     let state: unknown;
     if (prepared !== undefined) {
       // The origin's own batch: `prepare` built this state by applying exactly these ops.
@@ -228,14 +260,50 @@ export class KeySpace {
     }
     if (variant) {
       variant.state = state;
-      if (event.time < variant.createdTime || (event.time === variant.createdTime && event.origin < variant.createdBy)) {
+      if (variant.hidden) {
+        // Deleted before: it is created again by the events since, of which this is the first here.
+        delete variant.hidden;
+        variant.createdTime = event.time;
+        variant.createdBy = event.origin;
+      } else if (event.time < variant.createdTime || (event.time === variant.createdTime && event.origin < variant.createdBy)) {
         variant.createdTime = event.time;
         variant.createdBy = event.origin;
       }
     } else {
-      if (!entry) this.entries.set(event.key, (entry = { variants: [], cold: undefined, slot: this.stateDigest.allocate() }));
+      if (!entry) this.entries.set(event.key, (entry = { variants: [], cold: undefined, slot: this.stateDigest.allocate(), since: [] }));
       warm(entry).push({ type: impl.name, options: parsedOptions.value, typeKey, impl, state, createdTime: event.time, createdBy: event.origin });
     }
+    entry!.since!.push({ event, typeKey, impl, options: parsedOptions.value });
+    this.changed.add(event.key);
+    this.stale.add(event.key);
+    return { ok: true };
+  }
+
+  /**
+   * A key-level delete (docs/crdt-types.md, "Deleting a key"): observed-remove. The
+   * delete covers the events its origin had applied (`deleteContext`); afterwards the key
+   * holds exactly what the events on it that no delete covers make of it, every variant
+   * recomputed from the events since the last snapshot: for a type with `clear`, the
+   * state before them plus the covered events, cleared (so later ops still find the
+   * elements and clocks they name), then the uncovered events; for the others a new
+   * state with the uncovered events. A variant with no uncovered event is hidden; a key
+   * whose variants are all hidden reads as absent. What the last snapshot holds counts
+   * as covered: a delete made after a round has seen all of it, and one made by a
+   * replica that missed the round removes it too (the documented limit).
+   *
+   * The contexts join into the key's tombstone, so a later delete and the one before it
+   * cover what either saw; the tombstone, the events and the hidden variants are dropped
+   * at the next snapshot (`compactChanged`). An event that a delete covers always arrives
+   * before it (causal delivery), so events applied after a delete are applied as usual.
+   */
+  private applyDelete(event: ReplicatedEvent): { ok: true } {
+    const entry = this.entries.get(event.key);
+    // Nothing here to remove: the key is gone already (an earlier round dropped it).
+    if (!entry) return { ok: true };
+    if (!entry.since) startSince(entry);
+    const ctx = deleteContext(event);
+    entry.deleted = entry.deleted ? vvMerge(entry.deleted, ctx) : ctx;
+    recompute(entry, entry.deleted);
     this.changed.add(event.key);
     this.stale.add(event.key);
     return { ok: true };
@@ -295,6 +363,7 @@ export class KeySpace {
     // Decoded once to check it, then dropped: the key stays cold until written.
     if (!decodeVariants(parsed)) return false;
     const old = this.entries.get(key);
+    // The snapshot is the new base: events since and tombstones start again empty.
     const entry: KeyEntry = { variants: undefined, cold: text, slot: old?.slot ?? this.stateDigest.allocate() };
     this.entries.set(key, entry);
     // A key loaded from a snapshot is compacted already and is in the store's snapshot.
@@ -339,7 +408,7 @@ export class KeySpace {
     const variants = decodeVariants(encoded);
     if (!variants) return undefined;
     const v = visibleVariant(variants);
-    return { type: v.type, value: v.impl.value(v.state) };
+    return v && { type: v.type, value: v.impl.value(v.state) };
   }
 
   /** Number of keys changed since the last snapshot. */
@@ -365,9 +434,21 @@ export class KeySpace {
     const out: EncodedKey[] = [];
     for (const key of keys) {
       const entry = this.entries.get(key);
-      if (!entry) continue;
-      const variants = warm(entry);
-      const keep = visibleVariant(variants);
+      const keep = entry && visibleVariant(warm(entry));
+      if (!entry || !keep) {
+        // Deleted, and nothing came after the delete: the key leaves the state and the
+        // snapshot (`null` removes its row), with its tombstone.
+        if (entry) {
+          this.entries.delete(key);
+          this.stateDigest.release(entry.slot);
+        }
+        this.stale.delete(key);
+        out.push([key, null]);
+        continue;
+      }
+      entry.since = undefined;
+      entry.base = undefined;
+      entry.deleted = undefined;
       keep.impl.compact(keep.state);
       entry.variants = [keep];
       const encoded = encodeEntry(entry);
@@ -383,7 +464,7 @@ export class KeySpace {
     return out;
   }
 
-  /** Marks keys as changed again (their snapshot delta did not reach the disk). */
+  /** Marks keys as changed again (their snapshot delta did not reach the disk; a removal is written again too). */
   unwriteChanged(keys: Iterable<EncodedKey>): void {
     for (const [key] of keys) this.changed.add(key);
   }
@@ -442,7 +523,7 @@ function canonicalEntry(entry: KeyEntry): string {
   let s = '[';
   for (let i = 0; i < variants.length; i++) {
     const v = variants[i];
-    s += `${i ? ',' : ''}{"createdBy":${JSON.stringify(v.createdBy)},"createdTime":${canonicalJson(v.createdTime)},"options":${canonicalJson(v.options)},"state":${canonicalJson(v.impl.encode(v.state))},"type":${JSON.stringify(v.type)}}`;
+    s += `${i ? ',' : ''}{"createdBy":${JSON.stringify(v.createdBy)},"createdTime":${canonicalJson(v.createdTime)},${v.hidden ? '"hidden":true,' : ''}"options":${canonicalJson(v.options)},"state":${canonicalJson(v.impl.encode(v.state))},"type":${JSON.stringify(v.type)}}`;
   }
   return s + ']';
 }
@@ -450,7 +531,67 @@ function canonicalEntry(entry: KeyEntry): string {
 function encodeEntry(entry: KeyEntry): Json {
   if (!entry.variants) return JSON.parse(entry.cold!) as Json;
   const variants = entry.variants.length > 1 ? [...entry.variants].sort((a, b) => (a.typeKey < b.typeKey ? -1 : a.typeKey > b.typeKey ? 1 : 0)) : entry.variants;
-  return variants.map((v) => ({ type: v.type, options: v.options, createdTime: v.createdTime, createdBy: v.createdBy, state: v.impl.encode(v.state) }));
+  return variants.map((v) => ({ type: v.type, options: v.options, createdTime: v.createdTime, createdBy: v.createdBy, ...(v.hidden ? { hidden: true } : {}), state: v.impl.encode(v.state) }));
+}
+
+/** `createdBy` of a hidden variant (see `recompute`). */
+const HIDDEN_CREATOR = '-';
+
+/** Starts recording a key's events since the last snapshot: the states a delete clears (see `applyDelete`). */
+function startSince(entry: KeyEntry): void {
+  entry.since = [];
+  for (const v of warm(entry)) {
+    if (!v.impl.clear) continue;
+    if (!entry.base) entry.base = new Map();
+    entry.base.set(v.typeKey, v.impl.clone(v.state));
+  }
+}
+
+/** Recomputes every variant of a key from its base and its events since, without what `deleted` covers (see `KeySpace.applyDelete`). */
+function recompute(entry: KeyEntry, deleted: VersionVector): void {
+  const covered = (e: ReplicatedEvent) => e.seq <= vvGet(deleted, e.origin);
+  for (const v of warm(entry)) {
+    let state: unknown;
+    if (v.impl.clear) {
+      const base = entry.base?.get(v.typeKey);
+      state = base === undefined ? v.impl.create(v.options) : v.impl.clone(base);
+      for (const s of entry.since!) if (s.typeKey === v.typeKey && covered(s.event)) replay(v.impl, state, s.event.ops);
+      state = v.impl.clear(state);
+    } else {
+      state = v.impl.create(v.options);
+    }
+    let first: ReplicatedEvent | undefined;
+    for (const s of entry.since!) {
+      if (s.typeKey !== v.typeKey || covered(s.event)) continue;
+      replay(v.impl, state, s.event.ops);
+      const e = s.event;
+      if (!first || e.time < first.time || (e.time === first.time && e.origin < first.origin)) first = e;
+    }
+    v.state = state;
+    if (first) {
+      delete v.hidden;
+      v.createdTime = first.time;
+      v.createdBy = first.origin;
+    } else {
+      // Hidden: no creation to name. A constant, so that replicas that reached this state by
+      // different paths encode it alike (the digest compares hidden variants too).
+      v.hidden = true;
+      v.createdTime = 0;
+      v.createdBy = HIDDEN_CREATOR;
+    }
+  }
+}
+
+/**
+ * Applies ops again in a recomputation. They were valid when first applied; one that no
+ * longer fits (it names something only a removed event held, on a type without `clear`)
+ * is skipped, the same on every replica, so replicas stay equal.
+ */
+function replay(impl: AnyCrdtType, state: unknown, ops: readonly Json[]): void {
+  for (const op of ops) {
+    const v = impl.validateOp(op, state);
+    if (v.ok) impl.apply(state, v.value);
+  }
 }
 
 function decodeVariants(encoded: unknown): Variant[] | undefined {
@@ -458,6 +599,7 @@ function decodeVariants(encoded: unknown): Variant[] | undefined {
   const variants: Variant[] = [];
   for (const e of encoded) {
     if (!isObject(e) || !isTypeName(e.type) || !isJson(e.options) || !isTimestamp(e.createdTime) || !isNonEmptyString(e.createdBy)) return undefined;
+    if (e.hidden !== undefined && e.hidden !== true) return undefined;
     const t = crdtType(e.type);
     if (!t.ok) return undefined;
     const state = t.value.decode(e.state as Json);
@@ -467,7 +609,7 @@ function decodeVariants(encoded: unknown): Variant[] | undefined {
     const typeKey = typeKeyOf(type, e.options);
     // Two encodings of one variant: malformed (the map this replaced kept the last one).
     if (variants.some((v) => v.typeKey === typeKey)) return undefined;
-    variants.push({ type, options: e.options, typeKey, impl: t.value, state: state.value, createdTime: e.createdTime, createdBy: e.createdBy });
+    variants.push({ type, options: e.options, typeKey, impl: t.value, state: state.value, createdTime: e.createdTime, createdBy: e.createdBy, ...(e.hidden ? { hidden: true as const } : {}) });
   }
   return variants;
 }

@@ -56,7 +56,7 @@ export interface SnapshotDelta {
   readonly round: number;
   readonly cut: VersionVector;
   readonly streamSeq: number;
-  /** Encoded keys that changed, sorted by key, with their digest terms. */
+  /** Encoded keys that changed, sorted by key, with their digest terms; `null` for a key deleted since (its row is removed). */
   readonly changed: ReadonlyArray<SnapshotKey>;
 }
 

@@ -118,6 +118,6 @@ export class ReplicaState {
   /** Announces an applied event on `<prefix>.changes.<key>`. */
   notifyChanged(e: ReplicatedEvent): void {
     // Every replica announces what it applied (`replica`); watchers that want one notice per write keep those with replica === origin.
-    this.ports.notices.changed(e.key, { key: e.key, type: e.type, origin: e.origin, seq: e.seq, time: e.time, replica: this.id });
+    this.ports.notices.changed(e.key, { key: e.key, type: e.type, origin: e.origin, seq: e.seq, time: e.time, replica: this.id, ...(e.delete ? { deleted: true } : {}) });
   }
 }

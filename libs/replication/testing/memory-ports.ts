@@ -101,7 +101,10 @@ export class MemoryStore implements StorePort {
   }
   async writeSnapshotDelta(delta: SnapshotDelta): Promise<void> {
     const keys = new Map<string, Json>(this.snapshot?.keys.map(([k, v]) => [k, v]) ?? []);
-    for (const [k, v] of delta.changed) keys.set(k, v);
+    for (const [k, v] of delta.changed) {
+      if (v === null) keys.delete(k);
+      else keys.set(k, v);
+    }
     this.snapshot = { epoch: delta.epoch, round: delta.round, cut: delta.cut, streamSeq: delta.streamSeq, keys: [...keys].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)) };
     this.streamSeq = Math.max(this.streamSeq, delta.streamSeq);
   }

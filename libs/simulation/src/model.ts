@@ -14,6 +14,12 @@ import type { CreatedEvent, Monitor } from './monitor';
  *
  * Other keys (text, lists, flags, sets with removes, maps' other fields, type conflicts)
  * are checked by convergence only.
+ *
+ * Deletes (docs/crdt-types.md, "Deleting a key"): an event counts only if no delete on its
+ * key covers it (the delete's origin had applied it); with nothing left the key is absent.
+ * A delete whose origin missed a round that does not hold the delete (it had not seen the
+ * round's whole cut) also removes what that round compacted, seen or not (the documented
+ * limit): a key with such a delete is checked by convergence only.
  */
 export type KeyFamily = 'counter' | 'map-counter' | 'add-set' | 'register' | 'free';
 
@@ -29,6 +35,16 @@ export function familyOf(key: string): KeyFamily {
 /** The events on `key` that a replica at `applied` has applied (lost-and-replaced ones excluded). */
 export function eventsAt(monitor: Monitor, key: string, applied: VersionVector): CreatedEvent[] {
   return (monitor.byKey.get(key) ?? []).filter((e) => !e.replaced && e.seq <= vvGet(applied, e.origin));
+}
+
+/** True when `e` is covered by one of `deletes` (its origin had applied `e` when it deleted the key). */
+export function deletedBy(e: CreatedEvent, deletes: readonly CreatedEvent[]): boolean {
+  return deletes.some((d) => e.seq <= vvGet(d.context, e.origin));
+}
+
+/** A delete made without the whole cut of a round that does not hold it: it removes what that round compacted, seen or not. */
+export function pastRound(d: CreatedEvent, cuts: readonly VersionVector[]): boolean {
+  return cuts.some((cut) => d.seq > vvGet(cut, d.origin) && Object.entries(cut).some(([o, s]) => vvGet(d.context, o) < s));
 }
 
 /** The checked part of a value: what the model predicts (undefined for unchecked keys). */
@@ -51,7 +67,15 @@ export function projection(key: string, value: Json | undefined): Json | undefin
 export function expected(monitor: Monitor, key: string, applied: VersionVector): Json | undefined {
   const family = familyOf(key);
   if (family === 'free') return undefined;
-  const events = eventsAt(monitor, key, applied);
+  const applied_ = eventsAt(monitor, key, applied);
+  const deletes = applied_.filter((e) => e.delete);
+  if (deletes.length > 0) {
+    const cuts = monitor.cuts();
+    if (deletes.some((d) => pastRound(d, cuts))) return undefined;
+  }
+  const events = applied_.filter((e) => !e.delete && !deletedBy(e, deletes));
+  // Nothing left after a delete: the key reads as absent.
+  if (deletes.length > 0 && events.length === 0) return ABSENT;
   switch (family) {
     case 'counter': {
       let sum = 0;
@@ -82,11 +106,14 @@ export function expected(monitor: Monitor, key: string, applied: VersionVector):
   }
 }
 
+/** What `expected` says of a key that deletes left empty (no value, unlike an empty set). */
+const ABSENT = '(absent)';
+
 /** Compares a replica's value of `key` at `applied` with the model; a sentence when they differ. */
 export function checkValue(monitor: Monitor, key: string, applied: VersionVector, value: Json | undefined): string | undefined {
   const want = expected(monitor, key, applied);
   if (want === undefined) return undefined;
-  const got = projection(key, value);
+  const got = want === ABSENT && value === undefined ? ABSENT : projection(key, value);
   if (canonicalJson(want) === canonicalJson(got as Json)) return undefined;
   return `${key} at ${JSON.stringify(applied)} is ${truncate(canonicalJson(got as Json))}, the model says ${truncate(canonicalJson(want))}`;
 }

@@ -12,6 +12,10 @@ export interface CreatedEvent {
   readonly type: string;
   /** The event's ops (a copy). */
   readonly ops: Json[];
+  /** A key-level delete: the events on its key that `context` covers are removed. */
+  readonly delete: boolean;
+  /** What the event's origin had applied when it made it (its deps and its own earlier events). */
+  readonly context: VersionVector;
   readonly time: number;
   /** The key's value at the origin just before and just after the event was applied there. */
   readonly before: Json | undefined;
@@ -45,6 +49,9 @@ export class Monitor implements DiskObserver {
   private readonly roundCuts = new Map<string, RoundCut>();
   readonly stats = {
     eventsCreated: 0,
+    /** Key deletes made, and of those, ones whose origin had missed part of a round's cut (their keys are checked by convergence only). */
+    deletesCreated: 0,
+    deletesPastRound: 0,
     refusedEvents: 0,
     seqReusedAfterLoss: 0,
     snapshotsWritten: 0,
@@ -96,12 +103,15 @@ export class Monitor implements DiskObserver {
       prior.replaced = true;
     }
     this.stats.eventsCreated++;
+    if (e.delete) this.stats.deletesCreated++;
     const record: CreatedEvent = {
       origin: e.origin,
       seq: e.seq,
       key: e.key,
       type: e.type,
       ops: JSON.parse(JSON.stringify(e.ops)) as Json[],
+      delete: e.delete === true,
+      context: { ...e.deps, [e.origin]: e.seq - 1 },
       time: e.time,
       before,
       after,
@@ -118,6 +128,11 @@ export class Monitor implements DiskObserver {
   /** The created event `origin#seq`, if any. */
   event(origin: string, seq: number): CreatedEvent | undefined {
     return this.created.get(origin)?.get(seq);
+  }
+
+  /** Every round cut the coordinators sent (committed or not). */
+  cuts(): VersionVector[] {
+    return [...this.roundCuts.values()].map((r) => r.cut);
   }
 
   /** The coordinator sent the cut of a round. */

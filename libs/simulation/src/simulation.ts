@@ -4,7 +4,7 @@ import { migratedSchema, type MigratedSchema } from '#store-sqlite';
 import type { ReplicaLimits } from '#replication/replica-config';
 import { CoordinatorNode } from './coordinator-node';
 import { CALM, FaultSchedule, fullProfile, NO_FAULTS, randomProfile, type FaultCounts, type FaultProfile, type FaultTargets } from './faults';
-import { checkValue, familyOf } from './model';
+import { checkValue, deletedBy, eventsAt, familyOf, pastRound } from './model';
 import { Monitor } from './monitor';
 import { Prng } from './prng';
 import { ReplicaNode } from './replica-node';
@@ -314,6 +314,8 @@ class Simulation implements World, FaultTargets {
         if (wrong) m.violation(`${r.id} final state differs from the model: ${wrong}`);
       }
     }
+    const cuts = m.cuts();
+    for (const list of m.byKey.values()) for (const e of list) if (e.delete && !e.replaced && pastRound(e, cuts)) m.stats.deletesPastRound++;
     // Every seq an origin used up to the final vector was created; every durable event is in it.
     for (const [origin, bySeq] of m.created) {
       const top = vvGet(applied, origin);
@@ -336,6 +338,16 @@ class Simulation implements World, FaultTargets {
         const added = new Set<string>();
         for (const op of e.ops) if (op && typeof op === 'object' && !Array.isArray(op) && Array.isArray(op.values)) for (const v of op.values) added.add(String(v));
         if (w.elements.some((x) => !added.has(x))) m.violation(`write ${w.id} added ${JSON.stringify(w.elements)} but ${w.replica}#${w.seq} adds ${JSON.stringify([...added])}`);
+        // In place: every replica shows the elements, unless a delete that saw the write removed them (observed-remove).
+        const deletes = eventsAt(m, w.key, applied).filter((x) => x.delete);
+        const cuts = m.cuts();
+        if (!deletedBy(e, deletes) && !deletes.some((d) => pastRound(d, cuts))) {
+          for (const r of live) {
+            const v = r.core!.keys.get(w.key);
+            const shown = new Set(v ? (v.impl.value(v.state) as Json[]).map((x) => String(x)) : []);
+            if (w.elements.some((x) => !shown.has(x))) m.violation(`write ${w.id} added ${JSON.stringify(w.elements)} to ${w.key}, no delete saw it, but ${r.id} does not show them`);
+          }
+        }
       }
     }
   }

@@ -36,7 +36,7 @@ const WAITS_MS = [0, 100, 500, 1_500];
 /**
  * Clients sending random commands to random replicas over the network: writes to every
  * key family (counters, add-only sets, sets with removes, maps with nested types,
- * registers, text, lists, flags, and a key whose type is contested), with every ack
+ * registers, text, lists, flags, and a key whose type is contested) and deletes of them, with every ack
  * level, sometimes after their session's causal token, and reads. Every write and its
  * reply is kept for the checker. Sessions merge the tokens of their replies, so an
  * `after` covers everything the client has seen.
@@ -145,7 +145,7 @@ export class Workload {
       if (client.token && p.chance(0.25)) b.after = client.token;
       return b;
     };
-    const family = p.weighted({ counter: 6, addSet: 5, map: 4, register: 3, set: 2, text: 2, list: 1, flag: 1, contested: 1, read: 6 });
+    const family = p.weighted({ counter: 6, addSet: 5, map: 4, register: 3, set: 2, text: 2, list: 1, flag: 1, contested: 1, del: 1, read: 6 });
     switch (family) {
       case 'counter': {
         const key = `c.${p.int(0, 2)}`;
@@ -219,6 +219,11 @@ export class Workload {
         if (p.chance(0.5)) return { command: 'create', key, body: { key, type }, elements: [] };
         const op = type === 'pn-counter' ? { type: 'increment' } : type === 'or-set' ? { type: 'add', value: `q${id}` } : { type: 'set', value: id };
         return { command: 'update', key, body: { ...base(key), type, op }, elements: [] };
+      }
+      case 'del': {
+        // Deletes of every family: the model and the acknowledged-write check apply the observed-remove rule.
+        const key = p.pick(['c.0', 'c.1', 's.0', 's.1', 'm.0', 'r.0', 'r.1', 't.0', 'l.0', 'x.0', 'f.0', 'v.0']);
+        return { command: 'delete', key, body: { ...base(key) }, elements: [] };
       }
       default: {
         const key = p.pick(['c.0', 'c.1', 's.0', 's.1', 'm.0', 'r.0', 't.0', 'l.0', 'x.0', 'v.0']);

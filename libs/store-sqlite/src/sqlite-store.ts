@@ -66,6 +66,7 @@ function prepareStatements(db: BetterSqlite3.Database) {
       `INSERT INTO "snapshot_key" ("key", "encoded", "term") VALUES (?, ?, ?) ON CONFLICT ("key") DO UPDATE SET "encoded" = excluded."encoded", "term" = excluded."term"`,
     ),
     deleteSnapshotKeys: db.prepare(`DELETE FROM "snapshot_key"`),
+    deleteSnapshotKey: db.prepare<[string]>(`DELETE FROM "snapshot_key" WHERE "key" = ?`),
   };
 }
 
@@ -139,7 +140,11 @@ export class SqliteStore implements StorePort {
     // A round rewrites only the rows of the keys that changed since the last snapshot.
     this.writeSnapshotDeltaTx = db.transaction((delta: SnapshotDelta): void => {
       sql.putSnapshotMeta.run(SNAPSHOT_META_ROW_ID, delta.epoch, delta.round, JSON.stringify(delta.cut), delta.streamSeq);
-      for (const [key, encoded, term] of delta.changed) sql.upsertSnapshotKey.run(key, JSON.stringify(encoded), termOrNull(term));
+      // A null encoding is a key deleted since the previous snapshot: its row goes.
+      for (const [key, encoded, term] of delta.changed) {
+        if (encoded === null) sql.deleteSnapshotKey.run(key);
+        else sql.upsertSnapshotKey.run(key, JSON.stringify(encoded), termOrNull(term));
+      }
       const streamSeq = Math.max(this.readNat('writeSnapshotDelta', META_KEYS.streamSeq), delta.streamSeq);
       sql.setMeta.run(META_KEYS.streamSeq, String(streamSeq));
     }).immediate;

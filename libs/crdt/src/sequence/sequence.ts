@@ -196,6 +196,13 @@ export class Sequence<C extends Content> {
     }
   }
 
+  /** Turns every visible element into a tombstone (a key-level delete: later inserts may still name them as `after`). */
+  hideAll(): void {
+    if (this.length === 0) return;
+    for (const [replica, clock, count] of this.spansAt(0, this.length)) this.delete(replica, clock, count);
+    this.hint = null;
+  }
+
   /** Calls `f` on the content of every visible run, in document order. */
   forEachVisible(f: (content: C) => void): void {
     for (let x = this.tree.first(); x !== null; x = this.tree.next(x)) if (x.content !== null) f(x.content);

@@ -45,6 +45,11 @@ export function createDotStore<V>(): DotStore<V> {
   return { clock: new Map(), entries: new Map() };
 }
 
+/** A store with no live dots that has seen everything `store` has (a key-level delete: later ops' dots follow on). */
+export function clearDotStore<V>(store: DotStore<V>): DotStore<V> {
+  return { clock: new Map(store.clock), entries: new Map() };
+}
+
 /** The dot the origin gives its next event on this key, or undefined past 2^53 - 1. */
 export function nextDot<V>(store: DotStore<V>, replica: ReplicaId): DotJson | undefined {
   const counter = (store.clock.get(replica) ?? 0) + 1;

@@ -4,6 +4,7 @@ import { err, ok, type Result } from '../result';
 import {
   applyDots,
   causalGap,
+  clearDotStore,
   cloneDotStore,
   createDotStore,
   decodeDotStore,
@@ -78,6 +79,7 @@ export const dwFlag: CrdtType<DwFlagState, DwFlagOp, boolean> = {
     return store ? ok(store) : err('BAD_ENCODING', 'a dw-flag encoding is {"clock":{replica:counter},"entries":[{"counter","replica","value":"enable"|"disable"}]}');
   },
   clone: (state) => cloneDotStore(state),
+  clear: (state) => clearDotStore(state),
   // Nothing to drop: every live dot is concurrent with the others and decides the value,
   // and the clock names future dots and recognises duplicates.
   compact: () => undefined,

@@ -4,6 +4,7 @@ import { err, ok, type Result } from '../result';
 import {
   applyDots,
   causalGap,
+  clearDotStore,
   cloneDotStore,
   createDotStore,
   decodeDotStore,
@@ -68,6 +69,7 @@ export const ewFlag: CrdtType<EwFlagState, EwFlagOp, boolean> = {
     return store ? ok(store) : err('BAD_ENCODING', 'an ew-flag encoding is {"clock":{replica:counter},"entries":[{"counter","replica"}]}');
   },
   clone: (state) => cloneDotStore(state),
+  clear: (state) => clearDotStore(state),
   // Nothing to drop: live dots are exactly the enables no one has disabled yet, and the
   // clock is what names future dots and recognises duplicates.
   compact: () => undefined,

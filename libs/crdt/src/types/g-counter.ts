@@ -11,9 +11,15 @@ import { decodeNatMap, encodeNatMap, parseAmount } from './counter-support';
  * idempotent and commutative by construction.
  *
  * Commands: `{"type":"increment","by"?:n}` with n ≥ 1 (default 1).
+ *
+ * A key-level delete (`clear`) keeps the entries and records them as `floor`: the value
+ * counts only what each replica added above its floor, and later ops, which carry totals,
+ * go on raising the entries (encoded as `"floor"` only when there is one).
  */
 export interface GCounterState {
   readonly counts: Map<ReplicaId, number>;
+  /** Per replica, its entry when the key was last deleted (absent: never deleted). */
+  readonly floor?: Map<ReplicaId, number>;
 }
 
 /** A g-counter op: the origin's entry becomes at least `total`. */
@@ -46,15 +52,24 @@ export const gCounter: CrdtType<GCounterState, GCounterOp, number> = {
   apply(state, op) {
     if (op.total > (state.counts.get(op.replica) ?? 0)) state.counts.set(op.replica, op.total);
   },
-  value: (state) => sum(state.counts),
-  encode: (state) => ({ counts: encodeNatMap(state.counts) }),
+  value: (state) => sum(state.counts) - (state.floor ? sum(state.floor) : 0),
+  encode: (state): Json => (state.floor && state.floor.size > 0 ? { counts: encodeNatMap(state.counts), floor: encodeNatMap(state.floor) } : { counts: encodeNatMap(state.counts) }),
   decode(encoded) {
     const counts = isObject(encoded) ? decodeNatMap(encoded.counts) : undefined;
-    return counts ? ok({ counts }) : err('BAD_ENCODING', 'a g-counter encoding is {"counts":{replica:natural number}}');
+    const floor = isObject(encoded) && encoded.floor !== undefined ? decodeNatMap(encoded.floor) : new Map<ReplicaId, number>();
+    if (!counts || !floor || !floorBelow(floor, counts)) return err('BAD_ENCODING', 'a g-counter encoding is {"counts":{replica:natural number}} with an optional "floor" of the same shape, each entry at most its count');
+    return ok(floor.size > 0 ? { counts, floor } : { counts });
   },
-  clone: (state) => ({ counts: new Map(state.counts) }),
+  clone: (state) => (state.floor ? { counts: new Map(state.counts), floor: new Map(state.floor) } : { counts: new Map(state.counts) }),
   compact: () => undefined,
+  clear: (state) => ({ counts: new Map(state.counts), floor: new Map([...state.counts].filter(([, v]) => v > 0)) }),
 };
+
+/** True when every floor entry is at most its replica's count (a floor records a count). */
+export function floorBelow(floor: Map<ReplicaId, number>, counts: Map<ReplicaId, number>): boolean {
+  for (const [r, v] of floor) if (v > (counts.get(r) ?? 0)) return false;
+  return true;
+}
 
 /** Sum of a counter's entries. */
 export function sum(counts: Map<ReplicaId, number>): number {

@@ -149,6 +149,11 @@ export const list: CrdtType<ListState, ListOp, Json[]> = {
   decode: (encoded) => Sequence.decode(listKind, encoded, 'list'),
   clone: (state) => state.clone(),
   compact: (state) => state.compact(),
+  clear(state) {
+    const cleared = state.clone();
+    cleared.hideAll();
+    return cleared;
+  },
 };
 
 // A command's `values` (or single `value`), checked and copied.

@@ -5,6 +5,7 @@ import { err, ok, type Result } from '../result';
 import {
   applyDots,
   causalGap,
+  clearDotStore,
   cloneDotStore,
   createDotStore,
   decodeDotStore,
@@ -77,6 +78,7 @@ export const mvRegister: CrdtType<MvRegisterState, MvRegisterOp, Json[]> = {
   },
   // Values are never mutated in place, so the copy may share them.
   clone: (state) => cloneDotStore(state),
+  clear: (state) => clearDotStore(state),
   // Nothing to drop: live values are all concurrent, and the clock recognises duplicates.
   compact: () => undefined,
 };

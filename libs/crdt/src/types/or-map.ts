@@ -146,6 +146,19 @@ export const orMap: CrdtType<OrMapState, OrMapOp, OrMapValue> = {
       if (variants.size === 0) state.fields.delete(field);
     }
   },
+  /** Every field hidden (no dots), each nested state cleared in turn: a later update of a field starts from what its ops may name, and nothing else. */
+  clear(state) {
+    const fields = new Map<string, Map<string, OrMapVariant>>();
+    for (const [field, variants] of state.fields) {
+      const copy = new Map<string, OrMapVariant>();
+      for (const [key, v] of variants) {
+        const t = typeOf(v.type);
+        copy.set(key, { type: v.type, options: v.options, dots: new Map(), state: t.clear ? t.clear(v.state) : t.create(v.options) });
+      }
+      fields.set(field, copy);
+    }
+    return { clock: new Map(state.clock), fields };
+  },
 };
 
 /** `prepare` for a map `depth` levels deep (the outer map is level 1). */

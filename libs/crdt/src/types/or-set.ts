@@ -153,6 +153,8 @@ export const orSet: CrdtType<OrSetState, OrSetOp, Json[]> = {
   // Nothing to drop: removed elements leave no tombstones, and the clock must stay to
   // recognise duplicates.
   compact: () => undefined,
+  // No element, but the clock stays: later adds' dots follow on from it.
+  clear: (state) => ({ clock: new Map(state.clock), entries: new Map() }),
 };
 
 /** `dots` with `dot` in place of the same replica's dot (or added), kept sorted by replica. */

@@ -2,7 +2,7 @@ import type { CrdtType, ReplicaId } from '../crdt-type';
 import { isNat, isNonEmptyString, isObject, type Json } from '../json';
 import { err, ok, type Result } from '../result';
 import { decodeNatMap, encodeNatMap, parseAmount } from './counter-support';
-import { sum } from './g-counter';
+import { floorBelow, sum } from './g-counter';
 
 /**
  * `pn-counter`: a counter that goes up and down, as two grow-only counters (P for
@@ -13,10 +13,15 @@ import { sum } from './g-counter';
  *
  * Commands: `{"type":"increment","by"?:n}` and `{"type":"decrement","by"?:n}`; a negative
  * `by` on increment decrements (and the reverse), `by` 0 is a no-op op.
+ *
+ * A key-level delete (`clear`) records P and N as floors, as `g-counter` does: the value
+ * counts only what was added above them (encoded as `"floorP"`/`"floorN"` when present).
  */
 export interface PnCounterState {
   readonly p: Map<ReplicaId, number>;
   readonly n: Map<ReplicaId, number>;
+  /** P and N when the key was last deleted (absent: never deleted). */
+  readonly floor?: { readonly p: Map<ReplicaId, number>; readonly n: Map<ReplicaId, number> };
 }
 
 /** A pn-counter op: the origin's P (`increment`) or N (`decrement`) total becomes at least `total`. */
@@ -55,13 +60,24 @@ export const pnCounter: CrdtType<PnCounterState, PnCounterOp, number> = {
     const side = op.type === 'increment' ? state.p : state.n;
     if (op.total > (side.get(op.replica) ?? 0)) side.set(op.replica, op.total);
   },
-  value: (state) => sum(state.p) - sum(state.n),
-  encode: (state) => ({ n: encodeNatMap(state.n), p: encodeNatMap(state.p) }),
+  value: (state) => sum(state.p) - sum(state.n) - (state.floor ? sum(state.floor.p) - sum(state.floor.n) : 0),
+  encode: (state): Json =>
+    state.floor && (state.floor.p.size > 0 || state.floor.n.size > 0)
+      ? { floorN: encodeNatMap(state.floor.n), floorP: encodeNatMap(state.floor.p), n: encodeNatMap(state.n), p: encodeNatMap(state.p) }
+      : { n: encodeNatMap(state.n), p: encodeNatMap(state.p) },
   decode(encoded) {
     const p = isObject(encoded) ? decodeNatMap(encoded.p) : undefined;
     const n = isObject(encoded) ? decodeNatMap(encoded.n) : undefined;
-    return p && n ? ok({ p, n }) : err('BAD_ENCODING', 'a pn-counter encoding is {"p":{...},"n":{...}}');
+    const fp = isObject(encoded) && encoded.floorP !== undefined ? decodeNatMap(encoded.floorP) : new Map<ReplicaId, number>();
+    const fn = isObject(encoded) && encoded.floorN !== undefined ? decodeNatMap(encoded.floorN) : new Map<ReplicaId, number>();
+    if (!p || !n || !fp || !fn || !floorBelow(fp, p) || !floorBelow(fn, n)) return err('BAD_ENCODING', 'a pn-counter encoding is {"p":{...},"n":{...}} with optional "floorP"/"floorN" of the same shape, each entry at most its total');
+    return ok(fp.size > 0 || fn.size > 0 ? { p, n, floor: { p: fp, n: fn } } : { p, n });
   },
-  clone: (state) => ({ p: new Map(state.p), n: new Map(state.n) }),
+  clone: (state) => ({ p: new Map(state.p), n: new Map(state.n), ...(state.floor ? { floor: { p: new Map(state.floor.p), n: new Map(state.floor.n) } } : {}) }),
   compact: () => undefined,
+  clear: (state) => ({ p: new Map(state.p), n: new Map(state.n), floor: { p: nonZero(state.p), n: nonZero(state.n) } }),
 };
+
+function nonZero(m: Map<ReplicaId, number>): Map<ReplicaId, number> {
+  return new Map([...m].filter(([, v]) => v > 0));
+}

@@ -109,4 +109,9 @@ export const text: CrdtType<TextState, TextOp, string> = {
   decode: (encoded) => Sequence.decode(textKind, encoded, 'text'),
   clone: (state) => state.clone(),
   compact: (state) => state.compact(),
+  clear(state) {
+    const cleared = state.clone();
+    cleared.hideAll();
+    return cleared;
+  },
 };
