@@ -31,6 +31,7 @@ import {
   type EventBatch,
   type LogPort,
   type OpStreamPort,
+  type StrongPublish,
   type ReplicatedEvent,
   type SnapshotRecord,
   type SnapshotSourcePort,
@@ -71,6 +72,12 @@ class NullStream implements OpStreamPort {
   }
   async lastSeq(): Promise<number> {
     return this.seq;
+  }
+  async publishStrong(): Promise<StrongPublish> {
+    return { ok: true, revision: ++this.seq };
+  }
+  async strongRevision(): Promise<number> {
+    return 0;
   }
   consumeFrom(): void {}
 }

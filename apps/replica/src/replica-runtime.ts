@@ -88,7 +88,7 @@ async function wire(settings: ReplicaSettings, log: LogPort, store: SqliteStore,
     broker,
     systemClock,
     log,
-    { ...DEFAULT_STREAM_RULES, opsSubject: (origin) => subjects.ops(origin), streamCheckMs: settings.streamCheckMs },
+    { ...DEFAULT_STREAM_RULES, opsSubject: (origin) => subjects.ops(origin), strongSubject: (key) => subjects.strongOps(key), streamCheckMs: settings.streamCheckMs },
     (err) => {
       log.error('fatal: the replica core failed on a stream message; exiting to recover from disk', { error: String((err as Error)?.stack ?? err) });
       process.exit(70);

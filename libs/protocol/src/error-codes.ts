@@ -17,6 +17,8 @@ export const ERROR_CODES = {
   OVERLOADED: { retryable: true, meaning: 'a bounded queue is full; nothing was applied' },
   UNAVAILABLE: { retryable: true, meaning: 'the replica is starting, stopping or rejoining' },
   CLOCK_SKEW: { retryable: true, meaning: 'the replica\'s wall clock disagrees with its peers\' (or jumped) by more than the configured maximum offset; it takes no writes until it is back in range; nothing was applied, send the write to another replica' },
+  CONFLICT: { retryable: false, meaning: 'a strong write\'s "expect" did not match the key\'s current revision (another strong write came first); nothing was applied; the reply carries the current "revision": read, decide, and send a new compare-and-set' },
+  STRONG_UNSUPPORTED: { retryable: false, meaning: '"consistency": "strong" or "linearizable" was asked of a key whose CRDT type does not take it (only the types listed in docs/protocol.md do, lww-register among them)' },
   INTERNAL: { retryable: true, meaning: 'an unexpected failure inside the replica; it was logged' },
 } as const;
 

@@ -128,9 +128,25 @@ export interface OpStreamPort {
   publish(events: readonly ReplicatedEvent[], republish?: string): Promise<number>;
   /** The stream's last sequence now (for `consistency: latest` and catch-up); rejects when unreachable. */
   lastSeq(): Promise<number>;
+  /**
+   * Publishes one strong event (`consistency: "strong"`) on its key's strong subject, stored
+   * only if the key's last strong write is at stream sequence `expected` (0: none): the
+   * stream's per-subject optimistic concurrency. Resolves with the event's revision (its
+   * stream sequence), or with the key's current revision when it was not at `expected`;
+   * rejects when the outcome is unknown (a retry with the same event is de-duplicated).
+   */
+  publishStrong(event: ReplicatedEvent, expected: number): Promise<StrongPublish>;
+  /** The key's revision: the stream sequence of its last strong write (0: none). Rejects when unreachable. */
+  strongRevision(key: string): Promise<number>;
   /** (Re)starts delivering stream messages to the core from stream sequence `seq` on. */
   consumeFrom(seq: number): void;
 }
+
+/** The outcome of a strong publish: stored at `revision`, or refused because the key is at `revision`. */
+export type StrongPublish = { readonly ok: true; readonly revision: number } | { readonly ok: false; readonly revision: number };
+
+/** The outcome of a conditional publish at the broker: stored at `seq`, or refused because the subject's last message is at `lastSeq`. */
+export type ConditionalPublish = { readonly ok: true; readonly seq: number } | { readonly ok: false; readonly lastSeq: number };
 
 /** One message of the op stream as the broker delivers it: its sequence, its subject and the bytes published. */
 export interface BrokerMessage {
@@ -169,6 +185,16 @@ export interface BrokerConsumer {
 export interface StreamBrokerPort {
   /** Stores `data` under `subject`, de-duplicated by `msgId`; resolves with the message's sequence. */
   publish(subject: string, data: Uint8Array, msgId: string): Promise<number>;
+  /**
+   * Stores `data` under `subject` only if the subject's last message is at `expectedLastSeq`
+   * (0: the subject holds none; JetStream's `Nats-Expected-Last-Subject-Sequence`),
+   * de-duplicated by `msgId` first (a copy of a stored message resolves with its sequence,
+   * whatever the subject holds since). Resolves refused with the subject's last sequence;
+   * rejects when the outcome is unknown.
+   */
+  publishIfLast(subject: string, data: Uint8Array, msgId: string, expectedLastSeq: number): Promise<ConditionalPublish>;
+  /** The sequence of the last message on `subject` (0: none). Rejects when the broker cannot be reached. */
+  lastSeqOn(subject: string): Promise<number>;
   /** Starts a consumer at `fromSeq` (at the first message after it when it was purged). */
   consume(fromSeq: number): Promise<BrokerConsumer>;
   /** The stream's info; undefined when it does not exist. Rejects when the broker cannot be reached. */
@@ -182,7 +208,8 @@ export interface StreamBrokerPort {
  * reports what it sees of the stream (lost, recreated, shorter, purged past us).
  */
 export interface StreamReceiver {
-  receive(batch: EventBatch, streamSeq: number): Promise<void>;
+  /** `strongKey`: the message came on that key's strong subject (its one event is a strong write at revision `streamSeq`). */
+  receive(batch: EventBatch, streamSeq: number, strongKey?: string): Promise<void>;
   streamReset(fromSeq: number): void;
   rejoin(reason: string): Promise<boolean>;
   /** Last stream sequence processed. */

@@ -45,6 +45,17 @@ export interface ReplicaLimits {
   readonly clockJumpMaxMs: number;
   /** How long writes wait for that confirmation (after a step, or a start with peers) before the replica trusts its clock anyway. */
   readonly clockConfirmWaitMs: number;
+  /** A blind strong write (no `expect`) refused because another strong write came first is stamped again and retried at most this many times. */
+  readonly strongAttemptsMax: number;
+  /**
+   * How long a strong publish whose outcome is unknown (no ack, no refusal) is retried with
+   * the same message id before the replica gives up and exits (the next own seq is held
+   * meanwhile). Well inside the op stream's two-minute duplicate window, so a retry of a
+   * stored write is always recognised as a duplicate.
+   */
+  readonly strongSettleMs: number;
+  /** Pause between retries of a strong publish whose outcome is unknown. */
+  readonly strongRetryMs: number;
 }
 
 /** Defaults, sized for a replica on one core with SQLite on local disk. */
@@ -73,4 +84,7 @@ export const DEFAULT_REPLICA_LIMITS: ReplicaLimits = {
   clockOffsetHardMaxMs: 60_000,
   clockJumpMaxMs: 2_000,
   clockConfirmWaitMs: 60_000,
+  strongAttemptsMax: 16,
+  strongSettleMs: 60_000,
+  strongRetryMs: 200,
 };

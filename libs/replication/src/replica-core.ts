@@ -138,8 +138,8 @@ export class ReplicaCore implements RoundHost, StreamReceiver {
   // ---------------------------------------------------------------- the op stream (StreamReceiver)
 
   /** Takes one stream message; resolves when its effects are durable (see `StreamIngest.receive`). */
-  receive(batch: EventBatch, streamSeq: number): Promise<void> {
-    return this.ingest.receive(batch, streamSeq);
+  receive(batch: EventBatch, streamSeq: number, strongKey?: string): Promise<void> {
+    return this.ingest.receive(batch, streamSeq, strongKey);
   }
 
   /** The stream was lost or reset: republish own events since the last round and read again from `fromSeq`. */
@@ -248,6 +248,8 @@ export class ReplicaCore implements RoundHost, StreamReceiver {
 
   /** Makes pending writes durable and starts publishing them (a freeze flushes everything). */
   async flushOutbox(): Promise<void> {
+    // A strong write whose publish is out becomes an own event (or none) when the stream answers: wait for it, bounded.
+    await this.commands.strongSettled(this.s.limits.freezeFlushMs);
     await this.s.commits.flushed();
     this.s.outbox.pump();
   }

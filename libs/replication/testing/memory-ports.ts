@@ -1,6 +1,6 @@
 import { vvGet, type Json, type VersionVector } from '#crdt';
 import type { EventBatch, ReplicatedEvent } from '#protocol/replicated-event';
-import type { ClockPort, CommitBatch, Heartbeat, LogPort, NoticePort, OpStreamPort, SnapshotDelta, SnapshotRecord, SnapshotSourcePort, StoredReplica, StorePort } from '../src/ports';
+import type { ClockPort, CommitBatch, Heartbeat, LogPort, NoticePort, OpStreamPort, SnapshotDelta, SnapshotRecord, SnapshotSourcePort, StoredReplica, StorePort, StrongPublish } from '../src/ports';
 import type { ReplicaPorts } from '../src/replica-state';
 
 /**
@@ -132,12 +132,26 @@ export class MemoryStore implements StorePort {
 export class MemoryStream implements OpStreamPort {
   readonly messages: EventBatch[] = [];
   readonly republishTags: Array<string | undefined> = [];
+  /** Per message: the key whose strong subject it went on, if any. */
+  readonly strongKeys: Array<string | undefined> = [];
   consumingFrom = 1;
 
   async publish(events: readonly ReplicatedEvent[], republish?: string): Promise<number> {
     this.messages.push({ v: 1, events: events.map((e) => ({ ...e })) });
     this.republishTags.push(republish);
+    this.strongKeys.push(undefined);
     return this.messages.length;
+  }
+  async publishStrong(event: ReplicatedEvent, expected: number): Promise<StrongPublish> {
+    const current = await this.strongRevision(event.key);
+    if (current !== expected) return { ok: false, revision: current };
+    this.messages.push({ v: 1, events: [{ ...event }] });
+    this.republishTags.push(undefined);
+    this.strongKeys.push(event.key);
+    return { ok: true, revision: this.messages.length };
+  }
+  async strongRevision(key: string): Promise<number> {
+    return this.strongKeys.lastIndexOf(key) + 1;
   }
   async lastSeq(): Promise<number> {
     return this.messages.length;

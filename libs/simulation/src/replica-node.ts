@@ -81,7 +81,7 @@ export class ReplicaNode implements ReplicaEndpoint {
       brokerPort,
       clock,
       log,
-      { ...DEFAULT_STREAM_RULES, opsSubject: (origin) => SUBJECTS.ops(origin), streamCheckMs: w.timings.streamCheckMs, commitBacklogMax: w.timings.commitBacklogMax },
+      { ...DEFAULT_STREAM_RULES, opsSubject: (origin) => SUBJECTS.ops(origin), strongSubject: (key) => SUBJECTS.strongOps(key), streamCheckMs: w.timings.streamCheckMs, commitBacklogMax: w.timings.commitBacklogMax },
       (err) => {
         // Production exits on this (code 70); here it is a bug to report.
         if (life.alive) w.monitor.violation(`${life.name}: the core threw into the stream rules: ${String((err as Error)?.stack ?? err)}`);

@@ -1,4 +1,4 @@
-import type { BrokerConsumer, BrokerMessage, BrokerStreamInfo, StreamBrokerPort } from '#replication/ports';
+import type { BrokerConsumer, BrokerMessage, BrokerStreamInfo, ConditionalPublish, StreamBrokerPort } from '#replication/ports';
 import type { BrokerClient } from './broker-client';
 import type { Prng } from './prng';
 import type { SimBroker, StoredMessage, StreamInfo } from './sim-broker';
@@ -50,6 +50,29 @@ export class SimStreamBroker implements StreamBrokerPort {
       },
       () => this.prng.chance(this.faults.ackLossP),
     );
+  }
+
+  publishIfLast(subject: string, data: Uint8Array, msgId: string, expectedLastSeq: number): Promise<ConditionalPublish> {
+    const text = Buffer.from(data).toString('utf8');
+    return this.client.call(
+      `publish ${msgId} if ${subject} at #${expectedLastSeq}`,
+      this.requestTimeoutMs,
+      (b): ConditionalPublish => {
+        const r = b.publish(msgId, subject, text, this.scheduler.nowMs, 'replica', expectedLastSeq);
+        if (!r.ok && r.wrongLastSeq !== undefined) {
+          this.trace(`stream refused ${msgId} from ${this.self}: ${subject} is at #${r.wrongLastSeq}, not #${expectedLastSeq}`);
+          return { ok: false, lastSeq: r.wrongLastSeq };
+        }
+        if (!r.ok) throw new Error(r.error);
+        this.trace(`stream stored ${msgId} from ${this.self} at #${r.seq}${r.duplicate ? ' (duplicate)' : ''} on ${subject}`);
+        return { ok: true, seq: r.seq };
+      },
+      () => this.prng.chance(this.faults.ackLossP),
+    );
+  }
+
+  lastSeqOn(subject: string): Promise<number> {
+    return this.client.call(`last of ${subject}`, this.requestTimeoutMs, (b) => b.lastSeqOn(subject));
   }
 
   async info(): Promise<BrokerStreamInfo | undefined> {

@@ -1,5 +1,5 @@
 import { StreamCreateRefusedError } from './op-stream-error';
-import type { ClockPort, LogPort, OpStreamPort, StreamBrokerPort, StreamReceiver } from '../ports';
+import type { ClockPort, LogPort, OpStreamPort, StreamBrokerPort, StreamReceiver, StrongPublish } from '../ports';
 import { batchMessageId, encodeEventBatch, type ReplicatedEvent } from '../replicated-event';
 import { ConsumeLoop } from './consume-loop';
 import { OpStreamError } from './op-stream-error';
@@ -10,6 +10,8 @@ import { judgeStream } from './stream-verdict';
 export interface StreamFollowerOptions {
   /** The subject an origin's batches are published on (`<prefix>.ops.<origin>`). */
   readonly opsSubject: (origin: string) => string;
+  /** The subject a key's strong writes are published on (`<prefix>.ops.~key.<key>`). */
+  readonly strongSubject: (key: string) => string;
   /** How often the stream is looked at (lost, recreated, shorter, purged past us, consumer stalled). */
   readonly streamCheckMs: number;
   /** Events waiting for a group commit past which the consumer waits for the disk. */
@@ -24,7 +26,7 @@ export interface StreamFollowerOptions {
 }
 
 /** Production values (the simulator scales some down). */
-export const DEFAULT_STREAM_RULES: Omit<StreamFollowerOptions, 'opsSubject'> = {
+export const DEFAULT_STREAM_RULES: Omit<StreamFollowerOptions, 'opsSubject' | 'strongSubject'> = {
   streamCheckMs: 2_000,
   commitBacklogMax: 20_000,
   stallMs: 3_000,
@@ -112,6 +114,31 @@ export class StreamFollower implements OpStreamPort {
     }
   }
 
+  /**
+   * A strong event goes alone, on its key's subject, conditional on the key's last strong
+   * write; its message id is the event's (`batchMessageId`), so a retry after an unknown
+   * outcome is stored once, and a copy of a stored event answers with its revision.
+   */
+  async publishStrong(event: ReplicatedEvent, expected: number): Promise<StrongPublish> {
+    const msgId = batchMessageId([event]);
+    let r;
+    try {
+      r = await this.broker.publishIfLast(this.options.strongSubject(event.key), encodeEventBatch([event]), msgId, expected);
+    } catch (e) {
+      this.check();
+      throw new OpStreamError(`strong publish of ${msgId} failed`, { cause: e });
+    }
+    return r.ok ? { ok: true, revision: r.seq } : { ok: false, revision: r.lastSeq };
+  }
+
+  async strongRevision(key: string): Promise<number> {
+    try {
+      return await this.broker.lastSeqOn(this.options.strongSubject(key));
+    } catch (e) {
+      throw new OpStreamError(`the last strong write of ${JSON.stringify(key)} could not be read`, { cause: e });
+    }
+  }
+
   async lastSeq(): Promise<number> {
     let info;
     try {
@@ -137,6 +164,7 @@ export class StreamFollower implements OpStreamPort {
         retryMsMin: this.options.consumeRetryMsMin,
         retryMsMax: this.options.consumeRetryMsMax,
         opsSubject: this.options.opsSubject,
+        strongSubject: this.options.strongSubject,
       },
       {
         purgedPast: (wanted, first) => this.purgedPast(generation, wanted, first),
