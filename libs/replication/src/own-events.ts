@@ -37,6 +37,13 @@ export class OwnEvents {
    * the outbox counts it as published (every own event before it was, see `StrongCommands`).
    */
   async commitPublished(event: ReplicatedEvent, revision: number): Promise<void> {
+    // The consumer may have brought it back from the stream before the ack came: then ingest applied and committed it.
+    if (vvGet(this.s.buffer.deliveredVector(), this.s.id) >= event.seq) {
+      this.s.noteStrongRevision(event.key, revision);
+      this.s.waits.poke();
+      await this.s.commits.flushed();
+      return;
+    }
     this.take(event, undefined);
     this.s.noteStrongRevision(event.key, revision);
     this.s.outbox.noteInStream(event.seq);
