@@ -87,9 +87,16 @@ class TextSnapshots implements SnapshotSourcePort {
   text: string | undefined;
   publishes = 0;
   lastPublishMs = 0;
+  /** Time spent fetching and parsing, milliseconds (the join's first phase). */
+  fetchMs = 0;
   private waiters: Array<() => void> = [];
   async fetchLatest(): Promise<SnapshotRecord | undefined> {
-    return this.text === undefined ? undefined : (JSON.parse(this.text) as SnapshotRecord);
+    const t0 = performance.now();
+    try {
+      return this.text === undefined ? undefined : (JSON.parse(this.text) as SnapshotRecord);
+    } finally {
+      this.fetchMs += performance.now() - t0;
+    }
   }
   async publish(snapshot: SnapshotRecord): Promise<void> {
     const t0 = performance.now();
@@ -104,19 +111,29 @@ class TextSnapshots implements SnapshotSourcePort {
   }
 }
 
-/** Wraps a store to time its snapshot write. */
-function timedStore(store: SqliteStore, times: { writeSnapshotMs: number }): StorePort {
+/** Store calls timed by `timedStore`, milliseconds. */
+interface StoreTimes {
+  writeSnapshotMs: number;
+  resetMs?: number;
+  loadMs?: number;
+}
+
+/** Wraps a store to time its snapshot writes, resets and loads. */
+function timedStore(store: SqliteStore, times: StoreTimes): StorePort {
+  const field = (prop: string | symbol): keyof StoreTimes | undefined =>
+    prop === 'writeSnapshot' || prop === 'writeSnapshotDelta' ? 'writeSnapshotMs' : prop === 'resetTo' ? 'resetMs' : prop === 'load' ? 'loadMs' : undefined;
   return new Proxy(store, {
     get(target, prop, receiver) {
       const v = Reflect.get(target, prop, receiver) as unknown;
       if (typeof v !== 'function') return v;
-      if (prop === 'writeSnapshot' || prop === 'writeSnapshotDelta') {
+      const f = field(prop);
+      if (f) {
         return async (...args: unknown[]) => {
           const t0 = performance.now();
           try {
             return await (v as (...a: unknown[]) => Promise<unknown>).apply(target, args);
           } finally {
-            times.writeSnapshotMs += performance.now() - t0;
+            times[f] = (times[f] ?? 0) + performance.now() - t0;
           }
         };
       }
@@ -183,7 +200,7 @@ function keyName(i: number): string {
   return `key-${String(i).padStart(7, '0')}`;
 }
 
-async function round(core: ReplicaCore, snapshots: TextSnapshots, times: { writeSnapshotMs: number }, n: number): Promise<RoundTimes> {
+async function round(core: ReplicaCore, snapshots: TextSnapshots, times: StoreTimes, n: number): Promise<RoundTimes> {
   const id = { epoch: 1, round: n };
   const publishesBefore = snapshots.publishes;
   const published = snapshots.nextPublish();
@@ -241,7 +258,7 @@ async function scale(keys: number): Promise<void> {
   try {
     fullGc();
     const baseline = heapNow();
-    const times = { writeSnapshotMs: 0 };
+    const times: StoreTimes = { writeSnapshotMs: 0 };
     const stream = new NullStream();
     const snapshots = new TextSnapshots();
     const file = join(dir, 'replica.sqlite');
@@ -276,11 +293,12 @@ async function scale(keys: number): Promise<void> {
     const beforeLoad = heapNow();
     store = await openSqliteStore({ file, synchronous: 'FULL' });
     core = newCore(timedStore(store, times), stream, snapshots);
+    times.loadMs = 0;
     t0 = performance.now();
     await core.start();
     const loadMs = performance.now() - t0;
     const loaded = heapPerKey(beforeLoad, keys);
-    out.push(`  restart (load) ${num(loadMs)} ms, ${num(core.keys.size)} keys; heap ${num(loaded.perKey)} B/key after load`);
+    out.push(`  restart (load) ${num(loadMs)} ms = store load ${num(times.loadMs ?? 0)} + decode and the rest ${num(loadMs - (times.loadMs ?? 0))}, ${num(core.keys.size)} keys; heap ${num(loaded.perKey)} B/key after load`);
     const d = await round(core, snapshots, times, 4);
     out.push(fmtRound('D: right after the restart', d));
     await core.stop();
@@ -289,12 +307,17 @@ async function scale(keys: number): Promise<void> {
     // Join: an empty file, from the published snapshot.
     const joinFile = join(dir, 'joiner.sqlite');
     const joinStore = await openSqliteStore({ file: joinFile, synchronous: 'FULL' });
-    const joiner = newCore(joinStore, stream, snapshots);
+    const joinTimes: StoreTimes = { writeSnapshotMs: 0, resetMs: 0, loadMs: 0 };
+    const joiner = newCore(timedStore(joinStore, joinTimes), stream, snapshots);
+    snapshots.fetchMs = 0;
     t0 = performance.now();
     await joiner.start();
     const joinMs = performance.now() - t0;
     if (joiner.keys.size !== keys) throw new Error(`joiner holds ${joiner.keys.size} keys, not ${keys}`);
-    out.push(`  join from snapshot ${num(joinMs)} ms (fetch + parse + store reset + load)`);
+    const rest = joinMs - snapshots.fetchMs - joinTimes.resetMs! - joinTimes.loadMs!;
+    out.push(
+      `  join from snapshot ${num(joinMs)} ms = fetch + parse ${num(snapshots.fetchMs)} + store reset ${num(joinTimes.resetMs!)} + store load ${num(joinTimes.loadMs!)} + decode and the rest ${num(rest)}`,
+    );
     await joiner.stop();
     await joinStore.close();
   } finally {

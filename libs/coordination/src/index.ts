@@ -1,6 +1,7 @@
 /** The coordinator's logic: membership, leader lease, round triggers and the compaction round, pure behind ports. */
 export * from './ports';
 export * from './error-codes';
+export * from './admin-commands';
 export * from './round-result';
 export * from './round-messages';
 export * from './membership';

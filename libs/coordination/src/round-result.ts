@@ -10,11 +10,17 @@ export function compareRoundIds(a: RoundId, b: RoundId): number {
   return a.epoch !== b.epoch ? a.epoch - b.epoch : a.round - b.round;
 }
 
+/** How a round can end. */
+export const ROUND_OUTCOMES = ['committed', 'aborted'] as const;
+
 /** How a round ended. */
-export type RoundOutcome = 'committed' | 'aborted';
+export type RoundOutcome = (typeof ROUND_OUTCOMES)[number];
+
+/** What can start a round. */
+export const ROUND_TRIGGERS = ['manual', 'schedule', 'threshold'] as const;
 
 /** What started a round. */
-export type RoundTrigger = 'manual' | 'schedule' | 'threshold';
+export type RoundTrigger = (typeof ROUND_TRIGGERS)[number];
 
 /** Why one replica failed a phase. */
 export interface RoundFailure {
@@ -88,8 +94,11 @@ export interface RoundResult {
   readonly coordinator: string;
 }
 
-/** Phases reported on `<prefix>.rounds.events`. */
-export type RoundEventPhase = 'started' | 'frozen' | 'cut' | 'mismatch' | 'committed' | 'resumed' | 'purged' | 'done';
+/** Phases reported on `<prefix>.rounds.events`, in the order a round reaches them. */
+export const ROUND_EVENT_PHASES = ['started', 'frozen', 'cut', 'mismatch', 'committed', 'resumed', 'purged', 'done'] as const;
+
+/** One of the phases reported on `<prefix>.rounds.events`. */
+export type RoundEventPhase = (typeof ROUND_EVENT_PHASES)[number];
 
 /** One round progress event, as published (`done` carries the whole result). */
 export interface RoundEvent {

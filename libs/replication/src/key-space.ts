@@ -45,8 +45,8 @@ interface KeyEntry {
   readonly slot: number;
 }
 
-/** One key's canonical encoding, as written to a snapshot. */
-export type EncodedKey = readonly [key: string, encoded: Json];
+/** One key's encoding and digest term, as written to a snapshot. */
+export type EncodedKey = readonly [key: string, encoded: Json, digestTerm: Uint8Array];
 
 /** Why a write was refused at its origin, in protocol terms. */
 export interface KeySpaceError {
@@ -101,6 +101,14 @@ export class KeySpace {
   private changed = new Set<string>();
   /** Keys whose digest term does not match their state. */
   private stale = new Set<string>();
+  /**
+   * Keys whose term was loaded from disk rather than computed here, checked again in
+   * bounded background steps (`refreshStale`): a term is a cache of a pure function of the
+   * encoding, stored with it in one transaction, but a term written by another version of
+   * this code must not outlive the load. A walk over the keys, not a set, so it costs no
+   * memory per key.
+   */
+  private unverified: Iterator<[string, KeyEntry]> | undefined;
 
   /** Number of keys. */
   get size(): number {
@@ -262,25 +270,37 @@ export class KeySpace {
     return d.hex();
   }
 
-  /** Loads one key from its encoding (snapshot restore); false when malformed. */
-  loadKey(key: string, encoded: unknown): boolean {
+  /**
+   * Loads one key from its encoding (snapshot restore), with the digest term the store
+   * kept for it if any; false when malformed.
+   */
+  loadKey(key: string, encoded: unknown, digestTerm?: Uint8Array): boolean {
     const variants = decodeVariants(encoded);
     if (!variants) return false;
     const old = this.entries.get(key);
     const entry: KeyEntry = { variants, slot: old?.slot ?? this.stateDigest.allocate() };
     this.entries.set(key, entry);
     // A key loaded from a snapshot is compacted already and is in the store's snapshot.
-    // Its digest term is computed later, in bounded background steps (`refreshStale`), so
-    // a restart does not pay for hashing every key.
     this.changed.delete(key);
-    this.stale.add(key);
+    if (digestTerm !== undefined && digestTerm.length === StateDigest.TERM_BYTES) {
+      // The term its last compaction computed: a round right after a restart finds the
+      // digest ready instead of hashing every key inside the write hold. Checked again in
+      // the background (`refreshStale`).
+      this.stateDigest.set(entry.slot, digestTerm);
+      this.stale.delete(key);
+      this.unverified ??= this.entries.entries();
+    } else {
+      // Computed later, in bounded background steps (`refreshStale`), so a load does not
+      // pay for hashing every key; or by the digest, should a round come first.
+      this.stale.add(key);
+    }
     return true;
   }
 
   /**
    * Brings at most `keysMax` stale digest terms up to date (a background step between
-   * rounds, so the digest a round asks for finds little left to do); returns how many
-   * stay stale.
+   * rounds, so the digest a round asks for finds little left to do), then checks terms
+   * loaded from disk against their keys' states; returns how many stay stale.
    */
   refreshStale(keysMax: number): number {
     let done = 0;
@@ -288,6 +308,11 @@ export class KeySpace {
       if (done++ >= keysMax) break;
       this.refreshTerm(key, this.entries.get(key));
       this.stale.delete(key);
+    }
+    while (this.unverified && done++ < keysMax) {
+      const next = this.unverified.next();
+      if (next.done) this.unverified = undefined;
+      else if (this.entries.get(next.value[0]) === next.value[1]) this.refreshTerm(next.value[0], next.value[1]);
     }
     return this.stale.size;
   }
@@ -328,9 +353,9 @@ export class KeySpace {
       const keep = entry.variants[0];
       keep.impl.compact(keep.state);
       const encoded = encodeEntry(entry);
-      this.refreshTerm(key, entry, encoded);
+      const term = this.refreshTerm(key, entry, encoded)!;
       this.stale.delete(key);
-      out.push([key, encoded]);
+      out.push([key, encoded, term]);
     }
     return out;
   }
@@ -346,12 +371,15 @@ export class KeySpace {
     this.stateDigest.clear();
     this.changed = new Set();
     this.stale = new Set();
+    this.unverified = undefined;
   }
 
   /** Sets a key's digest term from its state (or the encoding given), or drops it when the key is gone. */
-  private refreshTerm(key: string, entry: KeyEntry | undefined, encoded?: Json): void {
-    if (!entry) return;
-    this.stateDigest.set(entry.slot, StateDigest.term(key, encoded === undefined ? canonicalEntry(entry) : canonicalJson(encoded)));
+  private refreshTerm(key: string, entry: KeyEntry | undefined, encoded?: Json): Uint8Array | undefined {
+    if (!entry) return undefined;
+    const term = StateDigest.term(key, encoded === undefined ? canonicalEntry(entry) : canonicalJson(encoded));
+    this.stateDigest.set(entry.slot, term);
+    return term;
   }
 }
 

@@ -20,6 +20,14 @@ export interface ClockPort {
   defer(fn: () => void): void;
 }
 
+/**
+ * One key of a snapshot: its encoding and, where the store kept it, the key's digest term
+ * (`StateDigest.term` of that encoding), so a load need not hash every key again before
+ * the next round asks for the digest. Terms stay on this replica's disk: a snapshot
+ * published for joiners carries none (a joiner computes its own).
+ */
+export type SnapshotKey = readonly [key: string, encoded: Json, digestTerm?: Uint8Array];
+
 /** A snapshot: the whole key space at a round's cut. */
 export interface SnapshotRecord {
   readonly epoch: number;
@@ -29,7 +37,7 @@ export interface SnapshotRecord {
   /** Stream sequence to resume consuming after (everything at or before it is in the snapshot). */
   readonly streamSeq: number;
   /** Encoded keys, sorted by key. */
-  readonly keys: ReadonlyArray<readonly [string, Json]>;
+  readonly keys: ReadonlyArray<SnapshotKey>;
 }
 
 /**
@@ -43,8 +51,8 @@ export interface SnapshotDelta {
   readonly round: number;
   readonly cut: VersionVector;
   readonly streamSeq: number;
-  /** Encoded keys that changed, sorted by key. */
-  readonly changed: ReadonlyArray<readonly [string, Json]>;
+  /** Encoded keys that changed, sorted by key, with their digest terms. */
+  readonly changed: ReadonlyArray<SnapshotKey>;
 }
 
 /** What a round's snapshot holds, without its keys (the keys stay in the store). */
@@ -104,7 +112,7 @@ export interface StorePort {
    * `truncate`, as with `writeSnapshot`.
    */
   writeSnapshotDelta(delta: SnapshotDelta): Promise<void>;
-  /** The snapshot on disk with all its keys, sorted by key (to publish it for joiners), or undefined. */
+  /** The snapshot on disk with all its keys, sorted by key, without digest terms (to publish it for joiners), or undefined. */
   latestSnapshot(): Promise<SnapshotRecord | undefined>;
   /** Deletes at most `rowsMax` op-log events covered by `cut`; resolves with how many (0: none left). */
   truncate(cut: VersionVector, rowsMax: number): Promise<number>;

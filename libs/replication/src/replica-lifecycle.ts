@@ -65,7 +65,9 @@ export class ReplicaLifecycle {
       if (snap) {
         const at = await this.joinPoint(snap);
         await store.resetTo(at, at.streamSeq);
-        stored = await store.load();
+        // What the disk now holds is exactly this (an empty op log): no need to read a
+        // million keys back and parse them again.
+        stored = { replicaId: this.s.id, snapshot: at, events: [], streamSeq: at.streamSeq, publishedThrough: 0 };
         log.info('joined from snapshot', { epoch: snap.epoch, round: snap.round, keys: snap.keys.length, streamSeq: snap.streamSeq });
       }
     }
@@ -89,7 +91,7 @@ export class ReplicaLifecycle {
     this.s.loadGeneration++;
     this.s.clearKeys();
     const cut = snapshot?.cut ?? {};
-    if (snapshot) for (const [k, enc] of snapshot.keys) if (!this.s.keys.loadKey(k, enc)) throw new Error(`snapshot key ${k} does not decode`);
+    if (snapshot) for (const [k, enc, term] of snapshot.keys) if (!this.s.keys.loadKey(k, enc, term)) throw new Error(`snapshot key ${k} does not decode`);
     this.s.snapshotCut = { ...cut };
     this.round.restore(snapshot);
     // Own events a re-join kept may all wait here for the replay to bring their causal past

@@ -27,6 +27,9 @@ const DIGEST_BYTES = 32;
  * rather than an object per key.
  */
 export class StateDigest {
+  /** Bytes of one key's term. */
+  static readonly TERM_BYTES = DIGEST_BYTES;
+
   private table = new Uint8Array(DIGEST_BYTES * 1024);
   private slots = 0;
   private readonly freeSlots: number[] = [];

@@ -270,6 +270,7 @@ export class SimStore implements StorePort {
   }
 }
 
+/** A deep copy (digest terms are byte arrays, which JSON would turn into objects). */
 function clone<T>(value: T): T {
-  return JSON.parse(JSON.stringify(value)) as T;
+  return structuredClone(value);
 }

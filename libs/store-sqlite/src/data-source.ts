@@ -5,12 +5,13 @@ import { OpLogEventEntity } from './entities/op-log-event.entity';
 import { SnapshotKeyEntity } from './entities/snapshot-key.entity';
 import { SnapshotMetaEntity } from './entities/snapshot-meta.entity';
 import { InitialSchema1767225600000 } from './migrations/1767225600000-initial-schema';
+import { SnapshotKeyDigestTerm1795910400000 } from './migrations/1795910400000-snapshot-key-digest-term';
 
 /** The entities of the replica's store. */
 export const STORE_ENTITIES = [OpLogEventEntity, MetaEntity, SnapshotMetaEntity, SnapshotKeyEntity];
 
 /** The store's migrations, oldest first. Add new ones at the end; never edit a released one. */
-export const STORE_MIGRATIONS = [InitialSchema1767225600000];
+export const STORE_MIGRATIONS = [InitialSchema1767225600000, SnapshotKeyDigestTerm1795910400000];
 
 /**
  * SQLite's `synchronous` setting. In WAL mode `FULL` syncs the WAL on every commit, so an

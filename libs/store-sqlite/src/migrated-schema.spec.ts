@@ -19,7 +19,7 @@ describe('migratedSchema', () => {
         expect(copy.prepare(SCHEMA_SQL).all()).toEqual(onFile.prepare(SCHEMA_SQL).all());
         const migrations = `SELECT "name" FROM "typeorm_migrations" ORDER BY "id"`;
         expect(copy.prepare(migrations).pluck().all()).toEqual(onFile.prepare(migrations).pluck().all());
-        expect(copy.prepare(migrations).pluck().all()).toEqual(['InitialSchema1767225600000']);
+        expect(copy.prepare(migrations).pluck().all()).toEqual(['InitialSchema1767225600000', 'SnapshotKeyDigestTerm1795910400000']);
       } finally {
         copy.close();
       }

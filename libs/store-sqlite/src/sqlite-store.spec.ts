@@ -218,6 +218,28 @@ describe('SqliteStore', () => {
     expect(await store.truncate({ a: 3 }, 100)).toBe(3);
   });
 
+  it('digest terms - kept with the rows a delta writes, loaded back, never published; a rewrite without one clears it', async () => {
+    let store = await openStore();
+    const term = (b: number) => new Uint8Array(32).fill(b);
+    const [x, y] = snapshot({}, [['x', 1], ['y', 2]], 0).keys;
+    await store.writeSnapshotDelta({ epoch: 1, round: 1, cut: {}, streamSeq: 0, changed: [[x[0], x[1], term(1)], [y[0], y[1], term(2)]] });
+    store = await reopen(store);
+    const loaded = (await store.load()).snapshot!;
+    expect(loaded.keys.map(([k, , t]) => [k, t && Buffer.from(t).toString('hex')])).toEqual([
+      ['x', '01'.repeat(32)],
+      ['y', '02'.repeat(32)],
+    ]);
+    // Joiners compute their own: the published snapshot has no terms.
+    expect((await store.latestSnapshot())!.keys.every((k) => k.length === 2)).toBe(true);
+    // A key rewritten without a term (a full snapshot from a joiner, say) has none after.
+    await store.writeSnapshotDelta({ epoch: 1, round: 2, cut: {}, streamSeq: 0, changed: [[x[0], { p: { a: 5 }, n: {} }]] });
+    const again = (await store.load()).snapshot!;
+    expect(again.keys.map(([k, , t]) => [k, t === undefined])).toEqual([
+      ['x', true],
+      ['y', false],
+    ]);
+  });
+
   it('latestSnapshot - undefined on an empty store', async () => {
     const store = await openStore();
     expect(await store.latestSnapshot()).toBeUndefined();
@@ -283,7 +305,7 @@ describe('SqliteStore', () => {
     await store.close();
 
     const ds = await inspect();
-    expect(await ds.query(`SELECT "name" FROM "typeorm_migrations"`)).toEqual([{ name: 'InitialSchema1767225600000' }]);
+    expect(await ds.query(`SELECT "name" FROM "typeorm_migrations"`)).toEqual([{ name: 'InitialSchema1767225600000' }, { name: 'SnapshotKeyDigestTerm1795910400000' }]);
     // What `synchronize` would still do: nothing, or entities and migration disagree.
     const pending = await ds.driver.createSchemaBuilder().log();
     expect(pending.upQueries.map((q) => q.query)).toEqual([]);

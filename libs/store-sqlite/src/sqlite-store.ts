@@ -1,6 +1,6 @@
 import type BetterSqlite3 from 'better-sqlite3';
 import type { Json, VersionVector } from '#crdt';
-import type { CommitBatch, SnapshotDelta, SnapshotRecord, StoredReplica, StorePort } from '#replication/ports';
+import type { CommitBatch, SnapshotDelta, SnapshotKey, SnapshotRecord, StoredReplica, StorePort } from '#replication/ports';
 import type { ReplicatedEvent } from '#replication/replicated-event';
 import { connectionOf, createStoreDataSource, type StoreDataSourceConfig } from './data-source';
 import { META_KEYS } from './entities/meta.entity';
@@ -59,10 +59,11 @@ function prepareStatements(db: BetterSqlite3.Database) {
     ),
     deleteSnapshotMeta: db.prepare(`DELETE FROM "snapshot_meta"`),
     allSnapshotKeys: db.prepare<[], [string, string]>(`SELECT "key", "encoded" FROM "snapshot_key"`).raw(),
+    allSnapshotKeysWithTerms: db.prepare<[], [string, string, Buffer | null]>(`SELECT "key", "encoded", "term" FROM "snapshot_key"`).raw(),
     getSnapshotKey: db.prepare<[string], string>(`SELECT "encoded" FROM "snapshot_key" WHERE "key" = ?`).pluck(),
-    insertSnapshotKey: db.prepare<[string, string]>(`INSERT INTO "snapshot_key" ("key", "encoded") VALUES (?, ?)`),
-    upsertSnapshotKey: db.prepare<[string, string]>(
-      `INSERT INTO "snapshot_key" ("key", "encoded") VALUES (?, ?) ON CONFLICT ("key") DO UPDATE SET "encoded" = excluded."encoded"`,
+    insertSnapshotKey: db.prepare<[string, string, Uint8Array | null]>(`INSERT INTO "snapshot_key" ("key", "encoded", "term") VALUES (?, ?, ?)`),
+    upsertSnapshotKey: db.prepare<[string, string, Uint8Array | null]>(
+      `INSERT INTO "snapshot_key" ("key", "encoded", "term") VALUES (?, ?, ?) ON CONFLICT ("key") DO UPDATE SET "encoded" = excluded."encoded", "term" = excluded."term"`,
     ),
     deleteSnapshotKeys: db.prepare(`DELETE FROM "snapshot_key"`),
   };
@@ -138,13 +139,13 @@ export class SqliteStore implements StorePort {
     // A round rewrites only the rows of the keys that changed since the last snapshot.
     this.writeSnapshotDeltaTx = db.transaction((delta: SnapshotDelta): void => {
       sql.putSnapshotMeta.run(SNAPSHOT_META_ROW_ID, delta.epoch, delta.round, JSON.stringify(delta.cut), delta.streamSeq);
-      for (const [key, encoded] of delta.changed) sql.upsertSnapshotKey.run(key, JSON.stringify(encoded));
+      for (const [key, encoded, term] of delta.changed) sql.upsertSnapshotKey.run(key, JSON.stringify(encoded), termOrNull(term));
       const streamSeq = Math.max(this.readNat('writeSnapshotDelta', META_KEYS.streamSeq), delta.streamSeq);
       sql.setMeta.run(META_KEYS.streamSeq, String(streamSeq));
     }).immediate;
 
     // One read transaction: the meta row and the keys belong to one round.
-    this.readSnapshotTx = db.transaction((): SnapshotRecord | undefined => this.readSnapshot()).deferred;
+    this.readSnapshotTx = db.transaction((): SnapshotRecord | undefined => this.readSnapshot(false)).deferred;
 
     this.truncateTx = db.transaction((cut: VersionVector, rowsMax: number): number => {
       let deleted = 0;
@@ -166,7 +167,7 @@ export class SqliteStore implements StorePort {
     this.loadTx = db.transaction((): StoredReplica => {
       const all = sql.allEvents.all().map((text) => parseEvent('load', text));
       this.opLogCount = all.length;
-      const snapshot = this.readSnapshot();
+      const snapshot = this.readSnapshot(true);
       this.snapshotCut = snapshot ? { ...snapshot.cut } : {};
       // A crash between a snapshot and its truncation leaves covered events behind.
       const events = snapshot ? all.filter((e) => e.seq > (Object.prototype.hasOwnProperty.call(snapshot.cut, e.origin) ? snapshot.cut[e.origin] : 0)) : all;
@@ -302,17 +303,19 @@ export class SqliteStore implements StorePort {
     const { sql } = this;
     sql.putSnapshotMeta.run(SNAPSHOT_META_ROW_ID, snapshot.epoch, snapshot.round, JSON.stringify(snapshot.cut), snapshot.streamSeq);
     sql.deleteSnapshotKeys.run();
-    for (const [key, encoded] of snapshot.keys) sql.insertSnapshotKey.run(key, JSON.stringify(encoded));
+    for (const [key, encoded, term] of snapshot.keys) sql.insertSnapshotKey.run(key, JSON.stringify(encoded), termOrNull(term));
   }
 
-  private readSnapshot(): SnapshotRecord | undefined {
+  /** The snapshot on disk; with `terms`, each key with the digest term kept for it (this replica's load), else without (to publish). */
+  private readSnapshot(terms: boolean): SnapshotRecord | undefined {
     const row = this.sql.getSnapshotMeta.get(SNAPSHOT_META_ROW_ID);
     if (!row) return undefined;
     const cut = parseJson('load', 'the snapshot cut', row.cut);
     if (typeof cut !== 'object' || cut === null || Array.isArray(cut)) throw new StoreError('STORE_CORRUPT', 'load', 'the snapshot cut is not an object');
-    const keys = this.sql.allSnapshotKeys
-      .all()
-      .map(([key, text]): readonly [string, Json] => [key, parseJson('load', `snapshot key ${JSON.stringify(key)}`, text) as Json]);
+    const parse = (key: string, text: string): Json => parseJson('load', `snapshot key ${JSON.stringify(key)}`, text) as Json;
+    const keys: SnapshotKey[] = terms
+      ? this.sql.allSnapshotKeysWithTerms.all().map(([key, text, term]): SnapshotKey => (term ? [key, parse(key, text), term] : [key, parse(key, text)]))
+      : this.sql.allSnapshotKeys.all().map(([key, text]): SnapshotKey => [key, parse(key, text)]);
     // SQLite orders text by its UTF-8 bytes, JavaScript by UTF-16 code units; they differ
     // for characters above U+FFFF against U+E000..U+FFFF. The snapshot must come back in
     // the order the core sorts in (and digests), so sort here; on rows already in SQLite's
@@ -359,6 +362,11 @@ function assertSnapshot(operation: string, s: SnapshotRecord): void {
   assertNat(`${operation}: round`, s.round);
   assertNat(`${operation}: streamSeq`, s.streamSeq);
   for (const [origin, seq] of Object.entries(s.cut)) assertNat(`${operation}: cut[${origin}]`, seq);
+}
+
+/** A key's digest term as a column value: its bytes, or NULL when there is none (anything else than bytes is not a term). */
+function termOrNull(term: unknown): Uint8Array | null {
+  return ArrayBuffer.isView(term) ? (term as Uint8Array) : null;
 }
 
 function messageOf(err: unknown): string {

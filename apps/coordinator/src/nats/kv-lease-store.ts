@@ -5,7 +5,7 @@ import type { LeaseEntry, LeaseRecord, LeaseStorePort } from '#coordination';
 import { isNat, isObject } from '#crdt/json';
 
 /** The KV key holding the lease. */
-const LEASE_KEY = 'leader';
+export const LEASE_KEY = 'leader';
 
 /** The lease store could not be reached or answered with an unexpected error. Keeps the client's error as `cause`. */
 export class LeaseStoreError extends Error {

@@ -2,7 +2,7 @@ import type { KV } from '@nats-io/kv';
 import type { RoundHistoryPort, RoundResult } from '#coordination';
 
 /** The KV key holding the round history (next to the lease's `leader`). */
-const HISTORY_KEY = 'rounds';
+export const HISTORY_KEY = 'rounds';
 
 /** The round history as one JSON list under the key `rounds` of the coordinator's KV bucket (issue 9: it survives restarts). */
 export class KvRoundHistory implements RoundHistoryPort {

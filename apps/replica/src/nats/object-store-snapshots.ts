@@ -5,7 +5,7 @@ import { isNat, isObject, isVersionVector, type Json } from '#crdt';
 import type { SnapshotRecord, SnapshotSourcePort } from '#replication';
 
 /** The object name the latest snapshot is kept under. */
-const LATEST = 'latest';
+export const LATEST = 'latest';
 /** One read attempt's time bound, and how many attempts before giving up. */
 const FETCH_ATTEMPT_MS = 10_000;
 const FETCH_ATTEMPTS_MAX = 3;

@@ -12,4 +12,8 @@ export class SnapshotKeyEntity {
   /** The key's CRDT encoding, as JSON. */
   @Column({ type: 'text', name: 'encoded' })
   encoded!: string;
+
+  /** The key's digest term (32 bytes; see `StateDigest`), when the round that wrote the row computed it. */
+  @Column({ type: 'blob', name: 'term', nullable: true })
+  term!: Buffer | null;
 }
