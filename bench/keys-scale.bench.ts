@@ -31,7 +31,7 @@ import {
   type EventBatch,
   type LogPort,
   type OpStreamPort,
-  type StrongPublish,
+  type StrongNext, StrongPublish,
   type ReplicatedEvent,
   type SnapshotRecord,
   type SnapshotSourcePort,
@@ -78,6 +78,15 @@ class NullStream implements OpStreamPort {
   }
   async strongRevision(): Promise<number> {
     return 0;
+  }
+  async strongNext(): Promise<StrongNext> {
+    return { firstSeq: 1, created: 'null' };
+  }
+  streamReplicas(): number {
+    return 1;
+  }
+  incarnation(): string {
+    return 'null';
   }
   consumeFrom(): void {}
 }

@@ -106,7 +106,7 @@ async function wire(settings: ReplicaSettings, log: LogPort, store: SqliteStore,
       newReplicaId: () => `r-${randomBytes(4).toString('hex')}`,
       onFatal: fatal,
     },
-    { replicaId: settings.replicaId, observer: instruments.observer },
+    { replicaId: settings.replicaId, observer: instruments.observer, limits: { strongOnReplicatedStream: settings.strongOnReplicatedStream } },
   );
   stream.attach(core);
   await core.start();

@@ -13,6 +13,7 @@ import { withArticle } from '#crdt/type-article';
 import { decodeToken, encodeToken } from './causal-token';
 import { KeySpace } from './key-space';
 import { OwnEvents } from './own-events';
+import type { StrongPending } from './ports';
 import { RequestDedupe } from './request-dedupe';
 import type { PeerLiveness } from './peer-liveness';
 import type { ReplicaState } from './replica-state';
@@ -58,6 +59,11 @@ export class ClientCommands {
   /** Resolves once no strong write's publish is out (a freeze waits for it, bounded), false after `timeoutMs`. */
   strongSettled(timeoutMs: number): Promise<boolean> {
     return this.own.free(timeoutMs);
+  }
+
+  /** A strong write found pending on disk at start (`StrongCommands.recover`). */
+  recoverStrong(pending: StrongPending): void {
+    this.strong.recover(pending);
   }
 
   /** Waits (bounded) while a strong write holds the next own seq; the reply to give when it did not end in time. */

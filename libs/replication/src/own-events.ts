@@ -1,14 +1,16 @@
 import { vvGet } from '#crdt';
 import { EVENT_VERSION, type ReplicatedEvent } from '#protocol/replicated-event';
+import type { StrongPending } from './ports';
 import type { ReplicaState } from './replica-state';
 
 /**
- * This replica's own events: the next own seq, and the two ways an own event is born.
- * An eventual write is applied at once, made durable, then handed to the outbox
- * (`commit`). A strong write is published first, conditionally, and exists only if the
- * stream stored it (`commitPublished`); while its publish is out, it holds the next own
- * seq (`hold`), so that no other write takes that seq and a refused strong write leaves no
- * gap in this origin's seqs (the causal buffer delivers each origin's seqs in order).
+ * This replica's own events: the next own seq, and the ways an own event is born. An
+ * eventual write is applied at once, made durable, then handed to the outbox (`commit`).
+ * A strong write is kept on disk as pending (`reserve`) before its conditional publish and
+ * is applied only when the stream stored it (`commitStored`); a refused one leaves its seq
+ * to a no-op (`commitRefused`), so no origin ever publishes two contents under one seq
+ * and its seqs stay contiguous (the causal buffer delivers each origin's seqs in order).
+ * While a strong write is pending it holds the next own seq (`hold`).
  */
 export class OwnEvents {
   private held = false;
@@ -32,24 +34,72 @@ export class OwnEvents {
     this.s.waits.poke();
   }
 
+  /** Keeps a strong write on disk before it is published (a crash then finds it, see `StrongPending`). */
+  async reserve(pending: StrongPending): Promise<void> {
+    await this.s.commits.setStrongPending(pending);
+  }
+
+  /** True when own event `seq` is applied here (stored and brought back by the stream, or in a snapshot). */
+  has(seq: number): boolean {
+    return vvGet(this.s.buffer.deliveredVector(), this.s.id) >= seq;
+  }
+
   /**
-   * Applies an own strong event the stream has stored at `revision` and makes it durable;
-   * the outbox counts it as published (every own event before it was, see `StrongCommands`).
+   * Applies an own strong event the stream has stored at `revision` and makes it durable,
+   * dropping the pending record in the same commit; the outbox counts it as published
+   * (every own event before it was, see `StrongCommands`).
    */
-  async commitPublished(event: ReplicatedEvent, revision: number): Promise<void> {
+  async commitStored(event: ReplicatedEvent, revision: number): Promise<void> {
     // The consumer may have brought it back from the stream before the ack came: then ingest applied and committed it.
-    if (vvGet(this.s.buffer.deliveredVector(), this.s.id) >= event.seq) {
+    if (this.has(event.seq)) {
       this.s.noteStrongRevision(event.key, revision);
       this.s.waits.poke();
-      await this.s.commits.flushed();
+      await this.s.commits.setStrongPending(null);
       return;
     }
     this.take(event, undefined);
     this.s.noteStrongRevision(event.key, revision);
     this.s.outbox.noteInStream(event.seq);
     this.s.waits.poke();
-    await this.s.commits.add([event]);
+    await this.s.commits.setStrongPending(null, [event]);
     this.s.notifyChanged(event);
+  }
+
+  /**
+   * The stream refused strong event `event` (it is not stored and never will be): its seq
+   * goes to a no-op of the same key (no ops), which replaces the pending record on disk
+   * and is published through the outbox like any own event.
+   */
+  async commitRefused(event: ReplicatedEvent): Promise<void> {
+    if (this.has(event.seq)) throw new Error(`own strong event ${event.origin}#${event.seq} was applied, yet judged refused`);
+    const noop: ReplicatedEvent = { ...event, ops: [] };
+    this.take(noop, undefined);
+    await this.s.commits.setStrongPending(null, [noop]);
+    this.s.outbox.push(noop);
+    this.s.notifyChanged(noop);
+    this.s.waits.poke();
+  }
+
+  /**
+   * The stream a pending strong event went to is gone (deleted or recreated), so whether
+   * it stored the event cannot be learnt, and peers may hold it: it becomes an ordinary
+   * own event, published through the outbox (the stream's order was lost with the stream).
+   */
+  async commitUnordered(event: ReplicatedEvent): Promise<void> {
+    if (this.has(event.seq)) {
+      await this.s.commits.setStrongPending(null);
+      return;
+    }
+    this.take(event, undefined);
+    await this.s.commits.setStrongPending(null, [event]);
+    this.s.outbox.push(event);
+    this.s.notifyChanged(event);
+    this.s.waits.poke();
+  }
+
+  /** Drops the pending record of an own event already applied here (it came back through the stream or a snapshot). */
+  async dropPending(): Promise<void> {
+    await this.s.commits.setStrongPending(null);
   }
 
   /** True while a strong write holds the next own seq. */
@@ -70,6 +120,12 @@ export class OwnEvents {
       const left = until - this.s.ports.clock.nowMs();
       if (left <= 0 || !(await this.free(left))) return undefined;
     }
+    return this.holdNow();
+  }
+
+  /** Takes the next own seq now, for a strong write found pending at start; undefined when it is held already. */
+  holdNow(): (() => void) | undefined {
+    if (this.held) return undefined;
     this.held = true;
     let released = false;
     return () => {

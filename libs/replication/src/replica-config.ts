@@ -49,14 +49,24 @@ export interface ReplicaLimits {
   readonly strongAttemptsMax: number;
   /**
    * How long a strong publish whose outcome is unknown (no ack, no refusal) is retried with
-   * the same message id before the replica gives up and exits (the next own seq is held
-   * meanwhile). Well inside the op stream's two-minute duplicate window, so a retry of a
-   * stored write is always recognised as a duplicate.
+   * the same message id in one go; past it the replica logs and goes on trying (the write
+   * is pending on disk, and the next own seq is held until its outcome is known).
    */
   readonly strongSettleMs: number;
   /** Pause between retries of a strong publish whose outcome is unknown. */
   readonly strongRetryMs: number;
+  /**
+   * Strong writes and linearizable reads on an op stream with more than one JetStream
+   * replica: `refuse` (they answer `STRONG_UNAVAILABLE`) unless the operator knows the
+   * deployment's nats-server checks `Nats-Expected-Last-Subject-Sequence` atomically on a
+   * replicated stream (`trust-server`). nats-server 2.9.10 does not: concurrent publishes
+   * expecting the same last sequence are all stored (docs/protocol.md §17).
+   */
+  readonly strongOnReplicatedStream: StrongOnReplicatedStream;
 }
+
+/** See `ReplicaLimits.strongOnReplicatedStream`. */
+export type StrongOnReplicatedStream = 'refuse' | 'trust-server';
 
 /** Defaults, sized for a replica on one core with SQLite on local disk. */
 export const DEFAULT_REPLICA_LIMITS: ReplicaLimits = {
@@ -87,4 +97,5 @@ export const DEFAULT_REPLICA_LIMITS: ReplicaLimits = {
   strongAttemptsMax: 16,
   strongSettleMs: 60_000,
   strongRetryMs: 200,
+  strongOnReplicatedStream: 'refuse',
 };

@@ -46,6 +46,7 @@ export class ReplicaCore implements RoundHost, StreamReceiver {
     this.lifecycle = new ReplicaLifecycle(s, this.ingest, this.peers, this.round, {
       setMode: (mode) => this.setMode(mode),
       tick: () => this.tick(),
+      recoverStrong: (pending) => this.commands.recoverStrong(pending),
     });
   }
 

@@ -2,15 +2,18 @@ import { conflictReply, errorReply, isStrongType, strongUnsupported, type GetReq
 import type { Json } from '#crdt';
 import type { OwnEvents } from './own-events';
 import type { PeerLiveness } from './peer-liveness';
-import type { StrongPublish } from './ports';
+import type { StrongPending } from './ports';
 import type { ReplicaState } from './replica-state';
 import type { ReplicatedEvent } from './replicated-event';
 
 /** What a strong command answers: a reply as sent on the wire. */
 type Reply = Json | ReturnType<typeof errorReply>;
 
+/** What became of a pending strong write: stored at `revision`; refused (the key is at `revision`); or sent to a stream since lost (`unordered`). */
+type Settled = { readonly kind: 'stored'; readonly revision: number } | { readonly kind: 'refused'; readonly revision: number } | { readonly kind: 'unordered' };
+
 /**
- * Strong consistency where a client asks for it (issue 10, item 2; docs/protocol.md §4.6),
+ * Strong consistency where a client asks for it (issue 10, item 2; docs/protocol.md §17),
  * on JetStream's own Raft log rather than a consensus of our own.
  *
  * A strong write is an ordinary event of this replica (its next own seq, its HLC time,
@@ -19,13 +22,23 @@ type Reply = Json | ReturnType<typeof errorReply>;
  * concurrency of the stream), so the stream orders every strong write to a key. Before
  * stamping it the replica applies the key's history through `expected` (`appliedThrough`),
  * so its HLC is past the previous strong write's time and last-writer-wins agrees with the
- * stream's order. The event exists only if the stream stored it: it is applied here when
- * the stream acknowledges it, and every replica applies it from the stream like any other
- * event (exactly once, in causal order). While its publish is out it holds the next own
- * seq (`OwnEvents.hold`): a refusal frees the seq, so this origin's seqs stay contiguous.
+ * stream's order.
+ *
+ * The event is written to disk as pending before it is published (`OwnEvents.reserve`),
+ * and it holds the next own seq until its outcome is known. Stored: it is applied here
+ * and every replica applies it from the stream. Refused: its seq goes to a no-op event
+ * (never two contents under one origin and seq). Unknown (no answer): it is published
+ * again with the same message id and expectation, now or after a crash (`recover`), until
+ * the stream says. A refusal of a copy is only believed after looking at the one place
+ * the event could be stored, the key's first strong write after `expected`
+ * (`StreamPort.strongNext`): after the stream's two-minute duplicate window a stored
+ * copy is refused rather than acknowledged.
  *
  * A read with `linearizable` asks the stream for the key's revision now, waits (bounded)
  * until this replica has applied the key through it, and answers with that state.
+ *
+ * Both are refused with `STRONG_UNAVAILABLE` on a replicated op stream unless the
+ * deployment trusts its server (`ReplicaLimits.strongOnReplicatedStream`).
  */
 export class StrongCommands {
   constructor(
@@ -41,6 +54,8 @@ export class StrongCommands {
     const { key } = req;
     const until = this.s.ports.clock.nowMs() + req.timeoutMs;
     const left = () => Math.max(0, until - this.s.ports.clock.nowMs());
+    const off = this.unavailable('strong');
+    if (off) return off;
     const refused = this.refuseType(key, req.type, 'strong');
     if (refused) return refused;
     let expected = req.expect ?? this.s.strongRevisions.get(key) ?? 0;
@@ -67,17 +82,25 @@ export class StrongCommands {
         this.s.hlc.restore(time + req.ops.length - 1);
         const w = prepared.value;
         const event = this.own.make(key, w.type, w.options, w.ops, time);
-        const outcome = await this.publish(event, expected, left());
+        const pending: StrongPending = { event, expected, stream: this.s.ports.stream.incarnation() };
+        await this.own.reserve(pending);
+        const outcome = await this.settle(pending, left());
         if (outcome === undefined) {
-          // Unknown: the next own seq stays held until the stream settles it (see `settle`).
+          // Unknown: the next own seq stays held until the stream settles it (see `settleInBackground`).
           settling = true;
-          void this.settle(event, expected, release);
+          void this.settleInBackground(pending, release);
           return errorReply('TIMEOUT', `the stream did not say within ${req.timeoutMs} ms whether it stored the strong write (replica ${this.s.id}, seq ${event.seq}); it may or may not take effect: read with "consistency": "linearizable" to learn which`);
         }
-        if (outcome.ok) {
-          // Applied op by op, not from `w.applied`: other events may have changed the key while the publish was out.
-          await this.own.commitPublished(event, outcome.revision);
-          return this.answer(req, event, outcome.revision, left());
+        if (outcome.kind === 'stored') return this.answer(req, event, outcome.revision, left());
+        if (outcome.kind === 'unordered') {
+          return {
+            ...errorReply('TIMEOUT', `the op stream was lost while the strong write was out; it is applied as an ordinary write (not ordered by the stream) and will replicate; do not resend it`),
+            key,
+            type: event.type,
+            replica: this.s.id,
+            seq: event.seq,
+            token: this.token(),
+          };
         }
         if (req.expect !== undefined) return conflictReply(key, req.expect, outcome.revision);
         // A blind strong write: another one came first. Apply it, stamp again, retry (bounded).
@@ -91,9 +114,27 @@ export class StrongCommands {
     }
   }
 
+  /**
+   * A strong write found pending on disk at start: its seq is held until the stream says
+   * whether it stored it (or at once, when it is applied here already: the stream or a
+   * snapshot brought it back before the crash).
+   */
+  recover(pending: StrongPending): void {
+    if (this.own.has(pending.event.seq)) {
+      void this.own.dropPending();
+      return;
+    }
+    const release = this.own.holdNow();
+    if (!release) throw new Error('a pending strong write found at start, but the next own seq is held already');
+    this.s.ports.log.warn('a strong write was pending at the last stop; learning its outcome from the stream', { key: pending.event.key, seq: pending.event.seq, expected: pending.expected });
+    void this.settleInBackground(pending, release);
+  }
+
   /** `get` with `"consistency": "linearizable"`. */
   async get(req: GetRequest): Promise<Reply> {
     const { key } = req;
+    const off = this.unavailable('linearizable');
+    if (off) return off;
     const before = this.s.keys.get(key);
     if (before && !isStrongType(before.type)) return strongUnsupported(key, before.type, 'linearizable');
     let revision: number;
@@ -143,35 +184,89 @@ export class StrongCommands {
     return skew ? errorReply('CLOCK_SKEW', skew) : undefined;
   }
 
-  /** One conditional publish, retried with the same event while its outcome is unknown; undefined when still unknown after `timeoutMs`. */
-  private async publish(event: ReplicatedEvent, expected: number, timeoutMs: number): Promise<StrongPublish | undefined> {
+  /**
+   * `STRONG_UNAVAILABLE` while the op stream is replicated and the deployment does not
+   * trust its server to check a publish's expected last subject sequence atomically (or
+   * `UNAVAILABLE` before the stream was seen); undefined when strong requests may run.
+   */
+  private unavailable(asked: 'strong' | 'linearizable'): Reply | undefined {
+    const replicas = this.s.ports.stream.streamReplicas();
+    if (replicas === undefined) return errorReply('UNAVAILABLE', `replica ${this.s.id} has not seen the op stream yet; "consistency": "${asked}" needs to know how it is replicated; retry`);
+    if (replicas <= 1 || this.s.limits.strongOnReplicatedStream === 'trust-server') return undefined;
+    return errorReply(
+      'STRONG_UNAVAILABLE',
+      `"consistency": "${asked}" is off: the op stream has ${replicas} JetStream replicas, and a replicated stream's nats-server (2.9.10 at least) does not check a publish's expected last subject sequence atomically, so two compare-and-sets could both win; use a stream with one replica, or set STRONG_ON_REPLICATED_STREAM=trust-server for a server known to check it (docs/protocol.md §17)`,
+    );
+  }
+
+  /**
+   * Learns what became of a pending strong write, publishing it again (same message id,
+   * same expectation) while the answer is unknown, for at most `timeoutMs`; writes the
+   * outcome to disk (the event, a no-op, or an ordinary event) before it resolves.
+   * Undefined when still unknown.
+   */
+  private async settle(pending: StrongPending, timeoutMs: number): Promise<Settled | undefined> {
     const until = this.s.ports.clock.nowMs() + timeoutMs;
     for (;;) {
-      try {
-        return await this.s.ports.stream.publishStrong(event, expected);
-      } catch (e) {
-        this.s.ports.log.warn('strong publish outcome unknown; retrying it', { key: event.key, seq: event.seq, error: String(e) });
+      const outcome = await this.learn(pending);
+      if (outcome) {
+        if (outcome.kind === 'stored') await this.own.commitStored(pending.event, outcome.revision);
+        else if (outcome.kind === 'refused') await this.own.commitRefused(pending.event);
+        else await this.own.commitUnordered(pending.event);
+        return outcome;
       }
-      if (this.s.ports.clock.nowMs() + this.s.limits.strongRetryMs >= until) return undefined;
+      if (this.s.stopped || this.s.ports.clock.nowMs() + this.s.limits.strongRetryMs >= until) return undefined;
       await new Promise<void>((resolve) => this.s.ports.clock.setTimer(this.s.limits.strongRetryMs, resolve));
     }
   }
 
-  /**
-   * Settles a strong write whose outcome the client was not told: retried with the same
-   * message id (a stored copy is acknowledged as a duplicate, within the stream's window)
-   * until the stream stores or refuses it; the next own seq stays held until then. Past
-   * `strongSettleMs` the outcome can no longer be learnt safely, and the replica stops
-   * (`onFatal`) rather than risk giving that seq to another event.
-   */
-  private async settle(event: ReplicatedEvent, expected: number, release: () => void): Promise<void> {
-    const outcome = await this.publish(event, expected, this.s.limits.strongSettleMs);
+  /** One try at learning a pending strong write's outcome (see `settle`); undefined when unknown. */
+  private async learn(pending: StrongPending): Promise<Settled | undefined> {
+    const { event, expected } = pending;
+    const stream = this.s.ports.stream;
+    const now = stream.incarnation();
+    if (pending.stream === undefined || (now !== undefined && now !== pending.stream)) return { kind: 'unordered' };
+    let r;
     try {
-      if (outcome === undefined) {
-        this.s.ports.onFatal(new Error(`the stream did not settle strong write ${event.origin}#${event.seq} within ${this.s.limits.strongSettleMs} ms`));
-        return;
+      r = await stream.publishStrong(event, expected);
+    } catch (e) {
+      this.s.ports.log.warn('strong publish outcome unknown; retrying it', { key: event.key, seq: event.seq, error: String(e) });
+      // The consumer may have brought it back meanwhile.
+      return this.own.has(event.seq) ? { kind: 'stored', revision: this.s.strongRevisions.get(event.key) ?? 0 } : undefined;
+    }
+    if (r.ok) return { kind: 'stored', revision: r.revision };
+    if (this.own.has(event.seq)) return { kind: 'stored', revision: this.s.strongRevisions.get(event.key) ?? 0 };
+    // Refused. A copy of a write stored more than the duplicate window ago is refused too:
+    // the write can only be the key's first strong write after `expected`, so look there.
+    let after;
+    try {
+      after = await stream.strongNext(event.key, expected);
+    } catch (e) {
+      this.s.ports.log.warn('a refused strong write could not be looked up; retrying', { key: event.key, seq: event.seq, error: String(e) });
+      return undefined;
+    }
+    if (after.created !== pending.stream) return { kind: 'unordered' };
+    if (after.next && after.next.origin === event.origin && after.next.seq === event.seq) return { kind: 'stored', revision: after.next.revision };
+    // Something else follows `expected`, and nothing after `expected` was purged: the write was not stored, and never will be.
+    if (after.firstSeq <= expected + 1) return { kind: 'refused', revision: r.revision };
+    this.s.ports.log.warn('a refused strong write may have been purged from the stream; waiting for it to come back through a snapshot', { key: event.key, seq: event.seq, firstSeq: after.firstSeq, expected });
+    return undefined;
+  }
+
+  /**
+   * Settles a pending strong write in the background (its client was told TIMEOUT, or the
+   * replica restarted with it pending), retrying for as long as it takes; the next own
+   * seq stays held until then, so writes on this replica wait (bounded, per request).
+   */
+  private async settleInBackground(pending: StrongPending, release: () => void): Promise<void> {
+    try {
+      for (;;) {
+        if (this.s.stopped) return;
+        if (await this.settle(pending, this.s.limits.strongSettleMs)) return;
+        this.s.ports.log.warn('the stream has not settled a strong write yet; still trying', { key: pending.event.key, seq: pending.event.seq, triedMs: this.s.limits.strongSettleMs });
       }
-      if (outcome.ok) await this.own.commitPublished(event, outcome.revision);
+    } catch (e) {
+      this.s.ports.onFatal(e);
     } finally {
       release();
     }

@@ -164,6 +164,14 @@ export class SimBroker {
     return 0;
   }
 
+  /** The first message on `subject` at or after `fromSeq` still held; undefined when none. */
+  nextOn(subject: string, fromSeq: number): StoredMessage | undefined {
+    const s = this.stream;
+    if (!s) return undefined;
+    for (const m of s.msgs) if (m.seq >= fromSeq && m.subject === subject) return m;
+    return undefined;
+  }
+
   /** The message at `seq`, or the first one after it when `seq` was purged; undefined past the end. */
   messageFrom(seq: number): StoredMessage | undefined {
     const s = this.stream;

@@ -71,6 +71,13 @@ export class SimStreamBroker implements StreamBrokerPort {
     );
   }
 
+  nextOn(subject: string, fromSeq: number): Promise<BrokerMessage | undefined> {
+    return this.client.call(`next on ${subject} from #${fromSeq}`, this.requestTimeoutMs, (b) => {
+      const m = b.nextOn(subject, fromSeq);
+      return m && { seq: m.seq, subject: m.subject, data: Buffer.from(m.data, 'utf8') };
+    });
+  }
+
   lastSeqOn(subject: string): Promise<number> {
     return this.client.call(`last of ${subject}`, this.requestTimeoutMs, (b) => b.lastSeqOn(subject));
   }
@@ -239,5 +246,6 @@ class SimConsumer implements BrokerConsumer {
 }
 
 function infoOf(i: StreamInfo): BrokerStreamInfo {
-  return { firstSeq: i.first_seq, lastSeq: i.last_seq, created: i.created };
+  // The simulated broker is one server: a conditional publish is checked atomically.
+  return { firstSeq: i.first_seq, lastSeq: i.last_seq, created: i.created, replicas: 1 };
 }

@@ -1,4 +1,4 @@
-import { DeliverPolicy, jetstream, jetstreamManager, JetStreamApiCodes, JetStreamApiError, type ConsumerMessages, type JetStreamClient, type JetStreamManager, type StreamInfo } from '@nats-io/jetstream';
+import { DeliverPolicy, jetstream, jetstreamManager, JetStreamApiCodes, JetStreamApiError, type ConsumerMessages, type JetStreamClient, type JetStreamManager, type MsgRequest, type StreamInfo } from '@nats-io/jetstream';
 import type { NatsConnection } from '@nats-io/transport-node';
 import { StreamCreateRefusedError, type BrokerConsumer, type ConditionalPublish, type BrokerMessage, type BrokerStreamInfo, type StreamBrokerPort } from '#replication';
 import { opStreamConfig } from './op-stream-config';
@@ -56,6 +56,14 @@ export class JetStreamBroker implements StreamBrokerPort {
     // STREAM.MSG.GET is answered by the stream's leader from its log (the stream has no direct get).
     const m = await jsm.streams.getMessage(this.opts.streamName, { last_by_subj: subject });
     return m ? m.seq : 0;
+  }
+
+  async nextOn(subject: string, fromSeq: number): Promise<BrokerMessage | undefined> {
+    const jsm = await this.manager();
+    // STREAM.MSG.GET with next_by_subj: the first message on the subject at or after the sequence.
+    // (nats-server 2.9+ answers it; the client's `MsgRequest` type does not list the form.)
+    const m = await jsm.streams.getMessage(this.opts.streamName, { seq: fromSeq, next_by_subj: subject } as unknown as MsgRequest);
+    return m ? { seq: m.seq, subject: m.subject, data: m.data } : undefined;
   }
 
   async consume(fromSeq: number): Promise<BrokerConsumer> {
@@ -145,7 +153,7 @@ function wrongLastSequence(e: unknown): number | undefined {
 }
 
 function infoOf(info: StreamInfo): BrokerStreamInfo {
-  return { firstSeq: info.state.first_seq, lastSeq: info.state.last_seq, created: info.created };
+  return { firstSeq: info.state.first_seq, lastSeq: info.state.last_seq, created: info.created, replicas: info.config.num_replicas ?? 1 };
 }
 
 function isStreamNotFound(e: unknown): boolean {

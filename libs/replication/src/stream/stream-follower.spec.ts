@@ -28,6 +28,10 @@ class MemoryBroker implements StreamBrokerPort {
     return { ok: true, seq: await this.publish(subject, data, msgId) };
   }
 
+  async nextOn(subject: string, fromSeq: number): Promise<BrokerMessage | undefined> {
+    return this.msgs.find((m) => m.seq >= fromSeq && m.subject === subject);
+  }
+
   async lastSeqOn(subject: string): Promise<number> {
     return [...this.msgs].reverse().find((m) => m.subject === subject)?.seq ?? 0;
   }
@@ -60,7 +64,7 @@ class MemoryBroker implements StreamBrokerPort {
   async info(): Promise<BrokerStreamInfo | undefined> {
     if (!this.exists) return undefined;
     const last = this.base + this.msgs.length - 1;
-    return { firstSeq: this.msgs.length ? this.base : last + 1, lastSeq: last, created: this.created };
+    return { firstSeq: this.msgs.length ? this.base : last + 1, lastSeq: last, created: this.created, replicas: 1 };
   }
 
   async create(): Promise<BrokerStreamInfo> {

@@ -1,6 +1,6 @@
 import { StreamCreateRefusedError } from './op-stream-error';
-import type { ClockPort, LogPort, OpStreamPort, StreamBrokerPort, StreamReceiver, StrongPublish } from '../ports';
-import { batchMessageId, encodeEventBatch, type ReplicatedEvent } from '../replicated-event';
+import type { ClockPort, LogPort, OpStreamPort, StreamBrokerPort, StreamReceiver, StrongNext, StrongPublish } from '../ports';
+import { batchMessageId, decodeEventBatch, encodeEventBatch, type ReplicatedEvent } from '../replicated-event';
 import { ConsumeLoop } from './consume-loop';
 import { OpStreamError } from './op-stream-error';
 import { StallWatchdog } from './stall-watchdog';
@@ -51,6 +51,8 @@ export class StreamFollower implements OpStreamPort {
   /** Bumped by every `consumeFrom`: a retry scheduled for an older loop does nothing. */
   private generation = 0;
   private createdAt: string | undefined;
+  /** The stream's `num_replicas` as last seen. */
+  private replicas: number | undefined;
   private stopCheck: (() => void) | undefined;
   private checking = false;
   private rejoining = false;
@@ -94,6 +96,7 @@ export class StreamFollower implements OpStreamPort {
         this.log.info('op stream ready', { firstSeq: info.firstSeq, lastSeq: info.lastSeq });
       }
       this.createdAt ??= info.created;
+      this.replicas = info.replicas;
       return true;
     } catch (e) {
       // Refused: say why, in the server's words, and what to change. Unreachable: wait.
@@ -137,6 +140,29 @@ export class StreamFollower implements OpStreamPort {
     } catch (e) {
       throw new OpStreamError(`the last strong write of ${JSON.stringify(key)} could not be read`, { cause: e });
     }
+  }
+
+  async strongNext(key: string, after: number): Promise<StrongNext> {
+    const subject = this.options.strongSubject(key);
+    try {
+      const m = await this.broker.nextOn(subject, after + 1);
+      const info = await this.broker.info();
+      const firstSeq = info?.firstSeq ?? 1;
+      const created = info?.created;
+      const events = m ? decodeEventBatch(m.data)?.events : undefined;
+      if (!m || !events || events.length !== 1) return { firstSeq, created };
+      return { firstSeq, created, next: { revision: m.seq, origin: events[0].origin, seq: events[0].seq } };
+    } catch (e) {
+      throw new OpStreamError(`the strong write of ${JSON.stringify(key)} after revision ${after} could not be read`, { cause: e });
+    }
+  }
+
+  streamReplicas(): number | undefined {
+    return this.replicas;
+  }
+
+  incarnation(): string | undefined {
+    return this.createdAt;
   }
 
   async lastSeq(): Promise<number> {
@@ -204,6 +230,7 @@ export class StreamFollower implements OpStreamPort {
       return; // unreachable: the next look, or the consumer's retry, tries again
     }
     if (this.stopped) return;
+    if (info) this.replicas = info.replicas;
     if (!info) {
       this.log.warn('op stream is gone; recreating it');
       this.createdAt = undefined;
