@@ -56,9 +56,10 @@ export class ClientCommands {
     this.strong = new StrongCommands(s, peers, this.own, () => this.token());
   }
 
-  /** Resolves once no strong write's publish is out (a freeze waits for it, bounded), false after `timeoutMs`. */
-  strongSettled(timeoutMs: number): Promise<boolean> {
-    return this.own.free(timeoutMs);
+  /** Resolves once no strong write's outcome is pending (a freeze waits for it, bounded), false after `timeoutMs`. */
+  async strongSettled(timeoutMs: number): Promise<boolean> {
+    if (this.s.strongPendingSeq === undefined) return true;
+    return (await this.s.waits.wait(() => this.s.strongPendingSeq === undefined, timeoutMs)) ?? false;
   }
 
   /** A strong write found pending on disk at start (`StrongCommands.recover`). */

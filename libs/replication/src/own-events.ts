@@ -36,6 +36,7 @@ export class OwnEvents {
 
   /** Keeps a strong write on disk before it is published (a crash then finds it, see `StrongPending`). */
   async reserve(pending: StrongPending): Promise<void> {
+    this.s.strongPendingSeq = pending.event.seq;
     await this.s.commits.setStrongPending(pending);
   }
 
@@ -52,12 +53,14 @@ export class OwnEvents {
   async commitStored(event: ReplicatedEvent, revision: number): Promise<void> {
     // The consumer may have brought it back from the stream before the ack came: then ingest applied and committed it.
     if (this.has(event.seq)) {
+      this.s.strongPendingSeq = undefined;
       this.s.noteStrongRevision(event.key, revision);
       this.s.waits.poke();
       await this.s.commits.setStrongPending(null);
       return;
     }
     this.take(event, undefined);
+    this.s.strongPendingSeq = undefined;
     this.s.noteStrongRevision(event.key, revision);
     this.s.outbox.noteInStream(event.seq);
     this.s.waits.poke();
@@ -74,6 +77,7 @@ export class OwnEvents {
     if (this.has(event.seq)) throw new Error(`own strong event ${event.origin}#${event.seq} was applied, yet judged refused`);
     const noop: ReplicatedEvent = { ...event, ops: [] };
     this.take(noop, undefined);
+    this.s.strongPendingSeq = undefined;
     await this.s.commits.setStrongPending(null, [noop]);
     this.s.outbox.push(noop);
     this.s.notifyChanged(noop);
@@ -87,10 +91,12 @@ export class OwnEvents {
    */
   async commitUnordered(event: ReplicatedEvent): Promise<void> {
     if (this.has(event.seq)) {
+      this.s.strongPendingSeq = undefined;
       await this.s.commits.setStrongPending(null);
       return;
     }
     this.take(event, undefined);
+    this.s.strongPendingSeq = undefined;
     await this.s.commits.setStrongPending(null, [event]);
     this.s.outbox.push(event);
     this.s.notifyChanged(event);
@@ -99,6 +105,7 @@ export class OwnEvents {
 
   /** Drops the pending record of an own event already applied here (it came back through the stream or a snapshot). */
   async dropPending(): Promise<void> {
+    this.s.strongPendingSeq = undefined;
     await this.s.commits.setStrongPending(null);
   }
 

@@ -217,9 +217,14 @@ export class ReplicaCore implements RoundHost, StreamReceiver {
     this.peers.announceMode();
   }
 
-  /** Own events not yet in the stream. */
+  /** Own events not yet in the stream (a strong write whose outcome is not known yet counts: a freeze waits for it). */
   get outboxDepth(): number {
-    return this.s.outbox.depth;
+    return this.s.outbox.depth + (this.s.strongPendingSeq === undefined ? 0 : 1);
+  }
+
+  /** The own seq of a strong write whose outcome is not known yet (strong-commands.ts), if any. */
+  get strongPendingSeq(): number | undefined {
+    return this.s.strongPendingSeq;
   }
 
   /** The own seq known to be in the stream. */

@@ -82,6 +82,12 @@ export class ReplicaState {
    * revision from the stream). At most one entry per key.
    */
   readonly strongRevisions = new Map<string, number>();
+  /**
+   * The own seq of the strong write whose outcome is not known yet (pending on disk, see
+   * strong-commands.ts), if any: the event that takes it is applied when the stream
+   * answers, possibly after a freeze began (the freeze waits for it, bounded).
+   */
+  strongPendingSeq: number | undefined;
 
   constructor(
     readonly ports: ReplicaPorts,

@@ -76,6 +76,8 @@ export class StrongCommands {
       for (let attempt = 1; ; attempt++) {
         const ready = await this.readyToStamp(key, expected, left());
         if (ready) return ready;
+        // A freeze may have begun since the wait saw Work: a write is stamped in Work only.
+        if (this.s.mode !== 'Work') continue;
         const time = this.s.hlc.now();
         const prepared = this.s.keys.prepare(key, req.type, req.options, req.ops, { replica: this.s.id, time });
         if (!prepared.ok) return errorReply(prepared.error.code, prepared.error.message);
@@ -126,6 +128,7 @@ export class StrongCommands {
     }
     const release = this.own.holdNow();
     if (!release) throw new Error('a pending strong write found at start, but the next own seq is held already');
+    this.s.strongPendingSeq = pending.event.seq;
     this.s.ports.log.warn('a strong write was pending at the last stop; learning its outcome from the stream', { key: pending.event.key, seq: pending.event.seq, expected: pending.expected });
     void this.settleInBackground(pending, release);
   }
@@ -247,8 +250,15 @@ export class StrongCommands {
     }
     if (after.created !== pending.stream) return { kind: 'unordered' };
     if (after.next && after.next.origin === event.origin && after.next.seq === event.seq) return { kind: 'stored', revision: after.next.revision };
-    // Something else follows `expected`, and nothing after `expected` was purged: the write was not stored, and never will be.
-    if (after.firstSeq <= expected + 1) return { kind: 'refused', revision: r.revision };
+    // Something else (or nothing) follows `expected`, and nothing after `expected` was
+    // purged: the write was not stored, and never will be. When a round's purge removed
+    // messages after `expected`, this replica read them all before (it is past the purge
+    // point with nothing still waiting), so had the write been among them it would be
+    // applied here (`has` above): it was not stored either. Otherwise the replica is behind
+    // the purge and re-joins; the snapshot then says.
+    const purgedThrough = after.firstSeq - 1;
+    const readPurged = this.s.streamSeq >= purgedThrough && (this.s.stuckSince === undefined || this.s.stuckSince > purgedThrough);
+    if (after.firstSeq <= expected + 1 || readPurged) return { kind: 'refused', revision: r.revision };
     this.s.ports.log.warn('a refused strong write may have been purged from the stream; waiting for it to come back through a snapshot', { key: event.key, seq: event.seq, firstSeq: after.firstSeq, expected });
     return undefined;
   }
