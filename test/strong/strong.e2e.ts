@@ -8,15 +8,17 @@ import { sleep, TestCluster } from '../support/cluster';
 /**
  * Strong consistency where a client asks for it (issue 10, item 2), against real
  * nats-servers and real replica processes: compare-and-sets race over three replicas, and
- * a register's history under concurrent clients and a NATS node killed mid-run passes the
- * linearizability checker of libs/testing.
+ * a register's history under concurrent clients with the nats-server SIGKILLed and
+ * restarted mid-run passes the linearizability checker of libs/testing. The premise test
+ * records what nats-server 2.9.10 does on a replicated stream (the reason strong requests
+ * are STRONG_UNAVAILABLE there): it fails today, and turns red the day the server is fixed.
  */
 
 type Reply = HarnessReply & { revision?: number; value?: unknown };
 
 describe('strong consistency', () => {
-  it('strong - premise: a three-node JetStream stores at most one of concurrent publishes expecting one last subject sequence, and a retry of a stored one is its duplicate', async () => {
-    // Strong writes rest on these two server behaviours (docs/design.md, "Strong consistency").
+  // Strong writes rest on these two server behaviours (docs/design.md, "Strong consistency"); a replicated stream of nats-server 2.9.10 has neither.
+  test.failing('strong - premise: a three-node JetStream stores at most one of concurrent publishes expecting one last subject sequence, and a retry of a stored one is its duplicate', async () => {
     const nats = await startNatsCluster(3, { name: 'strong-premise' });
     const nc = await connectClient(nats.url);
     try {
@@ -27,14 +29,14 @@ describe('strong consistency', () => {
       let last = (await js.publish('premise.k', 'init')).seq;
       const stored: number[] = [];
       let lastRoundFrom = last;
-      for (let round = 0; round < 10; round++) {
+      for (let round = 0; round < 5; round++) {
         lastRoundFrom = last;
         const res = await Promise.allSettled(Array.from({ length: 6 }, (_, i) => js.publish('premise.k', `v${round}-${i}`, { msgID: `m${round}-${i}`, expect: { lastSubjectSequence: last } })));
         stored.push(res.filter((r) => r.status === 'fulfilled').length);
         last = (await jsm.streams.getMessage('PREMISE', { last_by_subj: 'premise.k' }))!.seq;
       }
       // The same message again, with the same expectation: as after a lost ack.
-      const retry = await js.publish('premise.k', 'v9-0', { msgID: 'm9-0', expect: { lastSubjectSequence: lastRoundFrom } }).then((a) => `stored ${a.seq} duplicate ${a.duplicate}`, (e: Error) => `refused: ${e.message}`);
+      const retry = await js.publish('premise.k', 'v4-0', { msgID: 'm4-0', expect: { lastSubjectSequence: lastRoundFrom } }).then((a) => `stored ${a.seq} duplicate ${a.duplicate}`, (e: Error) => `refused: ${e.message}`);
       console.log(`premise: stored per round of 6 concurrent conditional publishes: ${JSON.stringify(stored)}; retry of a stored message: ${retry}`);
       expect(stored.every((n) => n === 1)).toBe(true);
       expect(retry).toMatch(/duplicate true/);
@@ -42,7 +44,21 @@ describe('strong consistency', () => {
       await nc.close();
       await nats.dispose();
     }
-  }, 120_000);
+  }, 60_000);
+
+  it('strong - on a replicated op stream a replica refuses strong writes and linearizable reads with STRONG_UNAVAILABLE, and takes eventual writes', async () => {
+    const harness = await ClusterHarness.start({ natsNodes: 3, name: 'strong-r3', replicaEnv: { CRDT_STREAM_REPLICAS: '3' } });
+    try {
+      await harness.startReplica('r1', {}, 60_000);
+      const strong = (await harness.request('r1', 'update', { key: 'reg', type: 'lww-register', op: { type: 'set', value: 'a' }, consistency: 'strong' })) as Reply;
+      expect(strong).toMatchObject({ ok: false, error: { code: 'STRONG_UNAVAILABLE' } });
+      expect(strong.error?.message).toMatch(/3 JetStream replicas/);
+      expect(await harness.request('r1', 'get', { key: 'reg', consistency: 'linearizable' })).toMatchObject({ ok: false, error: { code: 'STRONG_UNAVAILABLE' } });
+      expect(await harness.request('r1', 'update', { key: 'reg', type: 'lww-register', op: { type: 'set', value: 'b' } })).toMatchObject({ ok: true });
+    } finally {
+      await harness.dispose();
+    }
+  }, 60_000);
 
   it('strong - of concurrent compare-and-sets from one revision over three replicas exactly one wins, the others get CONFLICT with its revision', async () => {
     const cluster = await TestCluster.start(['r1', 'r2', 'r3'], {}, 60_000);
@@ -76,23 +92,24 @@ describe('strong consistency', () => {
     }
   }, 180_000);
 
-  it('strong - a register\'s history under concurrent clients and a NATS node killed mid-run is linearizable', async () => {
-    const harness = await ClusterHarness.start({ natsNodes: 3, name: 'strong-lin', replicaEnv: { CRDT_STREAM_REPLICAS: '3', STREAM_CHECK_MS: '300' }, client: { maxReconnectAttempts: -1, reconnectTimeWait: 100 } });
+  it('strong - a register\'s history under concurrent clients on three replicas, with the nats-server SIGKILLed and restarted mid-run, is linearizable', async () => {
+    const harness = await ClusterHarness.start({ natsNodes: 1, name: 'strong-lin', replicaEnv: { STREAM_CHECK_MS: '300' }, client: { maxReconnectAttempts: -1, reconnectTimeWait: 100 } });
     const ids = ['r1', 'r2', 'r3'];
     try {
       await Promise.all(ids.map((id) => harness.startReplica(id, {}, 90_000)));
       const key = 'lin';
       const history: RegisterOp[] = [];
-      const runMs = 9_000;
+      const runMs = 10_000;
       const killAtMs = 3_000;
+      const downMs = 1_500;
       const clients = 5;
       const start = performance.now();
-      let killed = -1;
       const killer = (async () => {
         await sleep(killAtMs);
-        // Not node 0, which the replicas' URL lists first (most connect there): the op stream's leader may be anywhere.
-        killed = 1;
-        await harness.nats.nodes[killed].kill();
+        // A crash of the one server (file store): what it acknowledged is on its disk, what was in flight is unknown.
+        await harness.nats.nodes[0].kill();
+        await sleep(downMs);
+        await harness.nats.nodes[0].restart();
       })();
 
       const one = async (client: number, i: number): Promise<void> => {
@@ -136,17 +153,17 @@ describe('strong consistency', () => {
       const verdict = checkLinearizable(registerModel(revisionsReadIn(history)), history);
       // Kept with the logs (the harness keeps its log dir), for a failed verdict to be read.
       writeFileSync(join(harness.logDir, 'history.json'), JSON.stringify(history.map((h) => ({ ...h, returnMs: h.returnMs === Infinity ? null : h.returnMs }))));
-      console.log(`linearizability: NATS node n${killed + 1} SIGKILLed at ${killAtMs} ms; history ${JSON.stringify(counts)}; verdict ${JSON.stringify(verdict)}`);
+      console.log(`linearizability: the nats-server SIGKILLed at ${killAtMs} ms, restarted ${downMs} ms later; history ${JSON.stringify(counts)}; verdict ${JSON.stringify(verdict)}`);
       expect(verdict).toEqual({ ok: true, operations: history.length });
       // The check had something to check, on both sides of the kill.
       expect(counts.stored).toBeGreaterThanOrEqual(20);
       expect(counts.reads).toBeGreaterThanOrEqual(20);
       expect(counts.afterKill).toBeGreaterThanOrEqual(20);
-      expect(history.some((h) => h.output?.kind === 'stored' && h.callMs - start > killAtMs + 500)).toBe(true);
+      expect(history.some((h) => h.output?.kind === 'stored' && h.callMs - start > killAtMs + downMs)).toBe(true);
     } finally {
       await harness.dispose('logs');
     }
-  }, 240_000);
+  }, 60_000);
 });
 
 /**
