@@ -32,6 +32,7 @@ import {
   type EventBatch,
   type LogPort,
   type OpStreamPort,
+  type StrongNext, StrongPublish,
   type ReplicatedEvent,
   type SnapshotRecord,
   type SnapshotSourcePort,
@@ -72,6 +73,21 @@ class NullStream implements OpStreamPort {
   }
   async lastSeq(): Promise<number> {
     return this.seq;
+  }
+  async publishStrong(): Promise<StrongPublish> {
+    return { ok: true, revision: ++this.seq };
+  }
+  async strongRevision(): Promise<number> {
+    return 0;
+  }
+  async strongNext(): Promise<StrongNext> {
+    return { firstSeq: 1, created: 'null' };
+  }
+  streamReplicas(): number {
+    return 1;
+  }
+  incarnation(): string {
+    return 'null';
   }
   consumeFrom(): void {}
 }

@@ -1,7 +1,7 @@
 import { execFile } from 'node:child_process';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
-import { connect, CrdtError, isCrdtError, type CrdtStore } from '#client';
+import { ConflictError, connect, CrdtError, isCrdtError, type CrdtStore } from '#client';
 import { REPO_ROOT } from '#testing';
 import { sleep, TestCluster } from '../support/cluster';
 
@@ -107,6 +107,18 @@ describe('client', () => {
     expect((e4 as CrdtError).code).toBe('NO_RESPONDERS');
     expect((e4 as CrdtError).retryable).toBe(true);
   }, 30_000);
+
+  it('client - strong writes: a compare-and-set answers its revision, a stale one throws ConflictError with the current revision, a linearizable read sees the winner', async () => {
+    const first = await store.update('cas.key', { type: 'set', value: 'a' }, { type: 'lww-register', consistency: 'strong', expect: 0, replica: 'r1' });
+    expect(first.revision).toBeGreaterThan(0);
+    const second = await store.update('cas.key', { type: 'set', value: 'b' }, { consistency: 'strong', expect: first.revision, replica: 'r2' });
+    expect(second.revision).toBeGreaterThan(first.revision!);
+    const stale = await store.update('cas.key', { type: 'set', value: 'c' }, { consistency: 'strong', expect: first.revision, replica: 'r3' }).catch((e: unknown) => e);
+    expect(stale).toBeInstanceOf(ConflictError);
+    expect(stale).toMatchObject({ code: 'CONFLICT', retryable: false, revision: second.revision });
+    const read = await store.get('cas.key', { consistency: 'linearizable', replica: 'r3' });
+    expect(read).toMatchObject({ value: 'b', revision: second.revision });
+  });
 
   it('client - exactly once: the same rid sent twice to a replica is applied once', async () => {
     await cluster.ok('create', { key: 'once', type: 'pn-counter' }, 'r1');

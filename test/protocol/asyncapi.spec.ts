@@ -95,6 +95,7 @@ function codeSubjects(s: Subjects): Record<keyof Subjects, Expected[]> {
     coordinator: COORDINATOR_COMMAND_NAMES.map((name) => ({ subject: s.coordinator(name), action: 'receive', reply: 'coordinator', tag: 'admin', from: `COORDINATOR_COMMANDS.${name}` })),
     roundEvents: [{ subject: s.roundEvents, action: 'send', tag: 'admin', from: 'RoundPorts.emit (apps/coordinator/src/coordinator-runtime.ts)' }],
     ops: [{ subject: s.ops(P.origin), action: 'send', tag: 'internal', from: 'the op stream (apps/replica/src/replica-runtime.ts)' }],
+    strongOps: [{ subject: s.strongOps(P.key), action: 'send', tag: 'internal', from: 'the op stream\'s strong subjects (libs/replication/src/strong-commands.ts)' }],
     // A filter and a queue group, not subjects of their own: checked against `ops` and the api bindings.
     opsFilter: [],
     queueGroup: [],

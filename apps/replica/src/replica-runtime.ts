@@ -88,7 +88,7 @@ async function wire(settings: ReplicaSettings, log: LogPort, store: SqliteStore,
     broker,
     systemClock,
     log,
-    { ...DEFAULT_STREAM_RULES, opsSubject: (origin) => subjects.ops(origin), streamCheckMs: settings.streamCheckMs },
+    { ...DEFAULT_STREAM_RULES, opsSubject: (origin) => subjects.ops(origin), strongSubject: (key) => subjects.strongOps(key), streamCheckMs: settings.streamCheckMs },
     (err) => {
       log.error('fatal: the replica core failed on a stream message; exiting to recover from disk', { error: String((err as Error)?.stack ?? err) });
       process.exit(70);
@@ -106,7 +106,7 @@ async function wire(settings: ReplicaSettings, log: LogPort, store: SqliteStore,
       newReplicaId: () => `r-${randomBytes(4).toString('hex')}`,
       onFatal: fatal,
     },
-    { replicaId: settings.replicaId, observer: instruments.observer },
+    { replicaId: settings.replicaId, observer: instruments.observer, limits: { strongOnReplicatedStream: settings.strongOnReplicatedStream } },
   );
   stream.attach(core);
   await core.start();

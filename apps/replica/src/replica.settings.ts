@@ -1,4 +1,5 @@
 import { join } from 'node:path';
+import type { StrongOnReplicatedStream } from '#replication';
 import { natsAuthFromEnv, readLogLevel, type LogLevel, type NatsAuthOptions } from '#runtime';
 
 /** Everything a replica process reads from its environment, parsed once at start. */
@@ -22,6 +23,8 @@ export interface ReplicaSettings {
   readonly logLevel: LogLevel;
   /** How long the first NATS connection is retried before the process gives up; 0 = forever. */
   readonly natsConnectWaitMs: number;
+  /** Strong requests on a replicated op stream: refused, or trusted to the server (`ReplicaLimits.strongOnReplicatedStream`). */
+  readonly strongOnReplicatedStream: StrongOnReplicatedStream;
 }
 
 function int(env: NodeJS.ProcessEnv, name: string, fallback: number): number {
@@ -40,6 +43,8 @@ export function readReplicaSettings(env: NodeJS.ProcessEnv = process.env): Repli
   }
   const sync = (env.SQLITE_SYNCHRONOUS ?? 'FULL').toUpperCase();
   if (sync !== 'FULL' && sync !== 'NORMAL') throw new Error('SQLITE_SYNCHRONOUS must be FULL or NORMAL');
+  const strong = env.STRONG_ON_REPLICATED_STREAM || 'refuse';
+  if (strong !== 'refuse' && strong !== 'trust-server') throw new Error(`STRONG_ON_REPLICATED_STREAM must be refuse or trust-server, got ${JSON.stringify(strong)}`);
   const prefix = env.CRDT_PREFIX || 'crdt';
   const streamName = env.CRDT_STREAM || 'CRDT_OPS';
   return {
@@ -57,5 +62,6 @@ export function readReplicaSettings(env: NodeJS.ProcessEnv = process.env): Repli
     streamCheckMs: int(env, 'STREAM_CHECK_MS', 1_000),
     logLevel: readLogLevel(env),
     natsConnectWaitMs: int(env, 'NATS_CONNECT_WAIT_MS', 300_000),
+    strongOnReplicatedStream: strong,
   };
 }

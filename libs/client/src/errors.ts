@@ -29,7 +29,7 @@ export function isRetryableCode(code: string): boolean {
 
 /** An error reply of a replica, or a transport failure, as an `Error`. */
 export class CrdtError extends Error {
-  override readonly name = 'CrdtError';
+  override readonly name: string = 'CrdtError';
   readonly retryable: boolean;
 
   constructor(
@@ -46,6 +46,24 @@ export class CrdtError extends Error {
   /** For an update: true when the write is known to be applied (a TIMEOUT reply names its event). */
   get applied(): boolean {
     return typeof this.reply?.seq === 'number';
+  }
+}
+
+/**
+ * A compare-and-set that lost (`CONFLICT`): the key was not at the revision the write
+ * expected; nothing was applied. Not retryable as it is: read, decide, and send a new
+ * compare-and-set expecting `revision` (docs/protocol.md §17).
+ */
+export class ConflictError extends CrdtError {
+  override readonly name = 'ConflictError';
+
+  constructor(
+    message: string,
+    /** The key's current revision (0: no strong write in the stream). */
+    readonly revision: number,
+    reply?: Readonly<Record<string, unknown>>,
+  ) {
+    super('CONFLICT', message, reply);
   }
 }
 

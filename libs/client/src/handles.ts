@@ -1,5 +1,5 @@
 import type { CommandOf, Json, TypeName, ValueOf } from '#crdt';
-import type { AckLevel, ReadConsistency } from '#protocol';
+import type { AckLevel, ReadConsistency, WriteConsistency } from '#protocol';
 
 /** Options of one update. */
 export interface UpdateOptions {
@@ -11,11 +11,15 @@ export interface UpdateOptions {
   readonly replica?: string;
   /** A causal token: the replica writes only once it covers it. */
   readonly after?: string;
+  /** `strong`: ordered by the op stream per key, lww-register keys only (docs/protocol.md §17). Default `eventual`. */
+  readonly consistency?: WriteConsistency;
+  /** With `strong`: the revision the key must be at (0: none yet); a mismatch throws `ConflictError`. */
+  readonly expect?: number;
 }
 
 /** Options of one read. */
 export interface GetOptions {
-  /** `local` (default) or `latest` (wait until the replica has consumed the stream as of now). */
+  /** `local` (default), `latest` (wait until the replica has consumed the stream as of now) or `linearizable` (at the key's last strong write). */
   readonly consistency?: ReadConsistency;
   readonly timeoutMs?: number;
   readonly replica?: string;
@@ -32,6 +36,8 @@ export interface UpdateResult {
   readonly token: string;
   /** True when a resend was answered from the replica's reply memory (applied once). */
   readonly duplicate?: boolean;
+  /** A strong write: the stream sequence it is stored at, the key's revision now. */
+  readonly revision?: number;
 }
 
 /** What a delete returns: the delete event it made and a token covering it. */
@@ -52,6 +58,8 @@ export interface GetResult<V> {
   readonly type: TypeName;
   readonly value: V;
   readonly token: string;
+  /** A linearizable read: the key's revision the value is at. */
+  readonly revision?: number;
 }
 
 /** One command or an atomic batch of commands of type `T`. */

@@ -5,7 +5,7 @@
 export { connect, wrap, CrdtStore, type ConnectOptions } from './store';
 export { Session, type SessionOptions } from './session';
 export * from './handles';
-export { CrdtError, isCrdtError, isRetryableCode, CLIENT_ERROR_CODES, type CrdtErrorCode, type ClientErrorCode } from './errors';
+export { ConflictError, CrdtError, isCrdtError, isRetryableCode, CLIENT_ERROR_CODES, type CrdtErrorCode, type ClientErrorCode } from './errors';
 export { RETRY_DEFAULTS, backoffMs, type RetryPolicy } from './retry';
 export { watchSubject, type ChangeNotice, type WatchOptions } from './watch';
 export { REPLICA_LIVE_MS } from './replica-directory';

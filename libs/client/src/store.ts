@@ -162,10 +162,20 @@ export class CrdtStore extends HandleFactory {
       ...(options.ack !== undefined ? { ack: options.ack } : {}),
       ...(options.timeoutMs !== undefined ? { timeoutMs: options.timeoutMs } : {}),
       ...(options.after !== undefined ? { after: options.after } : {}),
+      ...(options.consistency !== undefined ? { consistency: options.consistency } : {}),
+      ...(options.expect !== undefined ? { expect: options.expect } : {}),
     };
     const route: Route = { replica: options.replica ?? preferred ?? this.directory.pick(true), pinned: options.replica !== undefined };
     const r = await this.call('update', body, route, options.timeoutMs);
-    return { key, type: r.type as TypeName, replica: String(r.replica), seq: Number(r.seq), token: String(r.token), ...(r.duplicate === true ? { duplicate: true } : {}) };
+    return {
+      key,
+      type: r.type as TypeName,
+      replica: String(r.replica),
+      seq: Number(r.seq),
+      token: String(r.token),
+      ...(r.duplicate === true ? { duplicate: true } : {}),
+      ...(typeof r.revision === 'number' ? { revision: r.revision } : {}),
+    };
   }
 
   /** @internal a delete, with `after` when a session sends it; retried like an update (same request id, same replica). */
@@ -192,7 +202,7 @@ export class CrdtStore extends HandleFactory {
     };
     const route: Route = { replica: options.replica ?? preferred ?? this.directory.pick(false), pinned: options.replica !== undefined };
     const r = await this.call('get', body, route, options.timeoutMs);
-    return { key, type: r.type as TypeName, value: r.value as ValueOf<T>, token: String(r.token) };
+    return { key, type: r.type as TypeName, value: r.value as ValueOf<T>, token: String(r.token), ...(typeof r.revision === 'number' ? { revision: r.revision } : {}) };
   }
 
   /**

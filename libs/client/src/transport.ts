@@ -1,5 +1,5 @@
 import type { NatsConnection } from '@nats-io/transport-node';
-import { CrdtError } from './errors';
+import { ConflictError, CrdtError } from './errors';
 
 /** A reply that said `ok: true`, as parsed JSON. */
 export type OkReply = Readonly<Record<string, unknown>> & { readonly ok: true };
@@ -27,7 +27,9 @@ export async function requestJson(nc: NatsConnection, subject: string, body: unk
   if (r.ok === true) return r as OkReply;
   const err = r.error as { code?: unknown; message?: unknown } | undefined;
   if (typeof err?.code !== 'string') throw new CrdtError('BAD_REPLY', `the reply on ${subject} is neither a success nor a coded error`);
-  return Promise.reject(new CrdtError(err.code as never, typeof err.message === 'string' ? err.message : err.code, r));
+  const message = typeof err.message === 'string' ? err.message : err.code;
+  if (err.code === 'CONFLICT' && typeof r.revision === 'number') return Promise.reject(new ConflictError(message, r.revision, r));
+  return Promise.reject(new CrdtError(err.code as never, message, r));
 }
 
 function hasCause(e: unknown, names: readonly string[], depth = 0): boolean {

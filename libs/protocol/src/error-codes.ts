@@ -17,6 +17,9 @@ export const ERROR_CODES = {
   OVERLOADED: { retryable: true, meaning: 'a bounded queue is full; nothing was applied' },
   UNAVAILABLE: { retryable: true, meaning: 'the replica is starting, stopping or rejoining' },
   CLOCK_SKEW: { retryable: true, meaning: 'the replica\'s wall clock disagrees with its peers\' (or jumped) by more than the configured maximum offset; it takes no writes until it is back in range; nothing was applied, send the write to another replica' },
+  CONFLICT: { retryable: false, meaning: 'a strong write\'s "expect" did not match the key\'s current revision (another strong write came first); nothing was applied; the reply carries the current "revision": read, decide, and send a new compare-and-set' },
+  STRONG_UNSUPPORTED: { retryable: false, meaning: '"consistency": "strong" or "linearizable" was asked of a key whose CRDT type does not take it (only the types listed in docs/protocol.md do, lww-register among them)' },
+  STRONG_UNAVAILABLE: { retryable: false, meaning: '"consistency": "strong" or "linearizable" is turned off on this deployment: the op stream is replicated (num_replicas > 1), and the nats-server in use does not check a publish\'s expected last subject sequence atomically on a replicated stream, so a compare-and-set could let two writes win (docs/protocol.md §17); set STRONG_ON_REPLICATED_STREAM=trust-server only for a server known to check it' },
   INTERNAL: { retryable: true, meaning: 'an unexpected failure inside the replica; it was logged' },
 } as const;
 

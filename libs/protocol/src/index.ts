@@ -5,6 +5,7 @@ export * from './op-origin';
 export * from './limits';
 export * from './subjects';
 export * from './requests';
+export * from './strong';
 export const PROTOCOL_VERSION = 1;
 export * from './replicated-event';
 export * from './heartbeat';

@@ -4,8 +4,10 @@ import { KEY_PATTERN, PROTOCOL_LIMITS } from './limits';
 
 /** When an update is answered. */
 export type AckLevel = 'local' | 'stream' | 'all';
-/** How fresh a read must be. */
-export type ReadConsistency = 'local' | 'latest';
+/** How fresh a read must be (`linearizable`: at the key's last strong write, see strong.ts). */
+export type ReadConsistency = 'local' | 'latest' | 'linearizable';
+/** How a write is ordered: `eventual` (a CRDT op, the default) or `strong` (ordered by the stream per key, see strong.ts). */
+export type WriteConsistency = 'eventual' | 'strong';
 
 /** `create`: make a key of a CRDT type. */
 export interface CreateRequest {
@@ -24,6 +26,10 @@ export interface UpdateRequest {
   readonly timeoutMs: number;
   /** The client's request id: a retried update with the same id is applied once (see `parseRid`). */
   readonly rid?: string;
+  /** `strong`: the write goes through the key's strong subject, ordered by the stream (strong.ts). */
+  readonly consistency: WriteConsistency;
+  /** With `strong`: the revision the key must be at (0: no strong write yet), making the write a compare-and-set. */
+  readonly expect?: number;
 }
 /** `delete`: remove a key (observed-remove: docs/protocol.md §4.8). */
 export interface DeleteRequest {
@@ -163,9 +169,27 @@ export function parseUpdate(body: Record<string, unknown>): Parsed<UpdateRequest
   if (typeof ack === 'object') return ack;
   const timeoutMs = timeoutOf(body);
   if (typeof timeoutMs !== 'number') return timeoutMs;
+  const consistency = body.consistency === undefined ? 'eventual' : body.consistency;
+  if (consistency !== 'eventual' && consistency !== 'strong') return errorReply('BAD_REQUEST', '"consistency" of an update must be "eventual" (the default) or "strong"');
+  const expect = body.expect;
+  if (expect !== undefined) {
+    if (consistency !== 'strong') return errorReply('BAD_REQUEST', '"expect" (a compare-and-set) needs "consistency": "strong"');
+    if (typeof expect !== 'number' || !Number.isSafeInteger(expect) || expect < 0) return errorReply('BAD_REQUEST', '"expect" must be a revision: a non-negative integer (0: the key has had no strong write)');
+  }
   return {
     ok: true,
-    request: { key: body.key as string, ops, type: body.type as string | undefined, options: body.options ?? null, ack, after: body.after as string | undefined, timeoutMs, ...(rid !== undefined ? { rid } : {}) },
+    request: {
+      key: body.key as string,
+      ops,
+      type: body.type as string | undefined,
+      options: body.options ?? null,
+      ack,
+      after: body.after as string | undefined,
+      timeoutMs,
+      ...(rid !== undefined ? { rid } : {}),
+      consistency,
+      ...(expect !== undefined ? { expect: expect as number } : {}),
+    },
   };
 }
 
@@ -194,7 +218,7 @@ export function parseGet(body: Record<string, unknown>): Parsed<GetRequest> {
   const bad = checkKey(body.key) ?? optionalString(body, 'after');
   if (bad) return bad;
   const consistency = body.consistency === undefined ? 'local' : body.consistency;
-  if (consistency !== 'local' && consistency !== 'latest') return errorReply('BAD_REQUEST', '"consistency" must be "local" or "latest"');
+  if (consistency !== 'local' && consistency !== 'latest' && consistency !== 'linearizable') return errorReply('BAD_REQUEST', '"consistency" must be "local", "latest" or "linearizable"');
   const timeoutMs = timeoutOf(body);
   if (typeof timeoutMs !== 'number') return timeoutMs;
   return { ok: true, request: { key: body.key as string, after: body.after as string | undefined, consistency, timeoutMs } };

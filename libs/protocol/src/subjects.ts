@@ -19,11 +19,20 @@ export interface Subjects {
   readonly roundEvents: string;
   /** The JetStream subject replica `origin` publishes its ops on. */
   ops(origin: string): string;
+  /**
+   * The JetStream subject of a key's strong writes (`<prefix>.ops.~key.<key>`): inside the
+   * op stream, one subject per key, so JetStream's per-subject optimistic concurrency
+   * orders every strong write to the key (see strong.ts).
+   */
+  strongOps(key: string): string;
   /** The subject filter of the op stream. */
   readonly opsFilter: string;
   /** The queue group that `api` requests are balanced over. */
   readonly queueGroup: string;
 }
+
+/** The token after `<prefix>.ops.` that marks a key's strong-write subject; no replica id can be it (ids are letters, digits, _ and -). */
+export const STRONG_TOKEN = '~key';
 
 /** Builds the subjects for a prefix. */
 export function subjectsFor(prefix = 'crdt'): Subjects {
@@ -36,6 +45,7 @@ export function subjectsFor(prefix = 'crdt'): Subjects {
     coordinator: (command) => `${prefix}.coordinator.${command}`,
     roundEvents: `${prefix}.rounds.events`,
     ops: (origin) => `${prefix}.ops.${origin}`,
+    strongOps: (key) => `${prefix}.ops.${STRONG_TOKEN}.${key}`,
     opsFilter: `${prefix}.ops.>`,
     queueGroup: `${prefix}-replicas`,
   };

@@ -1,4 +1,4 @@
-import { canonicalJson, vvLeq, vvGet, type Json, type VersionVector } from '#crdt';
+import { canonicalJson, vvLeq, type Json, type VersionVector } from '#crdt';
 import {
   CLIENT_COMMAND_NAMES,
   commandSpec,
@@ -12,13 +12,16 @@ import {
   type UpdateRequest,
 } from '#protocol';
 import { withArticle } from '#crdt/type-article';
-import { EVENT_VERSION, type ReplicatedEvent } from '#protocol/replicated-event';
 import { decodeToken, encodeToken } from './causal-token';
 import { KeySpace } from './key-space';
+import { OwnEvents } from './own-events';
+import type { StrongPending } from './ports';
+import type { ReplicatedEvent } from './replicated-event';
 import { RequestDedupe } from './request-dedupe';
 import type { PeerLiveness } from './peer-liveness';
 import type { ReplicaState } from './replica-state';
 import type { RoundParticipant } from './round-participant';
+import { StrongCommands } from './strong-commands';
 
 /** A reply, exactly as sent on the wire. */
 export type Reply = Json | ErrorReply;
@@ -41,6 +44,10 @@ export class ClientCommands {
   /** Replies of recent updates by client request id: a resend is applied once (request-dedupe.ts). */
   private readonly dedupe: RequestDedupe<Reply>;
   private lastToken: { readonly vv: VersionVector; readonly token: string } | undefined;
+  /** This replica's own events (the next own seq, held by a strong write while its publish is out). */
+  private readonly own: OwnEvents;
+  /** `consistency: strong` updates and `linearizable` reads. */
+  private readonly strong: StrongCommands;
 
   constructor(
     private readonly s: ReplicaState,
@@ -48,6 +55,25 @@ export class ClientCommands {
     private readonly round: RoundParticipant,
   ) {
     this.dedupe = new RequestDedupe<Reply>(() => s.ports.clock.nowMs());
+    this.own = new OwnEvents(s);
+    this.strong = new StrongCommands(s, peers, this.own, () => this.token());
+  }
+
+  /** Resolves once no strong write's outcome is pending (a freeze waits for it, bounded), false after `timeoutMs`. */
+  async strongSettled(timeoutMs: number): Promise<boolean> {
+    if (this.s.strongPendingSeq === undefined) return true;
+    return (await this.s.waits.wait(() => this.s.strongPendingSeq === undefined, timeoutMs)) ?? false;
+  }
+
+  /** A strong write found pending on disk at start (`StrongCommands.recover`). */
+  recoverStrong(pending: StrongPending): void {
+    this.strong.recover(pending);
+  }
+
+  /** Waits (bounded) while a strong write holds the next own seq; the reply to give when it did not end in time. */
+  private async ownSeqFree(timeoutMs: number): Promise<ErrorReply | undefined> {
+    if (await this.own.free(timeoutMs)) return undefined;
+    return errorReply('UNAVAILABLE', `a strong write of replica ${this.s.id} is waiting for the stream's answer; nothing was applied, retry or ask another replica`);
   }
 
   /**
@@ -148,8 +174,13 @@ export class ClientCommands {
       }
       return { ok: true, key, type: existing.type, created: false, token: this.token() };
     }
-    const event = this.makeEvent(key, parsed.type, parsed.options, []);
-    await this.commitOwn(event);
+    if (this.own.isHeld) {
+      const busy = await this.ownSeqFree(5_000);
+      if (busy) return busy;
+      if (this.s.keys.get(key)) return this.create(body);
+    }
+    const event = this.own.make(key, parsed.type, parsed.options, []);
+    await this.own.commit(event);
     return { ok: true, key, type: parsed.type, created: true, token: this.token() };
   }
 
@@ -163,14 +194,21 @@ export class ClientCommands {
       // The wait may have let a round start; re-check the mode before writing.
       if (this.s.mode !== 'Work' || this.s.clockRefusal()) return this.guardWrite(() => this.update({ ...body, after: undefined }));
     }
+    if (req.consistency === 'strong') return this.strong.update(req);
+    // A strong write's publish holds the next own seq: wait (bounded) for it, then prepare against what it left.
+    if (this.own.isHeld) {
+      const busy = await this.ownSeqFree(req.timeoutMs);
+      if (busy) return busy;
+      if (this.s.mode !== 'Work' || this.s.clockRefusal()) return this.guardWrite(() => this.update({ ...body, after: undefined }));
+    }
     const time = this.s.hlc.now();
     const prepared = this.s.keys.prepare(req.key, req.type, req.options, req.ops, { replica: this.s.id, time });
     if (!prepared.ok) return errorReply(prepared.error.code, prepared.error.message);
     // A batch used one HLC reading per op; move the clock past them all.
     this.s.hlc.restore(time + req.ops.length - 1);
     const w = prepared.value;
-    const event = this.makeEvent(req.key, w.type, w.options, w.ops, time);
-    await this.commitOwn(event, w.applied);
+    const event = this.own.make(req.key, w.type, w.options, w.ops, time);
+    await this.own.commit(event, w.applied);
     // The write's identity (replica, seq) and a token covering it go with every answer,
     // success or TIMEOUT, so a client can follow up with `after` instead of writing twice.
     return this.acknowledge({ key: req.key, type: w.type, replica: this.s.id, seq: event.seq, token: this.token() }, req.ack, req.timeoutMs);
@@ -190,10 +228,16 @@ export class ClientCommands {
       if (waited) return waited;
       if (this.s.mode !== 'Work' || this.s.clockRefusal()) return this.guardWrite(() => this.delete({ ...body, after: undefined }));
     }
+    // A strong write's publish holds the next own seq: wait (bounded) for it, as an update does.
+    if (this.own.isHeld) {
+      const busy = await this.ownSeqFree(req.timeoutMs);
+      if (busy) return busy;
+      if (this.s.mode !== 'Work' || this.s.clockRefusal()) return this.guardWrite(() => this.delete({ ...body, after: undefined }));
+    }
     const v = this.s.keys.get(req.key);
     if (!v) return errorReply('NOT_FOUND', `key ${JSON.stringify(req.key)} does not exist; nothing was deleted`);
-    const event: ReplicatedEvent = { ...this.makeEvent(req.key, v.type, v.options, []), delete: true };
-    await this.commitOwn(event);
+    const event: ReplicatedEvent = { ...this.own.make(req.key, v.type, v.options, []), delete: true };
+    await this.own.commit(event);
     return this.acknowledge({ key: req.key, type: v.type, deleted: true, replica: this.s.id, seq: event.seq, token: this.token() }, req.ack, req.timeoutMs);
   }
 
@@ -222,6 +266,7 @@ export class ClientCommands {
       const waited = await this.waitForToken(req.after, req.timeoutMs);
       if (waited) return waited;
     }
+    if (req.consistency === 'linearizable') return this.strong.get(req);
     if (req.consistency === 'latest') {
       let target: number;
       try {
@@ -288,26 +333,6 @@ export class ClientCommands {
     const token = encodeToken(vv);
     this.lastToken = { vv, token };
     return token;
-  }
-
-  // ---------------------------------------------------------------- own events
-
-  private makeEvent(key: string, type: ReplicatedEvent['type'], options: Json, ops: Json[], time = this.s.hlc.now()): ReplicatedEvent {
-    const deps = this.s.buffer.deliveredVector();
-    const seq = vvGet(deps, this.s.id) + 1;
-    delete deps[this.s.id];
-    return { v: EVENT_VERSION, origin: this.s.id, seq, time, deps, key, type, options, ops };
-  }
-
-  /** Applies an own event at once (later commands prepare against it), then waits until it is durable. */
-  private async commitOwn(event: ReplicatedEvent, prepared?: unknown): Promise<void> {
-    const applied = this.s.applyEvent(event, prepared);
-    if (!applied.ok) throw new Error(`own event refused by its own key space: ${applied.reason}`);
-    this.s.buffer.markDelivered(event.origin, event.seq);
-    await this.s.commits.add([event]);
-    this.s.outbox.push(event);
-    this.s.notifyChanged(event);
-    this.s.waits.poke();
   }
 
   /** Status for `crdtctl` and the `status` command. */

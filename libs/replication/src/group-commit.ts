@@ -1,4 +1,4 @@
-import type { ClockPort, CommitBatch, StorePort } from './ports';
+import type { ClockPort, CommitBatch, StorePort, StrongPending } from './ports';
 import type { ReplicatedEvent } from './replicated-event';
 
 /**
@@ -11,6 +11,8 @@ export class GroupCommit {
   private events: ReplicatedEvent[] = [];
   private streamSeq: number | undefined;
   private publishedThrough: number | undefined;
+  /** The pending strong write to keep or (null) drop, with the last chunk of the next commit. */
+  private strongPending: StrongPending | null | undefined;
   private waiters: Array<() => void> = [];
   private running = false;
 
@@ -25,6 +27,17 @@ export class GroupCommit {
   add(events: readonly ReplicatedEvent[], streamSeq?: number): Promise<void> {
     for (const e of events) this.events.push(e);
     if (streamSeq !== undefined) this.streamSeq = streamSeq;
+    return this.enqueue();
+  }
+
+  /**
+   * Keeps a pending strong write on disk (`null`: drops it) atomically with `events` and
+   * everything queued before them: the event that takes a pending write's seq and the
+   * pending write's removal land together, so a crash leaves one or the other.
+   */
+  setStrongPending(pending: StrongPending | null, events: readonly ReplicatedEvent[] = []): Promise<void> {
+    for (const e of events) this.events.push(e);
+    this.strongPending = pending;
     return this.enqueue();
   }
 
@@ -72,8 +85,16 @@ export class GroupCommit {
     while (this.waiters.length > 0) {
       const events = this.events.length > this.eventsPerCommitMax ? this.events.splice(0, this.eventsPerCommitMax) : this.events.splice(0);
       const rest = this.events.length > 0;
-      const batch: CommitBatch = { events, streamSeq: rest ? undefined : this.streamSeq, publishedThrough: this.publishedThrough };
-      if (!rest) this.streamSeq = undefined;
+      const batch: CommitBatch = {
+        events,
+        streamSeq: rest ? undefined : this.streamSeq,
+        publishedThrough: this.publishedThrough,
+        ...(rest || this.strongPending === undefined ? {} : { strongPending: this.strongPending }),
+      };
+      if (!rest) {
+        this.streamSeq = undefined;
+        this.strongPending = undefined;
+      }
       this.publishedThrough = undefined;
       const waiters = rest ? [] : this.waiters.splice(0);
       try {

@@ -82,6 +82,21 @@ export interface StoredReplica {
   readonly streamSeq: number;
   /** Own events with seq ≤ this are known to be in JetStream. */
   readonly publishedThrough: number;
+  /** A strong write whose outcome this replica had not learnt when it stopped (see `StrongPending`). */
+  readonly strongPending?: StrongPending;
+}
+
+/**
+ * A strong write made durable before its conditional publish: the own event (its seq is
+ * taken), the revision it expects, and the stream incarnation (`BrokerStreamInfo.created`)
+ * it goes to. At most one per replica. It leaves the disk in the same commit as the event
+ * that takes its seq: the event itself when the stream stored it, a no-op of the same
+ * origin and seq when the stream refused it (strong-commands.ts).
+ */
+export interface StrongPending {
+  readonly event: ReplicatedEvent;
+  readonly expected: number;
+  readonly stream: string | undefined;
 }
 
 /** One group commit: appended events and progress markers, written atomically. */
@@ -89,6 +104,8 @@ export interface CommitBatch {
   readonly events: readonly ReplicatedEvent[];
   readonly streamSeq?: number;
   readonly publishedThrough?: number;
+  /** A strong write to keep (`StrongPending`), or `null` to drop the one kept; undefined leaves it. */
+  readonly strongPending?: StrongPending | null;
 }
 
 /**
@@ -141,9 +158,43 @@ export interface OpStreamPort {
   publish(events: readonly ReplicatedEvent[], republish?: string): Promise<number>;
   /** The stream's last sequence now (for `consistency: latest` and catch-up); rejects when unreachable. */
   lastSeq(): Promise<number>;
+  /**
+   * Publishes one strong event (`consistency: "strong"`) on its key's strong subject, stored
+   * only if the key's last strong write is at stream sequence `expected` (0: none): the
+   * stream's per-subject optimistic concurrency. Resolves with the event's revision (its
+   * stream sequence), or with the key's current revision when it was not at `expected`;
+   * rejects when the outcome is unknown (a retry with the same event is de-duplicated).
+   */
+  publishStrong(event: ReplicatedEvent, expected: number): Promise<StrongPublish>;
+  /** The key's revision: the stream sequence of its last strong write (0: none). Rejects when unreachable. */
+  strongRevision(key: string): Promise<number>;
+  /**
+   * The first strong write of `key` after revision `after` (the only place a write that
+   * expected `after` can be stored), with the stream's first sequence (a write before it
+   * may have been purged). Rejects when unreachable.
+   */
+  strongNext(key: string, after: number): Promise<StrongNext>;
+  /** The op stream's JetStream replicas (`num_replicas`) as last seen; undefined before the stream was seen. */
+  streamReplicas(): number | undefined;
+  /** The stream's incarnation (`BrokerStreamInfo.created`) as last seen; undefined before the stream was seen. */
+  incarnation(): string | undefined;
   /** (Re)starts delivering stream messages to the core from stream sequence `seq` on. */
   consumeFrom(seq: number): void;
 }
+
+/** `strongNext`: the first strong write after a revision (its origin and seq), if any, and the stream's first sequence. */
+export interface StrongNext {
+  readonly next?: { readonly revision: number; readonly origin: string; readonly seq: number };
+  readonly firstSeq: number;
+  /** The incarnation of the stream looked at (`BrokerStreamInfo.created`; undefined: the stream is gone). */
+  readonly created: string | undefined;
+}
+
+/** The outcome of a strong publish: stored at `revision`, or refused because the key is at `revision`. */
+export type StrongPublish = { readonly ok: true; readonly revision: number } | { readonly ok: false; readonly revision: number };
+
+/** The outcome of a conditional publish at the broker: stored at `seq`, or refused because the subject's last message is at `lastSeq`. */
+export type ConditionalPublish = { readonly ok: true; readonly seq: number } | { readonly ok: false; readonly lastSeq: number };
 
 /** One message of the op stream as the broker delivers it: its sequence, its subject and the bytes published. */
 export interface BrokerMessage {
@@ -159,6 +210,8 @@ export interface BrokerStreamInfo {
   readonly lastSeq: number;
   /** When this stream was created: another value means it was deleted and created again. */
   readonly created: string;
+  /** JetStream replicas of the stream (`num_replicas`; 1: one server holds it). */
+  readonly replicas: number;
 }
 
 /** A consumer delivering the op stream's messages in order from a start sequence. */
@@ -182,6 +235,18 @@ export interface BrokerConsumer {
 export interface StreamBrokerPort {
   /** Stores `data` under `subject`, de-duplicated by `msgId`; resolves with the message's sequence. */
   publish(subject: string, data: Uint8Array, msgId: string): Promise<number>;
+  /**
+   * Stores `data` under `subject` only if the subject's last message is at `expectedLastSeq`
+   * (0: the subject holds none; JetStream's `Nats-Expected-Last-Subject-Sequence`),
+   * de-duplicated by `msgId` first (a copy of a stored message resolves with its sequence,
+   * whatever the subject holds since). Resolves refused with the subject's last sequence;
+   * rejects when the outcome is unknown.
+   */
+  publishIfLast(subject: string, data: Uint8Array, msgId: string, expectedLastSeq: number): Promise<ConditionalPublish>;
+  /** The sequence of the last message on `subject` (0: none). Rejects when the broker cannot be reached. */
+  lastSeqOn(subject: string): Promise<number>;
+  /** The first message on `subject` at or after `fromSeq` (undefined: none). Rejects when the broker cannot be reached. */
+  nextOn(subject: string, fromSeq: number): Promise<BrokerMessage | undefined>;
   /** Starts a consumer at `fromSeq` (at the first message after it when it was purged). */
   consume(fromSeq: number): Promise<BrokerConsumer>;
   /** The stream's info; undefined when it does not exist. Rejects when the broker cannot be reached. */
@@ -195,7 +260,8 @@ export interface StreamBrokerPort {
  * reports what it sees of the stream (lost, recreated, shorter, purged past us).
  */
 export interface StreamReceiver {
-  receive(batch: EventBatch, streamSeq: number): Promise<void>;
+  /** `strongKey`: the message came on that key's strong subject (its one event is a strong write at revision `streamSeq`). */
+  receive(batch: EventBatch, streamSeq: number, strongKey?: string): Promise<void>;
   streamReset(fromSeq: number): void;
   rejoin(reason: string): Promise<boolean>;
   /** Last stream sequence processed. */

@@ -45,7 +45,28 @@ export interface ReplicaLimits {
   readonly clockJumpMaxMs: number;
   /** How long writes wait for that confirmation (after a step, or a start with peers) before the replica trusts its clock anyway. */
   readonly clockConfirmWaitMs: number;
+  /** A blind strong write (no `expect`) refused because another strong write came first is stamped again and retried at most this many times. */
+  readonly strongAttemptsMax: number;
+  /**
+   * How long a strong publish whose outcome is unknown (no ack, no refusal) is retried with
+   * the same message id in one go; past it the replica logs and goes on trying (the write
+   * is pending on disk, and the next own seq is held until its outcome is known).
+   */
+  readonly strongSettleMs: number;
+  /** Pause between retries of a strong publish whose outcome is unknown. */
+  readonly strongRetryMs: number;
+  /**
+   * Strong writes and linearizable reads on an op stream with more than one JetStream
+   * replica: `refuse` (they answer `STRONG_UNAVAILABLE`) unless the operator knows the
+   * deployment's nats-server checks `Nats-Expected-Last-Subject-Sequence` atomically on a
+   * replicated stream (`trust-server`). nats-server 2.9.10 does not: concurrent publishes
+   * expecting the same last sequence are all stored (docs/protocol.md §17).
+   */
+  readonly strongOnReplicatedStream: StrongOnReplicatedStream;
 }
+
+/** See `ReplicaLimits.strongOnReplicatedStream`. */
+export type StrongOnReplicatedStream = 'refuse' | 'trust-server';
 
 /** Defaults, sized for a replica on one core with SQLite on local disk. */
 export const DEFAULT_REPLICA_LIMITS: ReplicaLimits = {
@@ -73,4 +94,8 @@ export const DEFAULT_REPLICA_LIMITS: ReplicaLimits = {
   clockOffsetHardMaxMs: 60_000,
   clockJumpMaxMs: 2_000,
   clockConfirmWaitMs: 60_000,
+  strongAttemptsMax: 16,
+  strongSettleMs: 60_000,
+  strongRetryMs: 200,
+  strongOnReplicatedStream: 'refuse',
 };

@@ -46,6 +46,7 @@ export class ReplicaCore implements RoundHost, StreamReceiver {
     this.lifecycle = new ReplicaLifecycle(s, this.ingest, this.peers, this.round, {
       setMode: (mode) => this.setMode(mode),
       tick: () => this.tick(),
+      recoverStrong: (pending) => this.commands.recoverStrong(pending),
     });
   }
 
@@ -138,8 +139,8 @@ export class ReplicaCore implements RoundHost, StreamReceiver {
   // ---------------------------------------------------------------- the op stream (StreamReceiver)
 
   /** Takes one stream message; resolves when its effects are durable (see `StreamIngest.receive`). */
-  receive(batch: EventBatch, streamSeq: number): Promise<void> {
-    return this.ingest.receive(batch, streamSeq);
+  receive(batch: EventBatch, streamSeq: number, strongKey?: string): Promise<void> {
+    return this.ingest.receive(batch, streamSeq, strongKey);
   }
 
   /** The stream was lost or reset: republish own events since the last round and read again from `fromSeq`. */
@@ -216,9 +217,14 @@ export class ReplicaCore implements RoundHost, StreamReceiver {
     this.peers.announceMode();
   }
 
-  /** Own events not yet in the stream. */
+  /** Own events not yet in the stream (a strong write whose outcome is not known yet counts: a freeze waits for it). */
   get outboxDepth(): number {
-    return this.s.outbox.depth;
+    return this.s.outbox.depth + (this.s.strongPendingSeq === undefined ? 0 : 1);
+  }
+
+  /** The own seq of a strong write whose outcome is not known yet (strong-commands.ts), if any. */
+  get strongPendingSeq(): number | undefined {
+    return this.s.strongPendingSeq;
   }
 
   /** The own seq known to be in the stream. */
@@ -248,6 +254,8 @@ export class ReplicaCore implements RoundHost, StreamReceiver {
 
   /** Makes pending writes durable and starts publishing them (a freeze flushes everything). */
   async flushOutbox(): Promise<void> {
+    // A strong write whose publish is out becomes an own event (or none) when the stream answers: wait for it, bounded.
+    await this.commands.strongSettled(this.s.limits.freezeFlushMs);
     await this.s.commits.flushed();
     this.s.outbox.pump();
   }

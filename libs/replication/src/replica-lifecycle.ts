@@ -4,7 +4,7 @@ import type { ReplicatedEvent } from '#protocol/replicated-event';
 import { GroupCommit } from './group-commit';
 import { Outbox } from './outbox';
 import type { PeerLiveness } from './peer-liveness';
-import type { ReplicaMode, SnapshotDelta, SnapshotRecord, SnapshotSummary } from './ports';
+import type { ReplicaMode, SnapshotDelta, SnapshotRecord, SnapshotSummary, StrongPending } from './ports';
 import type { ReplicaState } from './replica-state';
 import type { RoundParticipant } from './round-participant';
 import type { StreamIngest } from './stream-ingest';
@@ -15,6 +15,8 @@ export interface LifecycleHost {
   setMode(mode: ReplicaMode): void;
   /** The periodic work of a running replica (heartbeat, lazy flush, resend and re-read checks). */
   tick(): void;
+  /** A strong write was pending on disk at start: learn its outcome before the next own seq is used (strong-commands.ts). */
+  recoverStrong(pending: StrongPending): void;
 }
 
 /**
@@ -72,6 +74,8 @@ export class ReplicaLifecycle {
       }
     }
     this.loadFrom(stored.snapshot, stored.events, stored.streamSeq, stored.publishedThrough);
+    // Before any write can take the next own seq.
+    if (stored.strongPending) this.host.recoverStrong(stored.strongPending);
     // A crash may have cut the last round's truncation short; finish it in the background.
     if (stored.snapshot) this.truncateCovered(stored.snapshot.cut);
     this.stopHeartbeat = this.every(this.s.limits.heartbeatMs, () => this.host.tick());

@@ -75,6 +75,19 @@ export class ReplicaState {
   readonly skewGuard: ClockSkewGuard;
   /** Which remote events are too far ahead of this clock to apply yet (ingest). */
   readonly timeGate: EventTimeGate;
+  /**
+   * Per key, the highest revision (stream sequence) of a strong write applied here: set by
+   * own strong writes when stored and by ingest when it applies one from its key's strong
+   * subject; emptied by every load and stream reset (a linearizable read then learns the
+   * revision from the stream). At most one entry per key.
+   */
+  readonly strongRevisions = new Map<string, number>();
+  /**
+   * The own seq of the strong write whose outcome is not known yet (pending on disk, see
+   * strong-commands.ts), if any: the event that takes it is applied when the stream
+   * answers, possibly after a freeze began (the freeze waits for it, bounded).
+   */
+  strongPendingSeq: number | undefined;
 
   constructor(
     readonly ports: ReplicaPorts,
@@ -108,6 +121,22 @@ export class ReplicaState {
   clearKeys(): void {
     this.observer?.cleared();
     this.keys.clear();
+    this.strongRevisions.clear();
+  }
+
+  /** Records that the strong write at `revision` of `key` is applied here. */
+  noteStrongRevision(key: string, revision: number): void {
+    if (revision > (this.strongRevisions.get(key) ?? 0)) this.strongRevisions.set(key, revision);
+  }
+
+  /**
+   * True when the strong write at `revision` of `key` (and so every strong write of the key
+   * before it) is applied here: recorded as applied, or the stream is consumed through it
+   * with nothing at or before it still waiting.
+   */
+  appliedThrough(key: string, revision: number): boolean {
+    if (revision <= (this.strongRevisions.get(key) ?? 0)) return true;
+    return this.streamSeq >= revision && (this.stuckSince === undefined || this.stuckSince > revision);
   }
 
   /** The stream position durably processed (nothing before it still waits). */

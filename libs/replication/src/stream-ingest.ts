@@ -44,7 +44,7 @@ export class StreamIngest {
    * moves past a message once none of its events still waits, so a crash never skips one.
    * Resolves when the message's effects are durable.
    */
-  async receive(batch: EventBatch, streamSeq: number): Promise<void> {
+  async receive(batch: EventBatch, streamSeq: number, strongKey?: string): Promise<void> {
     if (streamSeq <= this.s.streamSeq || this.s.resetting) return;
     this.lastReceiveMs = this.s.ports.clock.nowMs();
     const released: ReplicatedEvent[] = [];
@@ -79,6 +79,11 @@ export class StreamIngest {
         if (!this.s.hlc.observe(t)) this.s.hlc.restore(t);
         released.push(d);
       }
+    }
+    // A strong write from its key's subject, applied (now or before, as this replica's own): its revision is this position.
+    if (strongKey !== undefined && batch.events.length === 1) {
+      const e = batch.events[0];
+      if (vvGet(this.s.buffer.deliveredVector(), e.origin) >= e.seq) this.s.noteStrongRevision(strongKey, streamSeq);
     }
     if ((skipped || held) && this.s.skippedSince === undefined) {
       this.s.skippedSince = streamSeq;
@@ -145,6 +150,8 @@ export class StreamIngest {
     }
     this.s.ports.log.warn('stream reset: republishing own events since the last round', { fromSeq, ownSince: vvGet(this.s.snapshotCut, this.s.id) });
     this.s.streamSeq = Math.max(0, fromSeq - 1);
+    // Revisions are positions in the stream that was lost.
+    this.s.strongRevisions.clear();
     this.s.stuckSince = undefined;
     this.s.skippedSince = undefined;
     this.s.outbox.rewind(vvGet(this.s.snapshotCut, this.s.id));

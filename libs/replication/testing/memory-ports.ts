@@ -1,6 +1,6 @@
 import { vvGet, type Json, type VersionVector } from '#crdt';
 import type { EventBatch, ReplicatedEvent } from '#protocol/replicated-event';
-import type { ClockPort, CommitBatch, Heartbeat, LogPort, NoticePort, OpStreamPort, SnapshotDelta, SnapshotRecord, SnapshotSourcePort, StoredReplica, StorePort } from '../src/ports';
+import type { ClockPort, CommitBatch, Heartbeat, LogPort, NoticePort, OpStreamPort, SnapshotDelta, SnapshotRecord, SnapshotSourcePort, StoredReplica, StorePort, StrongNext, StrongPending, StrongPublish } from '../src/ports';
 import type { ReplicaPorts } from '../src/replica-state';
 
 /**
@@ -75,9 +75,10 @@ export class MemoryStore implements StorePort {
   events: ReplicatedEvent[] = [];
   streamSeq = 0;
   publishedThrough = 0;
+  strongPending: StrongPending | undefined;
 
   async load(): Promise<StoredReplica> {
-    return { replicaId: this.replicaId, snapshot: this.snapshot, events: this.live(), streamSeq: this.streamSeq, publishedThrough: this.publishedThrough };
+    return { replicaId: this.replicaId, snapshot: this.snapshot, events: this.live(), streamSeq: this.streamSeq, publishedThrough: this.publishedThrough, ...(this.strongPending ? { strongPending: this.strongPending } : {}) };
   }
   async saveReplicaId(id: string): Promise<void> {
     this.replicaId = id;
@@ -86,6 +87,7 @@ export class MemoryStore implements StorePort {
     this.events.push(...batch.events);
     if (batch.streamSeq !== undefined) this.streamSeq = Math.max(this.streamSeq, batch.streamSeq);
     if (batch.publishedThrough !== undefined) this.publishedThrough = Math.max(this.publishedThrough, batch.publishedThrough);
+    if (batch.strongPending !== undefined) this.strongPending = batch.strongPending ?? undefined;
   }
   async history(key: string, limit: number): Promise<ReplicatedEvent[]> {
     return this.live().filter((e) => e.key === key).slice(0, limit);
@@ -135,12 +137,40 @@ export class MemoryStore implements StorePort {
 export class MemoryStream implements OpStreamPort {
   readonly messages: EventBatch[] = [];
   readonly republishTags: Array<string | undefined> = [];
+  /** Per message: the key whose strong subject it went on, if any. */
+  readonly strongKeys: Array<string | undefined> = [];
   consumingFrom = 1;
+  /** The stream's JetStream replicas as the core sees them. */
+  replicas = 1;
 
   async publish(events: readonly ReplicatedEvent[], republish?: string): Promise<number> {
     this.messages.push({ v: 1, events: events.map((e) => ({ ...e })) });
     this.republishTags.push(republish);
+    this.strongKeys.push(undefined);
     return this.messages.length;
+  }
+  async publishStrong(event: ReplicatedEvent, expected: number): Promise<StrongPublish> {
+    const current = await this.strongRevision(event.key);
+    if (current !== expected) return { ok: false, revision: current };
+    this.messages.push({ v: 1, events: [{ ...event }] });
+    this.republishTags.push(undefined);
+    this.strongKeys.push(event.key);
+    return { ok: true, revision: this.messages.length };
+  }
+  async strongRevision(key: string): Promise<number> {
+    return this.strongKeys.lastIndexOf(key) + 1;
+  }
+  async strongNext(key: string, after: number): Promise<StrongNext> {
+    const i = this.strongKeys.findIndex((k, j) => k === key && j + 1 > after);
+    if (i < 0) return { firstSeq: 1, created: 'memory' };
+    const e = this.messages[i].events[0];
+    return { firstSeq: 1, created: 'memory', next: { revision: i + 1, origin: e.origin, seq: e.seq } };
+  }
+  streamReplicas(): number | undefined {
+    return this.replicas;
+  }
+  incarnation(): string | undefined {
+    return 'memory';
   }
   async lastSeq(): Promise<number> {
     return this.messages.length;

@@ -81,7 +81,7 @@ export class ReplicaNode implements ReplicaEndpoint {
       brokerPort,
       clock,
       log,
-      { ...DEFAULT_STREAM_RULES, opsSubject: (origin) => SUBJECTS.ops(origin), streamCheckMs: w.timings.streamCheckMs, commitBacklogMax: w.timings.commitBacklogMax },
+      { ...DEFAULT_STREAM_RULES, opsSubject: (origin) => SUBJECTS.ops(origin), strongSubject: (key) => SUBJECTS.strongOps(key), streamCheckMs: w.timings.streamCheckMs, commitBacklogMax: w.timings.commitBacklogMax },
       (err) => {
         // Production exits on this (code 70); here it is a bug to report.
         if (life.alive) w.monitor.violation(`${life.name}: the core threw into the stream rules: ${String((err as Error)?.stack ?? err)}`);
@@ -224,7 +224,9 @@ export class ReplicaNode implements ReplicaEndpoint {
         last.set(e.origin, e.seq);
         const creating = e.origin === core.replicaId && core.currentMode !== 'Starting';
         const observed = creating && OBSERVED_PREFIXES.some((p) => e.key.startsWith(p));
-        if (creating && core.currentMode !== 'Work') w.monitor.violation(`${this.id} made event #${e.seq} on ${e.key} in mode ${core.currentMode}: a write slipped past the freeze`);
+        // The event that takes a pending strong write's seq is applied when the stream answers: the write was stamped in Work, and the freeze waits for it.
+        const settlingStrong = e.seq === core.strongPendingSeq;
+        if (creating && !settlingStrong && core.currentMode !== 'Work') w.monitor.violation(`${this.id} made event #${e.seq} on ${e.key} in mode ${core.currentMode}: a write slipped past the freeze`);
         const before = observed ? valueOf(ks, e.key) : undefined;
         if (!creating) return;
         return () => {

@@ -19,7 +19,9 @@ export interface StreamInfo {
 }
 
 /** The result of a publish at the server. */
-export type PublishOutcome = { readonly ok: true; readonly seq: number; readonly duplicate: boolean } | { readonly ok: false; readonly error: string };
+export type PublishOutcome =
+  | { readonly ok: true; readonly seq: number; readonly duplicate: boolean }
+  | { readonly ok: false; readonly error: string; readonly wrongLastSeq?: number };
 
 /** One incarnation of the op stream (a deleted and recreated stream is a new one). */
 class StreamInstance {
@@ -105,8 +107,12 @@ export class SimBroker {
     return this.stream?.info();
   }
 
-  /** Stores a batch (de-duplicated by `msgId` within the window). */
-  publish(msgId: string, subject: string, data: string, nowMs: number, from: 'replica' | 'forger' = 'replica'): PublishOutcome {
+  /**
+   * Stores a batch (de-duplicated by `msgId` within the window). With `expectedLastSubjectSeq`
+   * (`Nats-Expected-Last-Subject-Sequence`), only when the subject's last message is at it
+   * (0: none), checked after the de-duplication, as JetStream does.
+   */
+  publish(msgId: string, subject: string, data: string, nowMs: number, from: 'replica' | 'forger' = 'replica', expectedLastSubjectSeq?: number): PublishOutcome {
     const s = this.stream;
     if (!s) return { ok: false, error: 'no responders: stream not found' };
     for (const [id, d] of s.dedup) {
@@ -118,6 +124,10 @@ export class SimBroker {
       // Like JetStream, a purge does not forget ids still in the window.
       this.stats.duplicates++;
       return { ok: true, seq: dup.seq, duplicate: true };
+    }
+    if (expectedLastSubjectSeq !== undefined) {
+      const last = this.lastSeqOn(subject);
+      if (last !== expectedLastSubjectSeq) return { ok: false, error: `wrong last sequence: ${last}`, wrongLastSeq: last };
     }
     // A forger's batch (a fault) is no origin's publish: what the origins publish is checked.
     if (from === 'replica') this.checkContent(msgId, data);
@@ -144,6 +154,22 @@ export class SimBroker {
       if (before === undefined) this.contentOf.set(id, content);
       else if (before !== content) this.onConflict(`${id} was published with different content (message ${msgId}): first ${before.slice(0, 200)}, now ${content.slice(0, 200)}`);
     }
+  }
+
+  /** The sequence of the last message on `subject` still held (0: none). */
+  lastSeqOn(subject: string): number {
+    const s = this.stream;
+    if (!s) return 0;
+    for (let i = s.msgs.length - 1; i >= 0; i--) if (s.msgs[i].subject === subject) return s.msgs[i].seq;
+    return 0;
+  }
+
+  /** The first message on `subject` at or after `fromSeq` still held; undefined when none. */
+  nextOn(subject: string, fromSeq: number): StoredMessage | undefined {
+    const s = this.stream;
+    if (!s) return undefined;
+    for (const m of s.msgs) if (m.seq >= fromSeq && m.subject === subject) return m;
+    return undefined;
   }
 
   /** The message at `seq`, or the first one after it when `seq` was purged; undefined past the end. */

@@ -1,4 +1,4 @@
-import type { BrokerConsumer, BrokerMessage, BrokerStreamInfo, StreamBrokerPort } from '#replication/ports';
+import type { BrokerConsumer, BrokerMessage, BrokerStreamInfo, ConditionalPublish, StreamBrokerPort } from '#replication/ports';
 import type { BrokerClient } from './broker-client';
 import type { Prng } from './prng';
 import type { SimBroker, StoredMessage, StreamInfo } from './sim-broker';
@@ -50,6 +50,36 @@ export class SimStreamBroker implements StreamBrokerPort {
       },
       () => this.prng.chance(this.faults.ackLossP),
     );
+  }
+
+  publishIfLast(subject: string, data: Uint8Array, msgId: string, expectedLastSeq: number): Promise<ConditionalPublish> {
+    const text = Buffer.from(data).toString('utf8');
+    return this.client.call(
+      `publish ${msgId} if ${subject} at #${expectedLastSeq}`,
+      this.requestTimeoutMs,
+      (b): ConditionalPublish => {
+        const r = b.publish(msgId, subject, text, this.scheduler.nowMs, 'replica', expectedLastSeq);
+        if (!r.ok && r.wrongLastSeq !== undefined) {
+          this.trace(`stream refused ${msgId} from ${this.self}: ${subject} is at #${r.wrongLastSeq}, not #${expectedLastSeq}`);
+          return { ok: false, lastSeq: r.wrongLastSeq };
+        }
+        if (!r.ok) throw new Error(r.error);
+        this.trace(`stream stored ${msgId} from ${this.self} at #${r.seq}${r.duplicate ? ' (duplicate)' : ''} on ${subject}`);
+        return { ok: true, seq: r.seq };
+      },
+      () => this.prng.chance(this.faults.ackLossP),
+    );
+  }
+
+  nextOn(subject: string, fromSeq: number): Promise<BrokerMessage | undefined> {
+    return this.client.call(`next on ${subject} from #${fromSeq}`, this.requestTimeoutMs, (b) => {
+      const m = b.nextOn(subject, fromSeq);
+      return m && { seq: m.seq, subject: m.subject, data: Buffer.from(m.data, 'utf8') };
+    });
+  }
+
+  lastSeqOn(subject: string): Promise<number> {
+    return this.client.call(`last of ${subject}`, this.requestTimeoutMs, (b) => b.lastSeqOn(subject));
   }
 
   async info(): Promise<BrokerStreamInfo | undefined> {
@@ -216,5 +246,6 @@ class SimConsumer implements BrokerConsumer {
 }
 
 function infoOf(i: StreamInfo): BrokerStreamInfo {
-  return { firstSeq: i.first_seq, lastSeq: i.last_seq, created: i.created };
+  // The simulated broker is one server: a conditional publish is checked atomically.
+  return { firstSeq: i.first_seq, lastSeq: i.last_seq, created: i.created, replicas: 1 };
 }

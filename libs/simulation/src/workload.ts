@@ -36,7 +36,9 @@ const WAITS_MS = [0, 100, 500, 1_500];
 /**
  * Clients sending random commands to random replicas over the network: writes to every
  * key family (counters, add-only sets, sets with removes, maps with nested types,
- * registers, text, lists, flags, and a key whose type is contested) and deletes of them, with every ack
+ * registers, text, lists, flags, a key whose type is contested, and registers written
+ * only by strong writes and compare-and-sets and read linearizably) and deletes of them
+ * (not of the strong registers), with every ack
  * level, sometimes after their session's causal token, and reads. Every write and its
  * reply is kept for the checker. Sessions merge the tokens of their replies, so an
  * `after` covers everything the client has seen.
@@ -94,6 +96,7 @@ export class Workload {
           record.outcome = 'ok';
           if (typeof reply.seq === 'number') record.seq = reply.seq;
         }
+        if (typeof reply.revision === 'number') client.revisions.set(key, reply.revision);
         if (command === 'get' && typeof reply.value === 'string') client.textLength.set(key, reply.value.length);
         if (command === 'get' && Array.isArray(reply.value)) client.textLength.set(key, reply.value.length);
       } else {
@@ -106,6 +109,7 @@ export class Workload {
           // A TIMEOUT names the write it is about: durable on that replica, it must replicate.
           if (code === 'TIMEOUT' && isObject(reply) && typeof reply.seq === 'number') record.seq = reply.seq;
         }
+        if (code === 'CONFLICT' && isObject(reply) && typeof reply.revision === 'number') client.revisions.set(key, reply.revision);
         if (code === 'INTERNAL' || code === 'MALFORMED') this.world.monitor.violation(`${replica} answered ${command} ${JSON.stringify(body)} with ${JSON.stringify(reply)}`);
       }
       this.world.scheduler.after(this.prng.int(this.options.thinkMsMin, this.options.thinkMsMax), `client ${client.name}`, () => this.step(client));
@@ -145,7 +149,7 @@ export class Workload {
       if (client.token && p.chance(0.25)) b.after = client.token;
       return b;
     };
-    const family = p.weighted({ counter: 6, addSet: 5, map: 4, register: 3, set: 2, text: 2, list: 1, flag: 1, contested: 1, del: 1, read: 6 });
+    const family = p.weighted({ counter: 6, addSet: 5, map: 4, register: 3, strong: 3, set: 2, text: 2, list: 1, flag: 1, contested: 1, del: 1, read: 6 });
     switch (family) {
       case 'counter': {
         const key = `c.${p.int(0, 2)}`;
@@ -191,6 +195,15 @@ export class Workload {
       case 'register': {
         const key = `r.${p.int(0, 1)}`;
         return { command: 'update', key, body: { ...base(key), type: 'lww-register', op: { type: 'set', value: `v${id}` } }, elements: [] };
+      }
+      case 'strong': {
+        // Strong writes (blind, and compare-and-sets at the revision the client last saw) and linearizable reads of registers only they write.
+        const key = `g.${p.int(0, 1)}`;
+        const kind = p.weighted({ blind: 2, cas: 3, read: 3 });
+        if (kind === 'read') return { command: 'get', key, body: { key, consistency: 'linearizable', timeoutMs: p.pick([100, 500, 1_500]) }, elements: [] };
+        const body: Record<string, unknown> = { ...base(key), type: 'lww-register', op: { type: 'set', value: `g${id}` }, consistency: 'strong' };
+        if (kind === 'cas') body.expect = client.revisions.get(key) ?? 0;
+        return { command: 'update', key, body, elements: [] };
       }
       case 'set': {
         const key = 'x.0';
@@ -242,6 +255,8 @@ class Client {
   private vv: VersionVector = {};
   token: string | undefined;
   readonly textLength = new Map<string, number>();
+  /** The last revision of each strong key this client saw (its next compare-and-set expects it). */
+  readonly revisions = new Map<string, number>();
 
   constructor(readonly name: string) {}
 

@@ -1,6 +1,6 @@
 import type BetterSqlite3 from 'better-sqlite3';
 import type { Json, VersionVector } from '#crdt';
-import type { CommitBatch, SnapshotDelta, SnapshotKey, SnapshotRecord, StoredReplica, StorePort } from '#replication/ports';
+import type { CommitBatch, SnapshotDelta, SnapshotKey, SnapshotRecord, StoredReplica, StorePort, StrongPending } from '#replication/ports';
 import type { ReplicatedEvent } from '#replication/replicated-event';
 import { connectionOf, createStoreDataSource, type StoreDataSourceConfig } from './data-source';
 import { META_KEYS } from './entities/meta.entity';
@@ -46,6 +46,7 @@ function prepareStatements(db: BetterSqlite3.Database) {
     deleteAllEvents: db.prepare(`DELETE FROM "op_log"`),
     deleteAllEventsBut: db.prepare<[string, number]>(`DELETE FROM "op_log" WHERE NOT ("origin" = ? AND "seq" > ?)`),
 
+    deleteMeta: db.prepare<[string]>(`DELETE FROM "meta" WHERE "key" = ?`),
     getMeta: db.prepare<[string], string>(`SELECT "value" FROM "meta" WHERE "key" = ?`).pluck(),
     setMeta: db.prepare<[string, string]>(
       `INSERT INTO "meta" ("key", "value") VALUES (?, ?) ON CONFLICT ("key") DO UPDATE SET "value" = excluded."value"`,
@@ -125,6 +126,8 @@ export class SqliteStore implements StorePort {
       for (const e of batch.events) inserted += sql.insertEvent.run(e.origin, e.seq, e.key, JSON.stringify(e)).changes;
       if (batch.streamSeq !== undefined) sql.setMeta.run(META_KEYS.streamSeq, String(batch.streamSeq));
       if (batch.publishedThrough !== undefined) sql.setMeta.run(META_KEYS.publishedThrough, String(batch.publishedThrough));
+      if (batch.strongPending === null) sql.deleteMeta.run(META_KEYS.strongPending);
+      else if (batch.strongPending !== undefined) sql.setMeta.run(META_KEYS.strongPending, JSON.stringify(batch.strongPending));
       return inserted;
     }).immediate;
 
@@ -176,7 +179,9 @@ export class SqliteStore implements StorePort {
       this.snapshotCut = snapshot ? { ...snapshot.cut } : {};
       // A crash between a snapshot and its truncation leaves covered events behind.
       const events = snapshot ? all.filter((e) => e.seq > (Object.prototype.hasOwnProperty.call(snapshot.cut, e.origin) ? snapshot.cut[e.origin] : 0)) : all;
+      const pending = sql.getMeta.get(META_KEYS.strongPending);
       return {
+        ...(pending !== undefined ? { strongPending: parsePending(pending) } : {}),
         replicaId: sql.getMeta.get(META_KEYS.replicaId),
         snapshot,
         events,
@@ -198,7 +203,7 @@ export class SqliteStore implements StorePort {
   async commit(batch: CommitBatch): Promise<void> {
     if (batch.streamSeq !== undefined) assertNat('commit: streamSeq', batch.streamSeq);
     if (batch.publishedThrough !== undefined) assertNat('commit: publishedThrough', batch.publishedThrough);
-    const empty = batch.events.length === 0 && batch.streamSeq === undefined && batch.publishedThrough === undefined;
+    const empty = batch.events.length === 0 && batch.streamSeq === undefined && batch.publishedThrough === undefined && batch.strongPending === undefined;
     const inserted = this.io('commit', () => (empty ? 0 : this.commitTx(batch)));
     this.opLogCount += inserted;
   }
@@ -352,6 +357,10 @@ function parseJson(operation: string, what: string, text: string): unknown {
 // back only needs to decode.
 function parseEvent(operation: string, text: string): ReplicatedEvent {
   return parseJson(operation, 'an op-log event', text) as ReplicatedEvent;
+}
+
+function parsePending(text: string): StrongPending {
+  return parseJson('load', 'the pending strong write', text) as StrongPending;
 }
 
 function isNat(n: unknown): n is number {

@@ -1,6 +1,6 @@
-import { DeliverPolicy, jetstream, jetstreamManager, JetStreamApiCodes, JetStreamApiError, type ConsumerMessages, type JetStreamClient, type JetStreamManager, type StreamInfo } from '@nats-io/jetstream';
+import { DeliverPolicy, jetstream, jetstreamManager, JetStreamApiCodes, JetStreamApiError, type ConsumerMessages, type JetStreamClient, type JetStreamManager, type MsgRequest, type StreamInfo } from '@nats-io/jetstream';
 import type { NatsConnection } from '@nats-io/transport-node';
-import { StreamCreateRefusedError, type BrokerConsumer, type BrokerMessage, type BrokerStreamInfo, type StreamBrokerPort } from '#replication';
+import { StreamCreateRefusedError, type BrokerConsumer, type ConditionalPublish, type BrokerMessage, type BrokerStreamInfo, type StreamBrokerPort } from '#replication';
 import { opStreamConfig } from './op-stream-config';
 
 /** Options of the JetStream broker adapter. */
@@ -33,6 +33,37 @@ export class JetStreamBroker implements StreamBrokerPort {
   async publish(subject: string, data: Uint8Array, msgId: string): Promise<number> {
     const ack = await this.js.publish(subject, data, { msgID: msgId, timeout: this.opts.publishTimeoutMs });
     return ack.seq;
+  }
+
+  /**
+   * `Nats-Expected-Last-Subject-Sequence` with `Nats-Msg-Id`: the server checks the id
+   * first, so a retry of a stored message is acknowledged as a duplicate with its
+   * sequence, and the condition second, refused with 10071 "wrong last sequence: N".
+   */
+  async publishIfLast(subject: string, data: Uint8Array, msgId: string, expectedLastSeq: number): Promise<ConditionalPublish> {
+    try {
+      const ack = await this.js.publish(subject, data, { msgID: msgId, expect: { lastSubjectSequence: expectedLastSeq }, timeout: this.opts.publishTimeoutMs });
+      return { ok: true, seq: ack.seq };
+    } catch (e) {
+      const last = wrongLastSequence(e);
+      if (last !== undefined) return { ok: false, lastSeq: last };
+      throw e;
+    }
+  }
+
+  async lastSeqOn(subject: string): Promise<number> {
+    const jsm = await this.manager();
+    // STREAM.MSG.GET is answered by the stream's leader from its log (the stream has no direct get).
+    const m = await jsm.streams.getMessage(this.opts.streamName, { last_by_subj: subject });
+    return m ? m.seq : 0;
+  }
+
+  async nextOn(subject: string, fromSeq: number): Promise<BrokerMessage | undefined> {
+    const jsm = await this.manager();
+    // STREAM.MSG.GET with next_by_subj: the first message on the subject at or after the sequence.
+    // (nats-server 2.9+ answers it; the client's `MsgRequest` type does not list the form.)
+    const m = await jsm.streams.getMessage(this.opts.streamName, { seq: fromSeq, next_by_subj: subject } as unknown as MsgRequest);
+    return m ? { seq: m.seq, subject: m.subject, data: m.data } : undefined;
   }
 
   async consume(fromSeq: number): Promise<BrokerConsumer> {
@@ -113,8 +144,16 @@ function creationFailure(e: JetStreamApiError, opts: JetStreamBrokerOptions): Re
   return fields;
 }
 
+/** The subject's last sequence from a refused conditional publish (10071 "wrong last sequence: N"), or undefined for any other failure. */
+function wrongLastSequence(e: unknown): number | undefined {
+  if (!(e instanceof JetStreamApiError) || e.code !== JetStreamApiCodes.StreamWrongLastSequence) return undefined;
+  const m = /wrong last sequence: (\d+)/.exec(e.message);
+  if (!m) throw new Error(`a refused conditional publish without the subject's last sequence: ${e.message}`, { cause: e });
+  return Number(m[1]);
+}
+
 function infoOf(info: StreamInfo): BrokerStreamInfo {
-  return { firstSeq: info.state.first_seq, lastSeq: info.state.last_seq, created: info.created };
+  return { firstSeq: info.state.first_seq, lastSeq: info.state.last_seq, created: info.created, replicas: info.config.num_replicas ?? 1 };
 }
 
 function isStreamNotFound(e: unknown): boolean {

@@ -12,6 +12,8 @@ export interface ConsumeLoopOptions {
   readonly retryMsMax: number;
   /** The op subject of an origin: a batch is believed only from its origin's subject (`batchFromItsOrigin`). */
   readonly opsSubject: (origin: string) => string;
+  /** The strong-write subject of a key (`batchFromItsOrigin`). */
+  readonly strongSubject: (key: string) => string;
 }
 
 /** What a consume loop reports to the follower that runs it. */
@@ -77,9 +79,9 @@ export class ConsumeLoop {
             return;
           }
           next = m.seq + 1;
-          const batch = batchFromItsOrigin({ ops: this.options.opsSubject }, m.subject, m.seq, decodeEventBatch(m.data), this.log);
+          const { batch, strongKey } = batchFromItsOrigin({ ops: this.options.opsSubject, strongOps: this.options.strongSubject }, m.subject, m.seq, decodeEventBatch(m.data), this.log);
           if (!batch) this.log.error('skipped a stream message that is not an event batch', { seq: m.seq, subject: m.subject });
-          const done = this.receiver.receive(batch ?? { v: EVENT_VERSION, events: [] }, m.seq);
+          const done = this.receiver.receive(batch ?? { v: EVENT_VERSION, events: [] }, m.seq, strongKey);
           done.catch((e: unknown) => this.hooks.coreError(e));
           // Let the disk keep up: wait for the group commit when too much is pending.
           if (this.receiver.pendingCommitEvents() > this.options.commitBacklogMax) await done.catch(() => undefined);

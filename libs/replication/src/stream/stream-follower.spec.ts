@@ -1,4 +1,4 @@
-import type { BrokerConsumer, BrokerMessage, BrokerStreamInfo, LogPort, StreamBrokerPort, StreamReceiver } from '../ports';
+import type { BrokerConsumer, BrokerMessage, BrokerStreamInfo, ConditionalPublish, LogPort, StreamBrokerPort, StreamReceiver } from '../ports';
 import { decodeEventBatch, encodeEventBatch, type EventBatch, type ReplicatedEvent } from '../replicated-event';
 import { TestClock } from '../../testing/memory-ports';
 import { DEFAULT_STREAM_RULES, StreamFollower } from './stream-follower';
@@ -20,6 +20,20 @@ class MemoryBroker implements StreamBrokerPort {
     this.msgs.push({ seq, subject, data });
     for (const w of this.waiters.splice(0)) w();
     return seq;
+  }
+
+  async publishIfLast(subject: string, data: Uint8Array, msgId: string, expectedLastSeq: number): Promise<ConditionalPublish> {
+    const last = await this.lastSeqOn(subject);
+    if (last !== expectedLastSeq) return { ok: false, lastSeq: last };
+    return { ok: true, seq: await this.publish(subject, data, msgId) };
+  }
+
+  async nextOn(subject: string, fromSeq: number): Promise<BrokerMessage | undefined> {
+    return this.msgs.find((m) => m.seq >= fromSeq && m.subject === subject);
+  }
+
+  async lastSeqOn(subject: string): Promise<number> {
+    return [...this.msgs].reverse().find((m) => m.subject === subject)?.seq ?? 0;
   }
 
   async consume(fromSeq: number): Promise<BrokerConsumer> {
@@ -50,7 +64,7 @@ class MemoryBroker implements StreamBrokerPort {
   async info(): Promise<BrokerStreamInfo | undefined> {
     if (!this.exists) return undefined;
     const last = this.base + this.msgs.length - 1;
-    return { firstSeq: this.msgs.length ? this.base : last + 1, lastSeq: last, created: this.created };
+    return { firstSeq: this.msgs.length ? this.base : last + 1, lastSeq: last, created: this.created, replicas: 1 };
   }
 
   async create(): Promise<BrokerStreamInfo> {
@@ -106,7 +120,7 @@ async function setup() {
   const clock = new TestClock(0);
   const broker = new MemoryBroker();
   const errors: unknown[] = [];
-  const follower: StreamFollower = new StreamFollower(broker, clock, quiet, { ...DEFAULT_STREAM_RULES, opsSubject: (o) => `crdt.ops.${o}`, streamCheckMs: 500 }, (e) => errors.push(e));
+  const follower: StreamFollower = new StreamFollower(broker, clock, quiet, { ...DEFAULT_STREAM_RULES, opsSubject: (o) => `crdt.ops.${o}`, strongSubject: (k) => `crdt.ops.~key.${k}`, streamCheckMs: 500 }, (e) => errors.push(e));
   const receiver = new Receiver(() => follower);
   follower.attach(receiver);
   expect(await follower.ensureStream()).toBe(true);

@@ -1,6 +1,6 @@
 import { StreamCreateRefusedError } from './op-stream-error';
-import type { ClockPort, LogPort, OpStreamPort, StreamBrokerPort, StreamReceiver } from '../ports';
-import { batchMessageId, encodeEventBatch, type ReplicatedEvent } from '../replicated-event';
+import type { ClockPort, LogPort, OpStreamPort, StreamBrokerPort, StreamReceiver, StrongNext, StrongPublish } from '../ports';
+import { batchMessageId, decodeEventBatch, encodeEventBatch, type ReplicatedEvent } from '../replicated-event';
 import { ConsumeLoop } from './consume-loop';
 import { OpStreamError } from './op-stream-error';
 import { StallWatchdog } from './stall-watchdog';
@@ -10,6 +10,8 @@ import { judgeStream } from './stream-verdict';
 export interface StreamFollowerOptions {
   /** The subject an origin's batches are published on (`<prefix>.ops.<origin>`). */
   readonly opsSubject: (origin: string) => string;
+  /** The subject a key's strong writes are published on (`<prefix>.ops.~key.<key>`). */
+  readonly strongSubject: (key: string) => string;
   /** How often the stream is looked at (lost, recreated, shorter, purged past us, consumer stalled). */
   readonly streamCheckMs: number;
   /** Events waiting for a group commit past which the consumer waits for the disk. */
@@ -24,7 +26,7 @@ export interface StreamFollowerOptions {
 }
 
 /** Production values (the simulator scales some down). */
-export const DEFAULT_STREAM_RULES: Omit<StreamFollowerOptions, 'opsSubject'> = {
+export const DEFAULT_STREAM_RULES: Omit<StreamFollowerOptions, 'opsSubject' | 'strongSubject'> = {
   streamCheckMs: 2_000,
   commitBacklogMax: 20_000,
   stallMs: 3_000,
@@ -49,6 +51,8 @@ export class StreamFollower implements OpStreamPort {
   /** Bumped by every `consumeFrom`: a retry scheduled for an older loop does nothing. */
   private generation = 0;
   private createdAt: string | undefined;
+  /** The stream's `num_replicas` as last seen. */
+  private replicas: number | undefined;
   private stopCheck: (() => void) | undefined;
   private checking = false;
   private rejoining = false;
@@ -92,6 +96,7 @@ export class StreamFollower implements OpStreamPort {
         this.log.info('op stream ready', { firstSeq: info.firstSeq, lastSeq: info.lastSeq });
       }
       this.createdAt ??= info.created;
+      this.replicas = info.replicas;
       return true;
     } catch (e) {
       // Refused: say why, in the server's words, and what to change. Unreachable: wait.
@@ -110,6 +115,54 @@ export class StreamFollower implements OpStreamPort {
       this.check();
       throw new OpStreamError(`publish of ${msgId} failed`, { cause: e });
     }
+  }
+
+  /**
+   * A strong event goes alone, on its key's subject, conditional on the key's last strong
+   * write; its message id is the event's (`batchMessageId`), so a retry after an unknown
+   * outcome is stored once, and a copy of a stored event answers with its revision.
+   */
+  async publishStrong(event: ReplicatedEvent, expected: number): Promise<StrongPublish> {
+    const msgId = batchMessageId([event]);
+    let r;
+    try {
+      r = await this.broker.publishIfLast(this.options.strongSubject(event.key), encodeEventBatch([event]), msgId, expected);
+    } catch (e) {
+      this.check();
+      throw new OpStreamError(`strong publish of ${msgId} failed`, { cause: e });
+    }
+    return r.ok ? { ok: true, revision: r.seq } : { ok: false, revision: r.lastSeq };
+  }
+
+  async strongRevision(key: string): Promise<number> {
+    try {
+      return await this.broker.lastSeqOn(this.options.strongSubject(key));
+    } catch (e) {
+      throw new OpStreamError(`the last strong write of ${JSON.stringify(key)} could not be read`, { cause: e });
+    }
+  }
+
+  async strongNext(key: string, after: number): Promise<StrongNext> {
+    const subject = this.options.strongSubject(key);
+    try {
+      const m = await this.broker.nextOn(subject, after + 1);
+      const info = await this.broker.info();
+      const firstSeq = info?.firstSeq ?? 1;
+      const created = info?.created;
+      const events = m ? decodeEventBatch(m.data)?.events : undefined;
+      if (!m || !events || events.length !== 1) return { firstSeq, created };
+      return { firstSeq, created, next: { revision: m.seq, origin: events[0].origin, seq: events[0].seq } };
+    } catch (e) {
+      throw new OpStreamError(`the strong write of ${JSON.stringify(key)} after revision ${after} could not be read`, { cause: e });
+    }
+  }
+
+  streamReplicas(): number | undefined {
+    return this.replicas;
+  }
+
+  incarnation(): string | undefined {
+    return this.createdAt;
   }
 
   async lastSeq(): Promise<number> {
@@ -137,6 +190,7 @@ export class StreamFollower implements OpStreamPort {
         retryMsMin: this.options.consumeRetryMsMin,
         retryMsMax: this.options.consumeRetryMsMax,
         opsSubject: this.options.opsSubject,
+        strongSubject: this.options.strongSubject,
       },
       {
         purgedPast: (wanted, first) => this.purgedPast(generation, wanted, first),
@@ -176,6 +230,7 @@ export class StreamFollower implements OpStreamPort {
       return; // unreachable: the next look, or the consumer's retry, tries again
     }
     if (this.stopped) return;
+    if (info) this.replicas = info.replicas;
     if (!info) {
       this.log.warn('op stream is gone; recreating it');
       this.createdAt = undefined;

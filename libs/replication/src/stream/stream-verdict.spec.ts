@@ -2,7 +2,7 @@ import { isPurgeGap, judgeStream, type StreamObservation } from './stream-verdic
 import { StallWatchdog } from './stall-watchdog';
 
 const look = (o: Partial<StreamObservation> & { first?: number; last?: number; created?: string }): StreamObservation => ({
-  info: { firstSeq: o.first ?? 1, lastSeq: o.last ?? 10, created: o.created ?? 'c1' },
+  info: { firstSeq: o.first ?? 1, lastSeq: o.last ?? 10, created: o.created ?? 'c1', replicas: 1 },
   knownCreated: 'knownCreated' in o ? o.knownCreated : 'c1',
   consumedBefore: o.consumedBefore ?? 10,
   consumedAfter: o.consumedAfter ?? o.consumedBefore ?? 10,
