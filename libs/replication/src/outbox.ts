@@ -33,6 +33,8 @@ export class Outbox {
   /** Set by a rewind: publishes after it are copies the stream must store again (see `batchMessageId`). */
   private republish: string | undefined;
   private rewinds = 0;
+  /** Own seqs past `publishedThrough + 1` known to be in the stream (see `noteInStream`); at most `depth` of them. */
+  private readonly seenInStream = new Set<number>();
 
   constructor(
     private readonly self: string,
@@ -61,19 +63,20 @@ export class Outbox {
   }
 
   /**
-   * Own event `seq` was read from the stream, so it is there: when it is the next one past
-   * `publishedThrough` the outbox need not publish it. Without this an own event that came
-   * back through the stream after a re-join (its copy in the op log gone with its own
-   * snapshot) left the outbox one event deep for ever, with nothing to read (seed 20670).
+   * Own event `seq` is in the stream (read back from it, or a strong write the stream
+   * stored): the outbox need not publish it. Without this an own event that came back
+   * through the stream after a re-join (its copy in the op log gone with its own snapshot)
+   * left the outbox one event deep for ever, with nothing to read (seed 20670). When an
+   * earlier own event is still on its way (its publish not yet acknowledged), `seq` is
+   * kept and credited once the gap below it closes: a strong write read back from the
+   * stream before the acknowledgement of the ordinary event before it was otherwise
+   * forgotten, and the outbox stayed one event deep for ever (seed 91).
    */
   noteInStream(seq: number): void {
     this.noteExisting(seq);
-    if (seq !== this.publishedThrough + 1) return;
-    this.publishedThrough = seq;
-    if (this.queuedThrough < seq) this.queuedThrough = seq;
-    this.queue = this.queue.filter((e) => e.seq > seq);
-    this.spilled = this.lastSeq > this.queuedThrough;
-    this.onPublished(this.publishedThrough);
+    if (seq <= this.publishedThrough) return;
+    this.seenInStream.add(seq);
+    if (this.creditSeen()) this.onPublished(this.publishedThrough);
   }
 
   /** The last own seq known to exist. */
@@ -100,7 +103,16 @@ export class Outbox {
 
   /** Publishes everything again from `seq` + 1 on (the stream lost it). */
   rewind(seq: number): void {
-    if (seq >= this.publishedThrough) return;
+    // What was seen in the stream past `seq` is lost with it (or asked for again): publish it too.
+    let forgot = false;
+    for (const n of this.seenInStream) if (n > seq) forgot = this.seenInStream.delete(n) || forgot;
+    if (seq >= this.publishedThrough) {
+      if (forgot && this.lastSeq > this.queuedThrough) {
+        this.spilled = true;
+        this.pump();
+      }
+      return;
+    }
     this.publishedThrough = seq;
     // Unique across restarts too (the clock moves on), so no earlier publish in the window shares it.
     this.republish = `${this.clock.nowMs()}.${++this.rewinds}`;
@@ -124,6 +136,7 @@ export class Outbox {
       this.queuedThrough = seq;
       this.spilled = this.lastSeq > seq;
     }
+    this.creditSeen();
     this.onPublished(this.publishedThrough);
     this.pump();
   }
@@ -169,7 +182,24 @@ export class Outbox {
     this.retryMs = this.limits.retryMsMin;
     const through = batch[batch.length - 1].seq;
     if (through > this.publishedThrough) this.publishedThrough = through;
+    this.creditSeen();
     this.onPublished(this.publishedThrough);
+  }
+
+  /**
+   * Moves `publishedThrough` over the own seqs seen in the stream right after it (see
+   * `noteInStream`) and forgets those it passed; true when it moved.
+   */
+  private creditSeen(): boolean {
+    for (const n of this.seenInStream) if (n <= this.publishedThrough) this.seenInStream.delete(n);
+    let seq = this.publishedThrough;
+    while (this.seenInStream.delete(seq + 1)) seq++;
+    if (seq === this.publishedThrough) return false;
+    this.publishedThrough = seq;
+    if (this.queuedThrough < seq) this.queuedThrough = seq;
+    this.queue = this.queue.filter((e) => e.seq > seq);
+    this.spilled = this.lastSeq > this.queuedThrough;
+    return true;
   }
 
   private takeBatch(): ReplicatedEvent[] {

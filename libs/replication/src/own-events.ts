@@ -40,6 +40,19 @@ export class OwnEvents {
     await this.s.commits.setStrongPending(pending);
   }
 
+  /**
+   * True when every own event taken so far is in the stream (acknowledged to the outbox).
+   * An ordinary write is taken (applied, its seq used) before it is durable and handed to
+   * the outbox, so the outbox's last own seq alone lags it: a strong write stamped in that
+   * gap was stored and read back from the stream before the outbox had the one before it
+   * acknowledged (seed 91). A strong write is stamped only when this holds
+   * (`StrongCommands`), so the stream has every own seq below it.
+   */
+  allInStream(): boolean {
+    const taken = Math.max(vvGet(this.s.buffer.deliveredVector(), this.s.id), this.s.outbox.lastOwnSeq);
+    return this.s.outbox.publishedThrough >= taken;
+  }
+
   /** True when own event `seq` is applied here (stored and brought back by the stream, or in a snapshot). */
   has(seq: number): boolean {
     return vvGet(this.s.buffer.deliveredVector(), this.s.id) >= seq;
@@ -55,6 +68,7 @@ export class OwnEvents {
     if (this.has(event.seq)) {
       this.s.strongPendingSeq = undefined;
       this.s.noteStrongRevision(event.key, revision);
+      this.s.outbox.noteInStream(event.seq);
       this.s.waits.poke();
       await this.s.commits.setStrongPending(null);
       return;

@@ -24,6 +24,32 @@ describe('strong commands', () => {
     expect(ports.stream.messages.map((m) => m.events.map((e) => e.seq))).toEqual([[1], [2]]);
   });
 
+  it('strong - a strong write is stamped only once every own write taken before it is acknowledged by the stream (seed 91)', async () => {
+    const ports = memoryPorts();
+    const { core } = await startedCore({ replicaId: 'r1' }, ports);
+    // The ordinary write's publish waits until the spec lets it through.
+    let ack: (() => void) | undefined;
+    const publish = ports.stream.publish.bind(ports.stream);
+    ports.stream.publish = (events, republish) => new Promise<number>((resolve) => (ack = () => void publish(events, republish).then(resolve)));
+    const strongAt: number[] = [];
+    const publishStrong = ports.stream.publishStrong.bind(ports.stream);
+    ports.stream.publishStrong = async (e, expected) => {
+      strongAt.push(e.seq);
+      return publishStrong(e, expected);
+    };
+    // The strong write arrives while the ordinary one is taken (seq 1) but not yet durable.
+    const plain = core.handle('update', { key: 'c', type: 'pn-counter', op: { type: 'increment' } });
+    const strong = core.handle('update', { key: 'reg', type: 'lww-register', op: { type: 'set', value: 'a' }, consistency: 'strong' });
+    await ports.clock.advance(10);
+    expect(await plain).toMatchObject({ ok: true, seq: 1 });
+    expect(strongAt).toEqual([]);
+    ack?.();
+    await ports.clock.advance(10);
+    expect(await strong).toMatchObject({ ok: true, seq: 2 });
+    expect(strongAt).toEqual([2]);
+    expect(core.outboxDepth).toBe(0);
+  });
+
   it('strong - a compare-and-set with a stale revision is CONFLICT with the current one, and its seq stays free', async () => {
     const { send, ports } = await startedCore();
     await send('update', { key: 'reg', type: 'lww-register', op: { type: 'set', value: 'a' }, consistency: 'strong', expect: 0 });

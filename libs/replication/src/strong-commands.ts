@@ -172,7 +172,7 @@ export class StrongCommands {
    * trusted clock. Undefined when ready, else the reply to give.
    */
   private async readyToStamp(key: string, expected: number, timeoutMs: number): Promise<Reply | undefined> {
-    const ready = () => this.s.appliedThrough(key, expected) && this.s.outbox.publishedThrough >= this.s.outbox.lastOwnSeq && this.s.mode === 'Work';
+    const ready = () => this.s.appliedThrough(key, expected) && this.own.allInStream() && this.s.mode === 'Work';
     const waited = this.s.waits.wait(ready, timeoutMs);
     if (!waited) return errorReply('OVERLOADED', 'too many requests are waiting');
     if (!(await waited)) {
