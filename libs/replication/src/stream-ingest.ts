@@ -52,7 +52,7 @@ export class StreamIngest {
     let held = false;
     for (const e of batch.events) {
       // An event timed too far ahead of this clock waits in the stream (see EventTimeGate).
-      const timing = this.s.timeGate.judge(e, () => vvGet(this.s.buffer.deliveredVector(), e.origin) >= e.seq, () => this.s.clockRefusal() !== undefined);
+      const timing = this.s.timeGate.judge(e, () => vvGet(this.s.buffer.deliveredVector(), e.origin) >= e.seq, () => this.s.clockDoubt());
       if (timing === 'refuse') continue;
       if (timing === 'hold') {
         held = true;

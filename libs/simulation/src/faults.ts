@@ -298,7 +298,7 @@ export class FaultSchedule {
       const r = prng.pick(serving);
       const seq = vvGet(r.core!.applied(), r.id) + 1;
       const time = timestampFromWallMs(SIM_EPOCH_MS + w.scheduler.nowMs + 20 * 365 * 24 * 3_600_000);
-      const forged = { v: 1, origin: r.id, seq, time, deps: {}, key: 'c.0', type: 'pn-counter', options: {}, ops: [{ type: 'increment', by: 1_000 }] };
+      const forged = { v: 1, origin: r.id, seq, time, deps: {}, key: 'c.0', type: 'pn-counter', options: null, ops: [{ type: 'increment', replica: r.id, total: 1_000_000 }] };
       const stored = w.broker.publish(`forged-${++this.forged}`, `crdt.ops.${r.id}`, JSON.stringify({ v: 1, events: [forged] }), w.scheduler.nowMs, 'forger');
       this.counts.forgedEvent++;
       w.note(`FAULT forged event ${r.id}#${seq} timed 20 years ahead${stored.ok ? ` at #${stored.seq}` : ' (not stored)'}`);
