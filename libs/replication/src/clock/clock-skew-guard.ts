@@ -53,11 +53,6 @@ export class ClockSkewGuard {
   private jumpedAtMs: number | undefined;
   /** `jumpedAtMs` was set by a step of the clock (not by a start): peers are told (see `stepUnconfirmed`). */
   private stepped = false;
-  /**
-   * The peers' clocks minus ours, carried over the last step (the estimate before it less
-   * the step): the estimate until a fresh heartbeat is heard. Undefined when none is known.
-   */
-  private carriedOffsetMs: number | undefined;
   /** This replica has had peers (heard one, or its state holds other origins' events). */
   private peersExpected = false;
 
@@ -101,8 +96,6 @@ export class ClockSkewGuard {
     if (p.offsets.length > SAMPLES_PER_PEER) p.offsets.shift();
     p.heardAtMs = nowMs;
     this.peersExpected = true;
-    // A fresh sample replaces the guess carried over a step.
-    this.carriedOffsetMs = undefined;
     // A heartbeat measured on the clock as it is now that agrees with it confirms the step.
     // One that disagrees does not end the wait: the majority check refuses writes while that
     // peer is live, and once it goes silent (a partition) nothing would be left to refuse a
@@ -120,13 +113,12 @@ export class ClockSkewGuard {
   }
 
   /**
-   * The peers' clocks minus this one, as far as this replica knows: the median over live
-   * peers (the lower one of two middle values), else the estimate carried over the last
-   * step, else undefined (nothing known: a start before any heartbeat).
+   * The peers' clocks minus this one: the median over live peers (the lower one of two
+   * middle values), or undefined when none was heard since the start or the last step.
    */
   peerOffsetMs(nowMs: number): number | undefined {
     const live = this.liveOffsets(nowMs);
-    if (live.length === 0) return this.carriedOffsetMs;
+    if (live.length === 0) return undefined;
     live.sort((a, b) => a - b);
     return live[(live.length - 1) >> 1];
   }
@@ -198,12 +190,7 @@ export class ClockSkewGuard {
     if (last === undefined) return;
     const step = nowMs - last;
     if (step <= this.limits.clockJumpMaxMs && step >= -this.limits.clockOffsetMaxMs) return;
-    // The samples were measured on the old clock. What they said of the peers' clocks still
-    // holds, less the step (and the little real time between the two readings, which only
-    // makes events look further ahead): a guess until the next heartbeat, which a clock
-    // that jumped years ahead while peers are silent still gets judged by.
-    const before = this.peerOffsetMs(last);
-    this.carriedOffsetMs = this.peersExpected ? (before ?? 0) - step : undefined;
+    // The samples were measured on the old clock.
     this.peers.clear();
     if (this.peersExpected) {
       this.jumpedAtMs = nowMs;
