@@ -49,8 +49,9 @@ export interface FaultProfile {
   clockSkewFar: number;
   /**
    * Someone publishes a forged batch on the op stream: the next seq of a live replica,
-   * timed twenty years ahead, adding 1,000 to a counter. No replica may apply it, and the
-   * origin's real event with that seq must still be applied everywhere.
+   * timed twenty years ahead, raising its total of a counter to a million (a well-formed
+   * event, so only its time gives it away). No replica may apply it, and the origin's real
+   * event with that seq must still be applied everywhere.
    */
   forgedEvent: number;
   /**
