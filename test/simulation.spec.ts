@@ -128,6 +128,7 @@ describe('simulation', () => {
       ['issue seed 1219: a replica whose clock stepped twenty years ahead, with no heartbeat heard since, judges by the latest time it applied and holds a forged event of its own origin', { seed: 1219, steps: 3_000, faults: 'all' }],
       ['issue seed 2235: a forged event reaches a replica whose clock jumped twenty years ahead; it is held, not applied', { seed: 2235, steps: 3_000, faults: 'all' }],
       ['issue seed 2390: a forged event of a replica\'s own next seq, on time by its jumped clock, is held; its real event with that seq is made and applied everywhere', { seed: 2390, steps: 3_000, faults: 'all' }],
+      ['a peer heard while this clock ran ahead does not stay live once the clock is set back, so missing events of an origin that died meanwhile are asked of a live peer that holds them', { seed: 4648, steps: 3_000, faults: 'all' }],
     ];
     test.each(regressions)('simulation - %s', async (_name, options) => {
       expect(await runSeed(options)).toBeUndefined();
