@@ -25,6 +25,11 @@ export interface Heartbeat {
   /** The newest round whose snapshot this replica holds (peers that missed it re-join). */
   readonly committed?: { readonly epoch: number; readonly round: number };
   readonly sentMs: number;
+  /**
+   * Present (true) while this replica's wall clock has stepped and no peer has confirmed
+   * it: peers do not count `sentMs` as a vote on their own clocks (see ClockSkewGuard).
+   */
+  readonly clockStepUnconfirmed?: true;
 }
 
 const MODES: ReadonlySet<string> = new Set<string>(REPLICA_MODES);

@@ -55,6 +55,7 @@ export class PeerLiveness {
       round: r.round,
       committed: { ...this.round.lastCommitted() },
       sentMs: s.ports.clock.nowMs(),
+      ...(s.skewGuard.stepUnconfirmed(s.ports.clock.nowMs()) ? { clockStepUnconfirmed: true as const } : {}),
     };
   }
 

@@ -20,11 +20,17 @@ export class PeerView {
     this.peers.set(beat.replica, { beat, seenMs: nowMs });
   }
 
-  /** Live peers' latest heartbeats (expired peers are forgotten). */
+  /**
+   * Live peers' latest heartbeats (expired peers are forgotten). A heartbeat heard more
+   * than `peerTimeoutMs` after now was heard before this clock went back by more than that:
+   * expired too. Counted live, a peer that died while this clock ran ahead would stay live
+   * for as long as the step (seed 4648: a replica asked a dead origin, not the live peers
+   * holding its events, for thirteen minutes of wall-clock time, and never converged).
+   */
   live(nowMs: number): Heartbeat[] {
     const out: Heartbeat[] = [];
     for (const [id, p] of this.peers) {
-      if (nowMs - p.seenMs > this.peerTimeoutMs) this.peers.delete(id);
+      if (Math.abs(nowMs - p.seenMs) > this.peerTimeoutMs) this.peers.delete(id);
       else out.push(p.beat);
     }
     return out;

@@ -182,7 +182,7 @@ export class ReplicaCore implements RoundHost, StreamReceiver {
 
   /** Takes a peer's heartbeat. */
   heardPeer(beat: Heartbeat): void {
-    this.s.skewGuard.heard(beat.replica, beat.sentMs, this.s.ports.clock.nowMs());
+    this.s.skewGuard.heard(beat.replica, beat.sentMs, this.s.ports.clock.nowMs(), beat.clockStepUnconfirmed === true);
     this.peers.heardPeer(beat);
   }
 

@@ -2,7 +2,7 @@ import { wallMsOf, type CausalBuffer, type HybridLogicalClock, type VersionVecto
 import type { ReplicatedEvent } from '#protocol/replicated-event';
 import { BoundedWaits } from './bounded-waits';
 import { ClockSkewGuard } from './clock/clock-skew-guard';
-import { EventTimeGate } from './clock/event-time-gate';
+import { EventTimeGate, type ClockDoubt } from './clock/event-time-gate';
 import type { GroupCommit } from './group-commit';
 import { KeySpace } from './key-space';
 import type { Outbox } from './outbox';
@@ -107,6 +107,12 @@ export class ReplicaState {
   /** Why this replica's clock must not time a write now (`CLOCK_SKEW`), or undefined. */
   clockRefusal(): string | undefined {
     return this.skewGuard.refusal(this.ports.clock.nowMs(), wallMsOf(this.hlc.peek()));
+  }
+
+  /** Whether this replica's clock is in doubt (it takes no writes), and what it knows of its peers' clocks then (the time gate). */
+  clockDoubt(): ClockDoubt | undefined {
+    if (this.clockRefusal() === undefined) return undefined;
+    return { peerOffsetMs: this.skewGuard.peerOffsetMs(this.ports.clock.nowMs()) };
   }
 
   /** Applies one event to the key space, telling the observer (if any) before and after. */

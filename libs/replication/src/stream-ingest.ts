@@ -1,6 +1,7 @@
 import { vvGet, type VersionVector } from '#crdt';
 import type { EventBatch, ReplicatedEvent } from '#protocol/replicated-event';
 import { PeerResend } from './anti-entropy';
+import type { ClockDoubt } from './clock/event-time-gate';
 import type { PeerLiveness } from './peer-liveness';
 import { recent } from './recent';
 import type { ReplicaState } from './replica-state';
@@ -50,9 +51,12 @@ export class StreamIngest {
     const released: ReplicatedEvent[] = [];
     let skipped = false;
     let held = false;
+    // Whether this clock is in doubt is asked once per message, and only when an event needs it.
+    let doubt: { value: ClockDoubt | undefined } | undefined;
+    const clockDoubt = (): ClockDoubt | undefined => (doubt ??= { value: this.s.clockDoubt() }).value;
     for (const e of batch.events) {
       // An event timed too far ahead of this clock waits in the stream (see EventTimeGate).
-      const timing = this.s.timeGate.judge(e, () => vvGet(this.s.buffer.deliveredVector(), e.origin) >= e.seq, () => this.s.clockRefusal() !== undefined);
+      const timing = this.s.timeGate.judge(e, () => vvGet(this.s.buffer.deliveredVector(), e.origin) >= e.seq, clockDoubt);
       if (timing === 'refuse') continue;
       if (timing === 'hold') {
         held = true;

@@ -49,8 +49,9 @@ export interface FaultProfile {
   clockSkewFar: number;
   /**
    * Someone publishes a forged batch on the op stream: the next seq of a live replica,
-   * timed twenty years ahead, adding 1,000 to a counter. No replica may apply it, and the
-   * origin's real event with that seq must still be applied everywhere.
+   * timed twenty years ahead, raising its total of a counter to a million (a well-formed
+   * event, so only its time gives it away). No replica may apply it, and the origin's real
+   * event with that seq must still be applied everywhere.
    */
   forgedEvent: number;
   /**
@@ -298,7 +299,7 @@ export class FaultSchedule {
       const r = prng.pick(serving);
       const seq = vvGet(r.core!.applied(), r.id) + 1;
       const time = timestampFromWallMs(SIM_EPOCH_MS + w.scheduler.nowMs + 20 * 365 * 24 * 3_600_000);
-      const forged = { v: 1, origin: r.id, seq, time, deps: {}, key: 'c.0', type: 'pn-counter', options: {}, ops: [{ type: 'increment', by: 1_000 }] };
+      const forged = { v: 1, origin: r.id, seq, time, deps: {}, key: 'c.0', type: 'pn-counter', options: null, ops: [{ type: 'increment', replica: r.id, total: 1_000_000 }] };
       const stored = w.broker.publish(`forged-${++this.forged}`, `crdt.ops.${r.id}`, JSON.stringify({ v: 1, events: [forged] }), w.scheduler.nowMs, 'forger');
       this.counts.forgedEvent++;
       w.note(`FAULT forged event ${r.id}#${seq} timed 20 years ahead${stored.ok ? ` at #${stored.seq}` : ' (not stored)'}`);

@@ -108,6 +108,69 @@ describe('clock skew guard', () => {
     expect(g.refusal(T, T + 500)).toBeUndefined();
   });
 
+  test('clock skew guard - a peer whose clock stepped alike neither confirms this step nor outvotes a trusted peer (seed 272)', () => {
+    const TEN_YEARS_MS = 315_360_000_000;
+    // Three replicas; a (here) and b both jump ten years ahead, c keeps the right time.
+    const g = new ClockSkewGuard(LIMITS);
+    g.begin(T, true);
+    beats(g, T, T + 1_000, { b: 0, c: 0 });
+    expect(g.refusal(T + 1_000, T + 1_000)).toBeUndefined();
+    const jumped = T + 1_100 + TEN_YEARS_MS;
+    g.read(jumped);
+    expect(g.stepUnconfirmed(jumped)).toBe(true);
+    // b stepped alike and says so: its agreeing heartbeat does not confirm this clock.
+    g.heard('b', jumped + 50, jumped + 50, true);
+    expect(g.refusal(jumped + 50, jumped + 50)).toMatch(/not yet confirmed/);
+    // c's heartbeats disagree; b's clock is no vote while c's is trusted, so one of one live peers disagrees.
+    for (let t = jumped + 100; t <= jumped + 3_000; t += 200) {
+      g.heard('b', t - 3, t, true);
+      g.heard('c', t - 3 - TEN_YEARS_MS, t);
+    }
+    expect(g.refusal(jumped + 3_000, jumped + 3_000)).toMatch(/off from 1 of 1 live peers/);
+    expect(g.stepUnconfirmed(jumped + 3_000)).toBe(true);
+    // Without the flag (the old rule), b's agreement would have made it one of two: writes allowed.
+    const old = new ClockSkewGuard(LIMITS);
+    old.heard('b', T - 3, T);
+    old.heard('c', T - 3 - TEN_YEARS_MS, T);
+    expect(old.refusal(T, T)).toBeUndefined();
+  });
+
+  test('clock skew guard - when every live peer stepped too and agrees, the step is confirmed after peerTimeoutMs (a corrected time source)', () => {
+    const g = new ClockSkewGuard(LIMITS);
+    g.begin(T, true);
+    beats(g, T, T + 1_000, { b: 0, c: 0 });
+    const stepped = T + 1_100 + 5_000;
+    g.read(stepped);
+    for (let t = stepped + 100; t < stepped + 1_500; t += 200) for (const p of ['b', 'c']) g.heard(p, t - 3, t, true);
+    expect(g.refusal(stepped + 1_400, stepped + 1_400)).toMatch(/not yet confirmed/);
+    for (let t = stepped + 1_500; t <= stepped + 1_700; t += 200) for (const p of ['b', 'c']) g.heard(p, t - 3, t, true);
+    expect(g.refusal(stepped + 1_700, stepped + 1_700)).toBeUndefined();
+    expect(g.stepUnconfirmed(stepped + 1_700)).toBe(false);
+  });
+
+  test('clock skew guard - a start is no step: its heartbeats do not say so, and a peer confirms it', () => {
+    const g = new ClockSkewGuard(LIMITS);
+    g.begin(T, true);
+    expect(g.refusal(T, T)).toMatch(/not yet confirmed/);
+    expect(g.stepUnconfirmed(T)).toBe(false);
+  });
+
+  test('clock skew guard - the peers\' clock estimate: the median of live peers, unknown after a step until the next heartbeat', () => {
+    const g = new ClockSkewGuard(LIMITS);
+    expect(g.peerOffsetMs(T)).toBeUndefined();
+    g.begin(T, true);
+    beats(g, T, T + 1_000, { a: 100, b: 200, c: 5_000 }, 0);
+    expect(g.peerOffsetMs(T + 1_000)).toBe(200);
+    beats(g, T + 1_200, T + 1_200, { d: -50 }, 0);
+    expect(g.peerOffsetMs(T + 1_200)).toBe(100);
+    const TEN_YEARS_MS = 315_360_000_000;
+    const jumped = T + 1_300 + TEN_YEARS_MS;
+    g.read(jumped);
+    expect(g.peerOffsetMs(jumped)).toBeUndefined();
+    g.heard('a', T + 1_400, jumped + 100);
+    expect(g.peerOffsetMs(jumped + 100)).toBe(-TEN_YEARS_MS);
+  });
+
   test('clock skew guard - heartbeats without a usable sentMs are ignored', () => {
     const g = new ClockSkewGuard(LIMITS);
     g.heard('a', undefined, T);

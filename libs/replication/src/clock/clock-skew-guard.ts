@@ -15,6 +15,8 @@ interface PeerClock {
   /** `sentMs - receivedMs` of its last heartbeats: its clock minus ours, less the delivery delay. */
   readonly offsets: number[];
   heardAtMs: number;
+  /** Its last heartbeat said its clock stepped and is not yet confirmed. */
+  stepped: boolean;
 }
 
 /**
@@ -34,12 +36,23 @@ interface PeerClock {
  * - a strict majority of live peers' heartbeats (`sentMs`) say their clocks are further
  *   than the bound from ours. With a single live peer that disagrees, both sides stop:
  *   two clocks cannot tell which one is wrong.
+ * A replica whose clock stepped and is not yet confirmed says so in its heartbeats
+ * (`stepUnconfirmed`). While any live peer's clock is trusted, peers do not count such a
+ * clock as a vote, and it does not confirm a step here: two clocks that stepped alike (one
+ * bad time source) would otherwise confirm each other and, as a majority of three, write
+ * events timed years ahead that the third refuses for good (seed 272). When every live
+ * peer stepped too, and all agree with this clock for `peerTimeoutMs`, the step is
+ * confirmed (every clock of the cluster stepped at once: a corrected time source).
+ * While this replica's clock is in doubt, `peerOffsetMs` estimates the peers' clocks (the
+ * event time gate judges remote events against it rather than against this clock).
  * Time comes from the caller (the core's clock port).
  */
 export class ClockSkewGuard {
   private readonly peers = new Map<string, PeerClock>();
   private lastReadingMs: number | undefined;
   private jumpedAtMs: number | undefined;
+  /** `jumpedAtMs` was set by a step of the clock (not by a start): peers are told (see `stepUnconfirmed`). */
+  private stepped = false;
   /** This replica has had peers (heard one, or its state holds other origins' events). */
   private peersExpected = false;
 
@@ -53,17 +66,29 @@ export class ClockSkewGuard {
   begin(nowMs: number, expectPeers: boolean): void {
     this.lastReadingMs = nowMs;
     if (expectPeers) this.peersExpected = true;
-    if (expectPeers && this.peers.size === 0) this.jumpedAtMs = nowMs;
+    if (expectPeers && this.peers.size === 0) {
+      this.jumpedAtMs = nowMs;
+      this.stepped = false;
+    }
   }
 
-  /** A peer's heartbeat, sent at `sentMs` by its clock, arrived at `nowMs` by ours. */
-  heard(peer: string, sentMs: unknown, nowMs: number): void {
+  /**
+   * A peer's heartbeat, sent at `sentMs` by its clock, arrived at `nowMs` by ours.
+   * `peerStepUnconfirmed`: the peer says its own clock stepped and is not yet confirmed;
+   * its clock then counts for nothing here (its older samples are dropped too).
+   */
+  heard(peer: string, sentMs: unknown, nowMs: number, peerStepUnconfirmed = false): void {
     if (typeof sentMs !== 'number' || !Number.isFinite(sentMs)) return;
     this.read(nowMs);
     let p = this.peers.get(peer);
+    if (p && p.stepped !== peerStepUnconfirmed) {
+      // Its clock stepped, or its step was confirmed: the older samples describe its old clock.
+      this.peers.delete(peer);
+      p = undefined;
+    }
     if (!p) {
       if (this.peers.size >= PEERS_MAX) this.peers.delete(this.peers.keys().next().value!);
-      p = { offsets: [], heardAtMs: nowMs };
+      p = { offsets: [], heardAtMs: nowMs, stepped: peerStepUnconfirmed };
       this.peers.set(peer, p);
     }
     const offset = sentMs - nowMs;
@@ -74,8 +99,28 @@ export class ClockSkewGuard {
     // A heartbeat measured on the clock as it is now that agrees with it confirms the step.
     // One that disagrees does not end the wait: the majority check refuses writes while that
     // peer is live, and once it goes silent (a partition) nothing would be left to refuse a
-    // clock far off, whose writes every peer then refuses for good (seed 5624).
-    if (Math.abs(offset) <= this.limits.clockOffsetMaxMs) this.jumpedAtMs = undefined;
+    // clock far off, whose writes every peer then refuses for good (seed 5624). A peer whose
+    // own clock stepped does not confirm (see the class comment).
+    if (!peerStepUnconfirmed && Math.abs(offset) <= this.limits.clockOffsetMaxMs) {
+      this.jumpedAtMs = undefined;
+      this.stepped = false;
+    }
+  }
+
+  /** This replica's clock stepped and no peer has confirmed it yet (said in its heartbeats). */
+  stepUnconfirmed(nowMs: number): boolean {
+    return this.stepped && this.unconfirmed(nowMs);
+  }
+
+  /**
+   * The peers' clocks minus this one: the median over live peers (the lower one of two
+   * middle values), or undefined when none was heard since the start or the last step.
+   */
+  peerOffsetMs(nowMs: number): number | undefined {
+    const live = this.liveOffsets(nowMs);
+    if (live.length === 0) return undefined;
+    live.sort((a, b) => a - b);
+    return live[(live.length - 1) >> 1];
   }
 
   /** Why this replica must not take a write now, or undefined when it may. `hlcWallMs`: its HLC's wall-clock part. */
@@ -85,27 +130,53 @@ export class ClockSkewGuard {
     if (hlcWallMs - nowMs > bound) {
       return `this replica's wall clock is ${hlcWallMs - nowMs} ms behind the times of events it has applied (maximum offset ${bound} ms); it takes writes again once its clock is back in range`;
     }
-    let live = 0;
-    const off: number[] = [];
-    for (const p of this.peers.values()) {
-      if (nowMs - p.heardAtMs > this.limits.peerTimeoutMs || p.heardAtMs > nowMs) continue;
-      live++;
-      const offset = Math.max(...p.offsets);
-      if (Math.abs(offset) > bound) off.push(offset);
-    }
-    if (off.length * 2 > live) {
+    const liveOffsets = this.liveOffsets(nowMs);
+    const off = liveOffsets.filter((o) => Math.abs(o) > bound);
+    if (off.length * 2 > liveOffsets.length) {
       off.sort((a, b) => a - b);
       const median = off[off.length >> 1];
-      return `this replica's wall clock is about ${-median} ms off from ${off.length} of ${live} live peers' clocks (maximum offset ${bound} ms); it takes writes again once back in range`;
+      return `this replica's wall clock is about ${-median} ms off from ${off.length} of ${liveOffsets.length} live peers' clocks (maximum offset ${bound} ms); it takes writes again once back in range`;
     }
     // Checked after the peers: when they disagree with this clock, theirs is the reason to give.
-    if (this.jumpedAtMs !== undefined) {
-      if (nowMs >= this.jumpedAtMs && nowMs - this.jumpedAtMs < this.limits.clockConfirmWaitMs) {
-        return `this replica's wall clock is not yet confirmed by a peer (it just started, or stepped by more than ${this.limits.clockJumpMaxMs} ms); writes resume with the next peer heartbeat`;
-      }
-      this.jumpedAtMs = undefined;
+    if (this.unconfirmed(nowMs) && !this.confirmedBySteppedPeers(nowMs)) {
+      return `this replica's wall clock is not yet confirmed by a peer (it just started, or stepped by more than ${this.limits.clockJumpMaxMs} ms); writes resume with the next peer heartbeat`;
     }
     return undefined;
+  }
+
+  /** A start or a step not yet confirmed, within `clockConfirmWaitMs` (after it the clock is trusted). */
+  private unconfirmed(nowMs: number): boolean {
+    if (this.jumpedAtMs === undefined) return false;
+    if (nowMs >= this.jumpedAtMs && nowMs - this.jumpedAtMs < this.limits.clockConfirmWaitMs) return true;
+    this.jumpedAtMs = undefined;
+    return false;
+  }
+
+  /**
+   * A step of this clock that every live peer's clock took too (all of them say so, all
+   * agree with this one, and for `peerTimeoutMs` no peer whose clock is trusted was heard):
+   * confirmed, so a cluster whose every clock stepped at once does not stop for
+   * `clockConfirmWaitMs`.
+   */
+  private confirmedBySteppedPeers(nowMs: number): boolean {
+    if (!this.stepped || this.jumpedAtMs === undefined || nowMs - this.jumpedAtMs < this.limits.peerTimeoutMs) return false;
+    const live = this.livePeers(nowMs);
+    if (live.length === 0 || live.some((p) => !p.stepped || Math.abs(Math.max(...p.offsets)) > this.limits.clockOffsetMaxMs)) return false;
+    this.jumpedAtMs = undefined;
+    this.stepped = false;
+    return true;
+  }
+
+  /** Live peers: those whose clocks are trusted when there are any, else all (see the class comment). */
+  private livePeers(nowMs: number): PeerClock[] {
+    const live = [...this.peers.values()].filter((p) => nowMs - p.heardAtMs <= this.limits.peerTimeoutMs && p.heardAtMs <= nowMs);
+    const trusted = live.filter((p) => !p.stepped);
+    return trusted.length > 0 ? trusted : live;
+  }
+
+  /** Each live peer's offset (the largest of its samples: delivery delay only ever lowers one). */
+  private liveOffsets(nowMs: number): number[] {
+    return this.livePeers(nowMs).map((p) => Math.max(...p.offsets));
   }
 
   /**
@@ -121,6 +192,9 @@ export class ClockSkewGuard {
     if (step <= this.limits.clockJumpMaxMs && step >= -this.limits.clockOffsetMaxMs) return;
     // The samples were measured on the old clock.
     this.peers.clear();
-    if (this.peersExpected) this.jumpedAtMs = nowMs;
+    if (this.peersExpected) {
+      this.jumpedAtMs = nowMs;
+      this.stepped = true;
+    }
   }
 }
