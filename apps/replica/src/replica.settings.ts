@@ -16,6 +16,8 @@ export interface ReplicaSettings {
   readonly replicaId: string | undefined;
   readonly dataDir: string;
   readonly sqliteSynchronous: 'FULL' | 'NORMAL';
+  /** Run the SQLite store on a worker thread (default), so its commits' fsyncs leave the event loop free; off runs it in-process. */
+  readonly sqliteThread: boolean;
   readonly publishTimeoutMs: number;
   readonly streamCheckMs: number;
   /** Lines below this level are not written. */
@@ -40,6 +42,8 @@ export function readReplicaSettings(env: NodeJS.ProcessEnv = process.env): Repli
   }
   const sync = (env.SQLITE_SYNCHRONOUS ?? 'FULL').toUpperCase();
   if (sync !== 'FULL' && sync !== 'NORMAL') throw new Error('SQLITE_SYNCHRONOUS must be FULL or NORMAL');
+  const thread = (env.SQLITE_THREAD ?? '1').trim();
+  if (thread !== '0' && thread !== '1') throw new Error(`SQLITE_THREAD must be 1 (a store thread) or 0 (in-process), got ${JSON.stringify(env.SQLITE_THREAD)}`);
   const prefix = env.CRDT_PREFIX || 'crdt';
   const streamName = env.CRDT_STREAM || 'CRDT_OPS';
   return {
@@ -53,6 +57,7 @@ export function readReplicaSettings(env: NodeJS.ProcessEnv = process.env): Repli
     replicaId,
     dataDir: env.DATA_DIR || join(process.cwd(), 'data', replicaId ?? 'replica'),
     sqliteSynchronous: sync,
+    sqliteThread: thread === '1',
     publishTimeoutMs: int(env, 'PUBLISH_TIMEOUT_MS', 5_000),
     streamCheckMs: int(env, 'STREAM_CHECK_MS', 1_000),
     logLevel: readLogLevel(env),
