@@ -252,6 +252,14 @@ describe.each(VARIANTS)('%s', (variant, openVariant) => {
     expect(await store.history('none', 5)).toEqual([]);
   });
 
+  it('history - after a reopen, without a load, still skips the events the snapshot covers', async () => {
+    let store = await openStore();
+    await store.commit({ events: [event('a', 1, 'x'), event('a', 2, 'x'), event('b', 1, 'x'), event('a', 3, 'x')], streamSeq: 4 });
+    await store.writeSnapshot(snapshot({ a: 2 }, [['x', 2]], 3));
+    store = await reopen(store);
+    expect(ids(await store.history('x', 100))).toEqual(['b1', 'a3']);
+  });
+
   it('ownEventsAfter - one origin, seq after the bound, ordered by seq, at most limit', async () => {
     const store = await openStore();
     // Applied out of seq order (a peer's events can land that way); the outbox wants seq order.
