@@ -2,10 +2,11 @@
  * The update path alone, for before/after figures of a change: `npm run bench:update-path`.
  * Starts nats-server and r1..r3 like the suite, then measures the bare echo (1 and 64
  * clients), the fsync probe, `update` ack local at 1 and 64 clients, ack stream at 64, and
- * `get`; then (unless BENCH_PROFILE_SECONDS=0) profiles r1 under 64 clients (BENCH_PROFILE_CONCURRENCY) and
- * prints the top frames. Each row shows the CPU seconds each process used over it. Prints one JSON line of the figures at the end. Sizes: BENCH_POINT_SECONDS
- * (default 3), BENCH_PROFILE_SECONDS (default 6); BENCH_PROFILE_DIR keeps the profiles.
- * SQLITE_THREAD and SQLITE_SYNCHRONOUS are passed to the replicas.
+ * `get`, each row with the CPU seconds every process used over it; then (unless
+ * BENCH_PROFILE_SECONDS=0) profiles r1 under BENCH_PROFILE_CONCURRENCY clients (default
+ * 64) and prints the top frames. Prints one JSON line of the figures at the end. Sizes:
+ * BENCH_POINT_SECONDS (default 3), BENCH_PROFILE_SECONDS (default 6); BENCH_PROFILE_DIR
+ * keeps the profiles. SQLITE_THREAD and SQLITE_SYNCHRONOUS are passed to the replicas.
  */
 import { mkdirSync } from 'node:fs';
 import { loadavg } from 'node:os';
