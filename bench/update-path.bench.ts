@@ -2,14 +2,17 @@
  * The update path alone, for before/after figures of a change: `npm run bench:update-path`.
  * Starts nats-server and r1..r3 like the suite, then measures the bare echo (1 and 64
  * clients), the fsync probe, `update` ack local at 1 and 64 clients, ack stream at 64, and
- * `get`; then (unless BENCH_PROFILE_SECONDS=0) profiles r1 under 64 clients and prints the
- * top frames. Prints one JSON line of the figures at the end. Sizes: BENCH_POINT_SECONDS
- * (default 3), BENCH_PROFILE_SECONDS (default 6).
+ * `get`, each row with the CPU seconds every process used over it; then (unless
+ * BENCH_PROFILE_SECONDS=0) profiles r1 under BENCH_PROFILE_CONCURRENCY clients (default
+ * 64) and prints the top frames. Prints one JSON line of the figures at the end. Sizes:
+ * BENCH_POINT_SECONDS (default 3), BENCH_PROFILE_SECONDS (default 6); BENCH_PROFILE_DIR
+ * keeps the profiles. SQLITE_THREAD and SQLITE_SYNCHRONOUS are passed to the replicas.
  */
 import { mkdirSync } from 'node:fs';
 import { loadavg } from 'node:os';
 import { join, resolve } from 'node:path';
 import { BenchCluster } from './cluster/bench-cluster';
+import { CpuMeter } from './cluster/cpu-usage';
 import { ms, num } from './cluster/report';
 import { measureConcurrent } from './suite/concurrent-requests';
 import { measureFsync } from './suite/fsync-probe';
@@ -17,6 +20,7 @@ import { profileUpdatePath } from './suite/update-profile';
 
 const POINT_MS = Number(process.env.BENCH_POINT_SECONDS ?? 3) * 1000;
 const PROFILE_MS = Number(process.env.BENCH_PROFILE_SECONDS ?? 6) * 1000;
+const PROFILE_CONCURRENCY = Number(process.env.BENCH_PROFILE_CONCURRENCY ?? 64);
 const START_WAIT_MS = 180_000;
 const DIST_ROOT = resolve(__dirname, '..');
 
@@ -25,7 +29,9 @@ const load1 = (): number => Number(loadavg()[0].toFixed(1));
 async function main(): Promise<number> {
   let cluster: BenchCluster | undefined;
   try {
-    cluster = await BenchCluster.start({ ids: ['r1', 'r2', 'r3'], startWaitMs: START_WAIT_MS }, (c) => (cluster = c));
+    // SQLITE_THREAD (and SQLITE_SYNCHRONOUS) pass through to the replicas, for before/after runs of the store thread.
+    const env = Object.fromEntries(['SQLITE_THREAD', 'SQLITE_SYNCHRONOUS'].filter((k) => process.env[k] !== undefined).map((k) => [k, String(process.env[k])]));
+    cluster = await BenchCluster.start({ ids: ['r1', 'r2', 'r3'], startWaitMs: START_WAIT_MS, env }, (c) => (cluster = c));
     const c = cluster;
     const ok = (r: Record<string, unknown>) => r.ok === true;
     const dataDir = c.harness.dataDir('r1');
@@ -33,8 +39,12 @@ async function main(): Promise<number> {
     const fsync = measureFsync({ dir: dataDir, rounds: 1_000, bytes: 4096 });
     await c.startHelper('echo', 'echo-responder.js', { ECHO_SUBJECT: 'bench.echo' });
     const sample = { key: 'lat.counter', type: 'pn-counter', op: { type: 'increment' } };
-    const point = (subject: string, n: number, body: (cl: number) => unknown, accept?: (r: Record<string, unknown>) => boolean) =>
-      measureConcurrent(c.nc, { subject, body, concurrency: n, durationMs: POINT_MS, warmupMs: 300, accept }).then((r) => ({ ...r, load: load1() }));
+    // CPU seconds per process over each point: on two shared cores, who else was busy.
+    const point = async (subject: string, n: number, body: (cl: number) => unknown, accept?: (r: Record<string, unknown>) => boolean) => {
+      const cpu = new CpuMeter(c.pids());
+      const r = await measureConcurrent(c.nc, { subject, body, concurrency: n, durationMs: POINT_MS, warmupMs: 300, accept });
+      return { ...r, cpu: cpu.used(), load: load1() };
+    };
     const rows = {
       echo1: await point('bench.echo', 1, () => sample),
       update1: await point('crdt.replica.r1.update', 1, () => sample, ok),
@@ -44,11 +54,11 @@ async function main(): Promise<number> {
       get1: await point('crdt.replica.r1.get', 1, () => ({ key: 'lat.counter' }), ok),
     };
     console.log(`fsync p50 ${ms(fsync.p50Ms)} p99 ${ms(fsync.p99Ms)} [load ${load1()}]`);
-    for (const [name, r] of Object.entries(rows)) console.log(`${name.padEnd(9)} p50 ${ms(r.latency.p50Ms).padStart(9)} p99 ${ms(r.latency.p99Ms).padStart(9)} ${num(r.perSec).padStart(7)}/s errors ${r.errors} [load ${r.load}]`);
+    for (const [name, r] of Object.entries(rows)) console.log(`${name.padEnd(9)} p50 ${ms(r.latency.p50Ms).padStart(9)} p99 ${ms(r.latency.p99Ms).padStart(9)} ${num(r.perSec).padStart(7)}/s errors ${r.errors} [load ${r.load}] cpu s ${JSON.stringify(r.cpu)}`);
     const floor = rows.echo1.latency.p50Ms + fsync.p50Ms;
     console.log(`update p50 / floor ${(rows.update1.latency.p50Ms / floor).toFixed(2)}x; update64 / echo64 ${(rows.update64.perSec / rows.echo64.perSec).toFixed(2)}x`);
     if (PROFILE_MS > 0) {
-      const p = await profileUpdatePath(c, DIST_ROOT, { id: 'r1', dir: join(c.dir.path, 'profiles'), concurrency: 64, durationMs: PROFILE_MS, top: 25, startWaitMs: START_WAIT_MS });
+      const p = await profileUpdatePath(c, DIST_ROOT, { id: 'r1', dir: process.env.BENCH_PROFILE_DIR ?? join(c.dir.path, 'profiles'), concurrency: PROFILE_CONCURRENCY, durationMs: PROFILE_MS, top: 25, startWaitMs: START_WAIT_MS });
       console.log(`profile: ${num(p.load.perSec)} updates/s under the profiler; busy ${num(p.summary.busyMs)} ms, idle ${num(p.summary.idleMs)} ms [load ${load1()}]`);
       for (const f of p.summary.topFrames) console.log(`  ${(f.share * 100).toFixed(1).padStart(5)}%  ${f.name}`);
       console.log('  by source:');

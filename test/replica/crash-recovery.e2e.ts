@@ -1,12 +1,19 @@
 import { TestCluster, sleep } from '../support/cluster';
 import { IncrementLoad } from './load';
 
-/** SIGKILL a replica in the middle of a write load and restart it on the same disk. */
-describe('replica crash recovery', () => {
+/**
+ * SIGKILL a replica in the middle of a write load and restart it on the same disk; with the
+ * store in-process (the default) and on its own thread (SQLITE_THREAD=1), where an
+ * acknowledged write must have been synced by the thread before the reply.
+ */
+describe.each([
+  ['in-process store', '0'],
+  ['store thread', '1'],
+])('replica crash recovery (%s)', (_name, sqliteThread) => {
   const IDS = ['r1', 'r2', 'r3'];
   let cluster: TestCluster;
   beforeAll(async () => {
-    cluster = await TestCluster.start(IDS);
+    cluster = await TestCluster.start(IDS, { SQLITE_THREAD: sqliteThread });
   }, 60_000);
   afterAll(async () => cluster?.stop());
 

@@ -8,7 +8,8 @@ import { NatsNotices } from './nats/nats-notices';
 import { ObjectStoreSnapshots } from './nats/object-store-snapshots';
 import { connectNats, DEFAULT_NATS_CONNECT_LIMITS, lockDataDir, natsServers, readNatsLiveness, systemClock } from '#runtime';
 import type { ReplicaSettings } from './replica.settings';
-import { openSqliteStore, type SqliteStore } from '#store-sqlite/sqlite-store';
+import { openSqliteStore } from '#store-sqlite/sqlite-store';
+import { openThreadedSqliteStore } from '#store-sqlite/threaded-sqlite-store';
 
 /**
  * Optional hooks for health and metrics (apps/replica/src/http): they only watch. The
@@ -19,11 +20,14 @@ export interface ReplicaInstruments {
   readonly wrapStore?: (store: StorePort) => StorePort;
 }
 
+/** The replica's store: SQLite, on its own thread or in-process (`ReplicaSettings.sqliteThread`). */
+export type ReplicaStore = StorePort & { close(): Promise<void> };
+
 /** A running replica's parts: the core and the adapters that bind its ports. */
 export interface ReplicaRuntime {
   readonly core: ReplicaCore;
   readonly nc: NatsConnection;
-  readonly store: SqliteStore;
+  readonly store: ReplicaStore;
   readonly stream: StreamFollower;
   close(): Promise<void>;
 }
@@ -41,10 +45,11 @@ export async function startReplicaRuntime(settings: ReplicaSettings, log: LogPor
   // process.exit (a fatal store error, a second signal) skips close(): drop the lock anyway.
   const releaseOnExit = () => lock.release();
   process.once('exit', releaseOnExit);
-  let store: SqliteStore | undefined;
+  let store: ReplicaStore | undefined;
   let nc: NatsConnection | undefined;
   try {
-    store = await openSqliteStore({ file: join(settings.dataDir, 'replica.sqlite'), synchronous: settings.sqliteSynchronous });
+    const storeOptions = { file: join(settings.dataDir, 'replica.sqlite'), synchronous: settings.sqliteSynchronous };
+    store = settings.sqliteThread ? await openThreadedSqliteStore(storeOptions) : await openSqliteStore(storeOptions);
     nc = await connectNats(
       {
         servers: natsServers(settings.natsUrl),
@@ -71,7 +76,7 @@ export async function startReplicaRuntime(settings: ReplicaSettings, log: LogPor
   }
 }
 
-async function wire(settings: ReplicaSettings, log: LogPort, store: SqliteStore, nc: NatsConnection, instruments: ReplicaInstruments, unlock: () => void): Promise<ReplicaRuntime> {
+async function wire(settings: ReplicaSettings, log: LogPort, store: ReplicaStore, nc: NatsConnection, instruments: ReplicaInstruments, unlock: () => void): Promise<ReplicaRuntime> {
   const subjects = subjectsFor(settings.prefix);
   const fatal = (err: unknown): never => {
     log.error('fatal: the store failed under a commit; exiting to recover from disk', { error: String((err as Error)?.stack ?? err) });

@@ -17,6 +17,12 @@ export interface ReplicaSettings {
   readonly replicaId: string | undefined;
   readonly dataDir: string;
   readonly sqliteSynchronous: 'FULL' | 'NORMAL';
+  /**
+   * Run the SQLite store on a worker thread, so its commits' fsyncs leave the event loop
+   * free. Off by default: on the two shared cores it was measured on (issue 11) the thread
+   * hand-offs cost more than the sync they free the loop from.
+   */
+  readonly sqliteThread: boolean;
   readonly publishTimeoutMs: number;
   readonly streamCheckMs: number;
   /** Lines below this level are not written. */
@@ -45,6 +51,8 @@ export function readReplicaSettings(env: NodeJS.ProcessEnv = process.env): Repli
   if (sync !== 'FULL' && sync !== 'NORMAL') throw new Error('SQLITE_SYNCHRONOUS must be FULL or NORMAL');
   const strong = env.STRONG_ON_REPLICATED_STREAM || 'refuse';
   if (strong !== 'refuse' && strong !== 'trust-server') throw new Error(`STRONG_ON_REPLICATED_STREAM must be refuse or trust-server, got ${JSON.stringify(strong)}`);
+  const thread = (env.SQLITE_THREAD ?? '0').trim();
+  if (thread !== '0' && thread !== '1') throw new Error(`SQLITE_THREAD must be 1 (a store thread) or 0 (in-process), got ${JSON.stringify(env.SQLITE_THREAD)}`);
   const prefix = env.CRDT_PREFIX || 'crdt';
   const streamName = env.CRDT_STREAM || 'CRDT_OPS';
   return {
@@ -58,6 +66,7 @@ export function readReplicaSettings(env: NodeJS.ProcessEnv = process.env): Repli
     replicaId,
     dataDir: env.DATA_DIR || join(process.cwd(), 'data', replicaId ?? 'replica'),
     sqliteSynchronous: sync,
+    sqliteThread: thread === '1',
     publishTimeoutMs: int(env, 'PUBLISH_TIMEOUT_MS', 5_000),
     streamCheckMs: int(env, 'STREAM_CHECK_MS', 1_000),
     logLevel: readLogLevel(env),

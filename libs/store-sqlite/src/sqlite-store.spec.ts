@@ -8,6 +8,24 @@ import type { ReplicatedEvent } from '#replication/replicated-event';
 import { createStoreDataSource } from './data-source';
 import { openSqliteStore, type SqliteStore, type SqliteStoreOptions } from './sqlite-store';
 import { isStoreError, StoreError } from './store-error';
+import { openThreadedSqliteStore, type ThreadedSqliteStore } from './threaded-sqlite-store';
+
+/**
+ * The store thread runs JavaScript only: the compiled `store-thread.js` (`npm run build`,
+ * which `npm test` runs first), on the compiled `SqliteStore`.
+ */
+const THREAD_SCRIPT = path.join(__dirname, '..', '..', '..', 'dist', 'libs', 'store-sqlite', 'src', 'store-thread.js');
+
+function openThreaded(options: SqliteStoreOptions): Promise<ThreadedSqliteStore> {
+  if (!fs.existsSync(THREAD_SCRIPT)) throw new Error(`${THREAD_SCRIPT} is missing: run \`npm run build\` first`);
+  return openThreadedSqliteStore({ ...options, threadScript: THREAD_SCRIPT });
+}
+
+/** Both ways the replica runs the store: in-process, and on a thread of its own. Every spec below holds for both. */
+const VARIANTS: Array<[string, (options: SqliteStoreOptions) => Promise<SqliteStore | ThreadedSqliteStore>]> = [
+  ['SqliteStore', openSqliteStore],
+  ['ThreadedSqliteStore', openThreaded],
+];
 
 // HLC timestamps as the replica makes them: ms since 2020-01-01 shifted left by 12 bits.
 const HLC_EPOCH_MS = 1_577_836_800_000;
@@ -46,7 +64,8 @@ function parsed(s: SnapshotRecord | undefined): SnapshotRecord | undefined {
 
 const ids = (events: readonly ReplicatedEvent[]) => events.map((e) => `${e.origin}${e.seq}`);
 
-describe('SqliteStore', () => {
+describe.each(VARIANTS)('%s', (variant, openVariant) => {
+  type Store = SqliteStore | ThreadedSqliteStore;
   let dir: string;
   const open: Array<{ close(): Promise<void> }> = [];
 
@@ -59,13 +78,13 @@ describe('SqliteStore', () => {
     fs.rmSync(dir, { recursive: true, force: true });
   });
 
-  async function openStore(options: Partial<SqliteStoreOptions> = {}): Promise<SqliteStore> {
-    const store = await openSqliteStore({ file: path.join(dir, 'replica.db'), ...options });
+  async function openStore(options: Partial<SqliteStoreOptions> = {}): Promise<Store> {
+    const store = await openVariant({ file: path.join(dir, 'replica.db'), ...options });
     open.push(store);
     return store;
   }
 
-  async function reopen(store: SqliteStore): Promise<SqliteStore> {
+  async function reopen(store: Store): Promise<Store> {
     await store.close();
     return openStore();
   }
@@ -263,6 +282,14 @@ describe('SqliteStore', () => {
     expect(await store.history('none', 5)).toEqual([]);
   });
 
+  it('history - after a reopen, without a load, still skips the events the snapshot covers', async () => {
+    let store = await openStore();
+    await store.commit({ events: [event('a', 1, 'x'), event('a', 2, 'x'), event('b', 1, 'x'), event('a', 3, 'x')], streamSeq: 4 });
+    await store.writeSnapshot(snapshot({ a: 2 }, [['x', 2]], 3));
+    store = await reopen(store);
+    expect(ids(await store.history('x', 100))).toEqual(['b1', 'a3']);
+  });
+
   it('ownEventsAfter - one origin, seq after the bound, ordered by seq, at most limit', async () => {
     const store = await openStore();
     // Applied out of seq order (a peer's events can land that way); the outbox wants seq order.
@@ -339,13 +366,13 @@ describe('SqliteStore', () => {
   it('errors - a file that cannot be opened rejects with STORE_IO keeping the cause', async () => {
     const notADir = path.join(dir, 'plain-file');
     fs.writeFileSync(notADir, 'x');
-    const err1 = await openSqliteStore({ file: path.join(notADir, 'replica.db') }).catch((e: unknown) => e);
+    const err1 = await openVariant({ file: path.join(notADir, 'replica.db') }).catch((e: unknown) => e);
     expect(isStoreError(err1, 'STORE_IO')).toBe(true);
     expect((err1 as StoreError).cause).toBeDefined();
 
     const garbage = path.join(dir, 'garbage.db');
     fs.writeFileSync(garbage, Buffer.alloc(8192, 0x5a));
-    const err2 = await openSqliteStore({ file: garbage }).catch((e: unknown) => e);
+    const err2 = await openVariant({ file: garbage }).catch((e: unknown) => e);
     expect(isStoreError(err2, 'STORE_IO')).toBe(true);
     expect(String((err2 as StoreError).message)).toMatch(/not a database/);
   });
@@ -358,7 +385,8 @@ describe('SqliteStore', () => {
     await expect(store.history('x', -1)).rejects.not.toBeInstanceOf(StoreError);
   });
 
-  it('commit - 50k events in group commits of 1000 vs one transaction each', async () => {
+  // A measurement of SQLite itself, printed once (the thread would add its hop to both sides).
+  if (variant === 'SqliteStore') it('commit - 50k events in group commits of 1000 vs one transaction each', async () => {
     const total = 50_000;
     const batch = 1_000;
     const events = Array.from({ length: total }, (_, i) => event(`r${i % 5}`, Math.floor(i / 5) + 1, `k${i % 1000}`));
@@ -395,5 +423,59 @@ describe('SqliteStore', () => {
         `one per transaction: ${done} events in ${singleMs.toFixed(0)} ms, ~${singleTotalMs.toFixed(0)} ms for ${total} ` +
         `(x${(singleTotalMs / groupedMs).toFixed(1)})`,
     );
+  });
+});
+
+describe('ThreadedSqliteStore - the transport', () => {
+  let dir: string;
+  let store: ThreadedSqliteStore | undefined;
+
+  beforeEach(async () => {
+    dir = fs.mkdtempSync(path.join(os.tmpdir(), 'threaded-store-'));
+    store = await openThreaded({ file: path.join(dir, 'replica.db') });
+  });
+
+  afterEach(async () => {
+    await store?.close().catch(() => undefined);
+    fs.rmSync(dir, { recursive: true, force: true });
+  });
+
+  it('thread - a resolved commit is already in the file: another connection reads it at once', async () => {
+    const s = store!;
+    const other = await createStoreDataSource({ file: path.join(dir, 'replica.db') }).initialize();
+    try {
+      for (let i = 1; i <= 20; i++) {
+        await s.commit({ events: [event('a', i, 'x')], streamSeq: i });
+        expect(await other.query(`SELECT COUNT(*) AS n FROM "op_log"`)).toEqual([{ n: i }]);
+      }
+    } finally {
+      await other.destroy();
+    }
+  });
+
+  it('thread - calls sent without waiting run in the order they were made, and opLogLength follows each reply', async () => {
+    const s = store!;
+    const commits = Array.from({ length: 50 }, (_, i) => s.commit({ events: [event(`r${i % 3}`, Math.floor(i / 3) + 1, `k${i % 7}`)], streamSeq: i + 1 }));
+    const own = s.ownEventsAfter('r0', 0, 100);
+    expect(s.opLogLength()).toBe(0);
+    await Promise.all(commits);
+    expect(s.opLogLength()).toBe(50);
+    // Sent after every commit, so it saw all of r0's 17 events.
+    expect((await own).map((e) => e.seq)).toEqual(Array.from({ length: 17 }, (_, i) => i + 1));
+    const loaded = await s.load();
+    expect(loaded.streamSeq).toBe(50);
+    expect(ids(loaded.events)).toEqual(Array.from({ length: 50 }, (_, i) => `r${i % 3}${Math.floor(i / 3) + 1}`));
+  });
+
+  it('thread - a thread that dies fails the calls in flight and every later one with STORE_IO', async () => {
+    const s = store!;
+    const inFlight = s.commit({ events: Array.from({ length: 2000 }, (_, i) => event('a', i + 1, 'x')) });
+    await (s as unknown as { worker: { terminate(): Promise<number> } }).worker.terminate();
+    const err = await inFlight.then(() => 'resolved', (e: unknown) => e);
+    // The commit either made it before the thread ended or failed with STORE_IO; it never hangs.
+    if (err !== 'resolved') expect(err).toMatchObject({ name: 'StoreError', code: 'STORE_IO', operation: 'commit' });
+    await expect(s.load()).rejects.toMatchObject({ name: 'StoreError', code: 'STORE_IO', operation: 'load' });
+    await s.close();
+    await expect(s.load()).rejects.toMatchObject({ code: 'STORE_CLOSED' });
   });
 });

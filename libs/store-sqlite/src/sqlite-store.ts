@@ -116,6 +116,9 @@ export class SqliteStore implements StorePort {
     if (!this.db?.open) throw new Error('SqliteStore needs an open better-sqlite3 connection');
     this.sql = prepareStatements(this.db);
     this.opLogCount = this.sql.countEvents.get() ?? 0;
+    // Known without a `load`: a store whose bulk reads ran on another connection (the
+    // store thread's, see ThreadedSqliteStore) still pages `history` past covered events.
+    this.snapshotCut = this.readSnapshotCut();
 
     const db = this.db;
     const sql = this.sql;
@@ -316,12 +319,17 @@ export class SqliteStore implements StorePort {
     for (const [key, encoded, term] of snapshot.keys) sql.insertSnapshotKey.run(key, JSON.stringify(encoded), termOrNull(term));
   }
 
+  /** The cut of the snapshot on disk; {} when there is none. */
+  private readSnapshotCut(): VersionVector {
+    const row = this.sql.getSnapshotMeta.get(SNAPSHOT_META_ROW_ID);
+    return row ? parseCut(row.cut) : {};
+  }
+
   /** The snapshot on disk; with `terms`, each key with the digest term kept for it (this replica's load), else without (to publish). */
   private readSnapshot(terms: boolean): SnapshotRecord | undefined {
     const row = this.sql.getSnapshotMeta.get(SNAPSHOT_META_ROW_ID);
     if (!row) return undefined;
-    const cut = parseJson('load', 'the snapshot cut', row.cut);
-    if (typeof cut !== 'object' || cut === null || Array.isArray(cut)) throw new StoreError('STORE_CORRUPT', 'load', 'the snapshot cut is not an object');
+    const cut = parseCut(row.cut);
     const parse = (key: string, text: string): Json => parseJson('load', `snapshot key ${JSON.stringify(key)}`, text) as Json;
     // This replica's load gets the JSON text (see `SnapshotKey`): the key space checks it.
     const keys: SnapshotKey[] = terms
@@ -332,7 +340,7 @@ export class SqliteStore implements StorePort {
     // the order the core sorts in (and digests), so sort here; on rows already in SQLite's
     // order this is a near-linear pass.
     keys.sort((a, b) => (a[0] < b[0] ? -1 : a[0] > b[0] ? 1 : 0));
-    return { epoch: row.epoch, round: row.round, cut: cut as VersionVector, streamSeq: row.stream_seq, keys };
+    return { epoch: row.epoch, round: row.round, cut, streamSeq: row.stream_seq, keys };
   }
 
   /** A sequence marker from `meta`; 0 when it was never written. */
@@ -351,6 +359,12 @@ function parseJson(operation: string, what: string, text: string): unknown {
   } catch (err) {
     throw new StoreError('STORE_CORRUPT', operation, `${what} is not JSON: ${messageOf(err)}`, { cause: err });
   }
+}
+
+function parseCut(text: string): VersionVector {
+  const cut = parseJson('load', 'the snapshot cut', text);
+  if (typeof cut !== 'object' || cut === null || Array.isArray(cut)) throw new StoreError('STORE_CORRUPT', 'load', 'the snapshot cut is not an object');
+  return cut as VersionVector;
 }
 
 // Events were checked (isReplicatedEvent) before they were first committed; reading them

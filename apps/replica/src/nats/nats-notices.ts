@@ -28,7 +28,8 @@ export class NatsNotices implements NoticePort {
     // A closed or reconnecting connection buffers or drops notices; they are hints, never the data.
     if (this.nc.isClosed()) return;
     try {
-      this.nc.publish(subject, JSON.stringify(body));
+      // A Buffer, not a string: see NatsJsonServer's replies.
+      this.nc.publish(subject, Buffer.from(JSON.stringify(body)));
     } catch {
       /* notices are best effort */
     }

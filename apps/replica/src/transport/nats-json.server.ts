@@ -53,7 +53,9 @@ export class NatsJsonServer extends Server implements CustomTransportStrategy {
     const reply = await this.dispatch(msg, command, route);
     if (!msg.reply) return;
     try {
-      msg.respond(JSON.stringify(reply));
+      // A Buffer: nats.js would encode a string with TextEncoder, an unpooled allocation per
+      // reply; Buffer.from takes small ones from Node's pool (issue 11 profile).
+      msg.respond(Buffer.from(JSON.stringify(reply)));
     } catch {
       /* the requester went away */
     }
