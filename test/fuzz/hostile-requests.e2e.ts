@@ -1,5 +1,9 @@
 import * as fc from 'fast-check';
+import { CLIENT_COMMAND_NAMES, ROUND_COMMAND_NAMES } from '#protocol';
 import { TestCluster } from '../support/cluster';
+
+/** Every command a replica answers (client and round): the fuzzer's unknown commands are none of these. */
+const KNOWN_COMMANDS: readonly string[] = [...CLIENT_COMMAND_NAMES, ...ROUND_COMMAND_NAMES];
 
 /**
  * Input fuzzing over NATS: at least 10,000 generated malformed or hostile requests sent to
@@ -47,7 +51,7 @@ const hostile: fc.Arbitrary<Sent> = fc.oneof(
     .map((key) => ({ subject: 'crdt.api.get', data: JSON.stringify({ key }), why: 'key with forbidden characters' })),
   fc.integer({ min: 257, max: 5000 }).map((n) => ({ subject: 'crdt.api.get', data: JSON.stringify({ key: 'k'.repeat(n) }), why: 'over-long key' })),
   // Unknown commands (including round commands on the api subject, which are not allowed there).
-  fc.oneof(fc.constantFrom('freeze', 'cut', 'commit', 'resume', 'digests', 'drop', 'eval', 'delete'), fc.stringMatching(/^[a-z]{3,12}$/).filter((c) => !['create', 'update', 'get', 'keys', 'history', 'status', 'freeze', 'cut', 'commit', 'resume', 'digests'].includes(c)))
+  fc.oneof(fc.constantFrom('freeze', 'cut', 'commit', 'resume', 'digests', 'drop', 'eval', 'purge'), fc.stringMatching(/^[a-z]{3,12}$/).filter((c) => !KNOWN_COMMANDS.includes(c)))
     .map((c) => ({ subject: `crdt.api.${c}`, data: JSON.stringify({ key: 'counter' }), why: 'unknown command' })),
   // Ops for the wrong type, and unknown op types.
   fc.constantFrom(...KEYS).chain((key) => fc.record({ type: fc.constantFrom(...TARGETS[key].foreignOps), value: anyJson, by: anyJson, index: anyJson, text: anyJson })

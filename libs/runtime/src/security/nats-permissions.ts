@@ -9,8 +9,10 @@ import { CLIENT_COMMAND_NAMES, REPLICA_EVENTS, ROUND_COMMAND_NAMES, subjectsFor 
  *   notices, its own inbox. Nothing else.
  * - admin: a client, plus the coordinator's admin subjects, heartbeats and round events
  *   (crdtctl `status`, `sync`, `rounds`, `watch`).
- * - replica <id>: publishes ops only on `<p>.ops.<id>`, heartbeats, change notices and
- *   resend hints; answers requests; its op stream and the snapshot object store only.
+ * - replica <id>: publishes ops only on `<p>.ops.<id>` (and strong writes on
+ *   `<p>.ops.~key.>`), heartbeats, change notices and resend hints; answers requests; its
+ *   op stream (including single-message reads, for strong writes) and the snapshot object
+ *   store only.
  * - coordinator: round messages, the lease KV bucket, the op stream's purge; also what an
  *   admin may do, so `crdtctl` works inside the coordinator's container with its credential.
  *
@@ -90,6 +92,10 @@ function replicaPermissions(n: SecurityNames, user: string, replicaId: string): 
   return {
     publish: [
       s.ops(replicaId),
+      // Strong writes go on their key's subject; the stream rules check that such a message
+      // holds one event of that key, but not its origin (see docs/design.md, Security).
+      s.strongOps('>'),
+      `$JS.API.STREAM.MSG.GET.${n.streamName}`,
       s.heartbeat,
       s.changes('>'),
       s.replica('*', REPLICA_EVENTS.resend.name),
