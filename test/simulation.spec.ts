@@ -130,6 +130,11 @@ describe('simulation', () => {
       ['issue seed 2235: a forged event reaches a replica whose clock jumped twenty years ahead; it is held, not applied', { seed: 2235, steps: 3_000, faults: 'all' }],
       ['issue seed 2390: a forged event of a replica\'s own next seq, on time by its jumped clock, is held; its real event with that seq is made and applied everywhere', { seed: 2390, steps: 3_000, faults: 'all' }],
       ['a peer heard while this clock ran ahead does not stay live once the clock is set back, so missing events of an origin that died meanwhile are asked of a live peer that holds them', { seed: 4648, steps: 3_000, faults: 'all' }],
+      ['a strong write pending across a restart whose clock was set back is applied only once the clock has caught up with its time (seed 51: r2#12 applied 1102 ms ahead)', { seed: 51, steps: 3_000, faults: 'all' }],
+      ['seed 9955: a strong write pending across a restart and a clock set back four seconds waits for the clock before it is applied', { seed: 9955, steps: 3_000, faults: 'all' }],
+      ['a create that waited for a strong write\'s hold on the next own seq checks the mode again, so it is held by a round that began meanwhile (seed 505: r4 made #10 in Sync)', { seed: 505, steps: 3_000, faults: 'all' }],
+      ['a strong write is reported made when it is kept pending, so one stored while its replica re-joins is known to the checker (seed 3257)', { seed: 3257, steps: 3_000, faults: 'all' }],
+      ['a strong write the stream stored before its replica died for good, never applied by that replica, was reported made (seed 9707: every replica applied r3#3)', { seed: 9707, steps: 3_000, faults: 'all' }],
     ];
     test.each(regressions)('simulation - %s', async (_name, options) => {
       expect(await runSeed(options)).toBeUndefined();

@@ -56,6 +56,31 @@ describe('client commands', () => {
     expect(await send('get', { key: 'c.n' })).toMatchObject({ value: 1 });
   });
 
+  it('client commands - a create that waited for a strong write\'s hold on the next own seq is held when a round began meanwhile (seed 505)', async () => {
+    const ports = memoryPorts();
+    const { core } = await startedCore({ replicaId: 'r1' }, ports);
+    // The strong write's publish waits until the spec lets it through.
+    let answer: (() => void) | undefined;
+    const publishStrong = ports.stream.publishStrong.bind(ports.stream);
+    ports.stream.publishStrong = (e, expected) => new Promise((resolve) => (answer = () => void publishStrong(e, expected).then(resolve)));
+    const strong = core.handle('update', { key: 'reg', type: 'lww-register', op: { type: 'set', value: 'a' }, consistency: 'strong' });
+    await ports.clock.advance(10);
+    let created: unknown;
+    void core.handle('create', { key: 'v.0', type: 'pn-counter' }).then((r) => (created = r));
+    await ports.clock.advance(10);
+    core.setMode('Sync');
+    answer?.();
+    await ports.clock.advance(10);
+    expect(await strong).toMatchObject({ ok: true, seq: 1 });
+    expect(created).toBeUndefined();
+    expect(core.status()).toMatchObject({ heldWrites: 1 });
+    expect(ports.store.events.map((e) => e.key)).toEqual(['reg']);
+    core.setMode('Work');
+    await ports.clock.advance(10);
+    expect(created).toMatchObject({ ok: true, created: true });
+    expect(ports.store.events.map((e) => `${e.key}#${e.seq}`)).toEqual(['reg#1', 'v.0#2']);
+  });
+
   it('client commands - a write held longer than holdMs is refused FROZEN and never applied', async () => {
     const { core, ports, send } = await startedCore({ replicaId: 'r1', limits: { holdMs: 100 } });
     core.setMode('Sync');

@@ -177,6 +177,8 @@ export class ClientCommands {
     if (this.own.isHeld) {
       const busy = await this.ownSeqFree(5_000);
       if (busy) return busy;
+      // The wait may have let a round start, or the clock fall in doubt: write only in Work mode (seed 505).
+      if (this.s.mode !== 'Work' || this.s.clockRefusal()) return this.guardWrite(() => this.create(body));
       if (this.s.keys.get(key)) return this.create(body);
     }
     const event = this.own.make(key, parsed.type, parsed.options, []);

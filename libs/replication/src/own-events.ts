@@ -27,6 +27,7 @@ export class OwnEvents {
 
   /** Applies an own event at once (later commands prepare against it), then waits until it is durable, and hands it to the outbox. */
   async commit(event: ReplicatedEvent, prepared?: unknown): Promise<void> {
+    this.s.observer?.made?.(event);
     this.take(event, prepared);
     await this.s.commits.add([event]);
     this.s.outbox.push(event);
@@ -36,6 +37,7 @@ export class OwnEvents {
 
   /** Keeps a strong write on disk before it is published (a crash then finds it, see `StrongPending`). */
   async reserve(pending: StrongPending): Promise<void> {
+    this.s.observer?.made?.(pending.event);
     this.s.strongPendingSeq = pending.event.seq;
     await this.s.commits.setStrongPending(pending);
   }
@@ -51,6 +53,26 @@ export class OwnEvents {
   allInStream(): boolean {
     const taken = Math.max(vvGet(this.s.buffer.deliveredVector(), this.s.id), this.s.outbox.lastOwnSeq);
     return this.s.outbox.publishedThrough >= taken;
+  }
+
+  /**
+   * Waits, until `untilMs` on this replica's clock at most, for own event `event` to be
+   * timed no further ahead of the wall clock than the offset bound, which the time gate
+   * asks of every event it lets in and which an own event meets when it is stamped. A
+   * strong write is applied (or its seq given to a no-op) only when the stream answers,
+   * and by then the wall clock may have gone back: the replica restarted with the write
+   * pending and its clock set back (seeds 51, 9955). False when the time ran out first or
+   * the replica stopped.
+   */
+  async onTime(event: ReplicatedEvent, untilMs: number): Promise<boolean> {
+    const clock = this.s.ports.clock;
+    for (;;) {
+      const aheadMs = this.s.hlc.aheadMs(latestTime(event)) - this.s.limits.clockOffsetMaxMs;
+      if (aheadMs <= 0) return true;
+      const leftMs = untilMs - clock.nowMs();
+      if (this.s.stopped || leftMs <= 0) return false;
+      await new Promise<void>((resolve) => clock.setTimer(Math.min(aheadMs, leftMs), resolve));
+    }
   }
 
   /** True when own event `seq` is applied here (stored and brought back by the stream, or in a snapshot). */
@@ -90,6 +112,7 @@ export class OwnEvents {
   async commitRefused(event: ReplicatedEvent): Promise<void> {
     if (this.has(event.seq)) throw new Error(`own strong event ${event.origin}#${event.seq} was applied, yet judged refused`);
     const noop: ReplicatedEvent = { ...event, ops: [] };
+    this.s.observer?.made?.(noop);
     this.take(noop, undefined);
     this.s.strongPendingSeq = undefined;
     await this.s.commits.setStrongPending(null, [noop]);
@@ -161,5 +184,12 @@ export class OwnEvents {
     const applied = this.s.applyEvent(event, prepared);
     if (!applied.ok) throw new Error(`own event refused by its own key space: ${applied.reason}`);
     this.s.buffer.markDelivered(event.origin, event.seq);
+    // Later own events order after this one, even one stamped before a restart that reset the clock (a pending strong write).
+    this.s.hlc.restore(latestTime(event));
   }
+}
+
+/** The time of an event's last op (a batch used one HLC reading per op). */
+function latestTime(event: ReplicatedEvent): number {
+  return event.time + Math.max(0, event.ops.length - 1);
 }

@@ -1,4 +1,4 @@
-import type { Json } from '#crdt';
+import { timestampFromWallMs, type Json } from '#crdt';
 import type { ReplicatedEvent } from '#protocol/replicated-event';
 import { memoryPorts } from '../testing/memory-ports';
 import { startedCore } from '../testing/started-core';
@@ -121,6 +121,49 @@ describe('strong commands', () => {
     expect(ports.stream.messages.flatMap((m) => m.events).filter((e) => e.origin === 'r1')).toMatchObject([{ seq: 1, ops: [] }]);
     const next = await send('update', { key: 'c', type: 'pn-counter', op: { type: 'increment' } });
     expect(next).toMatchObject({ ok: true, seq: 2 });
+  });
+
+  it('strong - after a crash and a clock set back, a pending write is applied only once the clock has caught up with its time (seeds 51, 9955)', async () => {
+    const ports = memoryPorts();
+    const startMs = ports.clock.nowMs();
+    // Stamped before the crash; the clock was set back three seconds since.
+    const late: ReplicatedEvent = { ...event('r1', 1, ['late']), time: timestampFromWallMs(startMs + 3_000) };
+    ports.store.replicaId = 'r1';
+    ports.store.strongPending = { event: late, expected: 0, stream: 'memory' };
+    const appliedAtMs: number[] = [];
+    const { send } = await startedCore({ observer: { cleared: () => undefined, applying: (e) => void (e.origin === 'r1' && appliedAtMs.push(ports.clock.nowMs())) } }, ports);
+    await ports.clock.advance(100);
+    // The stream stored it, yet it waits here for the clock: the offset bound is 500 ms by default.
+    expect(ports.stream.strongKeys).toEqual(['reg']);
+    expect(appliedAtMs).toEqual([]);
+    expect(ports.store.strongPending).toBeDefined();
+    await ports.clock.advance(3_000);
+    expect(appliedAtMs).toHaveLength(1);
+    expect(appliedAtMs[0]).toBeGreaterThanOrEqual(startMs + 3_000 - 500);
+    expect(ports.store.strongPending).toBeUndefined();
+    expect(await send('get', { key: 'reg' })).toMatchObject({ ok: true, value: 'late' });
+    // The clock moved past it: the next own write orders after it.
+    expect(await send('update', { key: 'reg', op: { type: 'set', value: 'next' } })).toMatchObject({ ok: true, seq: 2 });
+    expect(ports.store.events.map((e) => e.seq)).toEqual([1, 2]);
+    expect(ports.store.events[1].time).toBeGreaterThan(late.time);
+  });
+
+  it('strong - the observer is told a strong write was made when it is kept pending, before its publish, and of the no-op that takes a refused one\'s seq', async () => {
+    const ports = memoryPorts();
+    const made: ReplicatedEvent[] = [];
+    const { send } = await startedCore({ replicaId: 'r1', observer: { cleared: () => undefined, applying: () => undefined, made: (e) => void made.push(e) } }, ports);
+    const madeAtPublish: number[] = [];
+    const publish = ports.stream.publishStrong.bind(ports.stream);
+    ports.stream.publishStrong = async (e, expected) => {
+      if (e.origin === 'r1') madeAtPublish.push(made.length);
+      return publish(e, expected);
+    };
+    await ports.stream.publishStrong(event('r2', 1, []), 0);
+    expect(await send('update', { key: 'reg', type: 'lww-register', op: { type: 'set', value: 'x' }, consistency: 'strong', expect: 0 })).toMatchObject({ error: { code: 'CONFLICT' } });
+    expect(madeAtPublish).toEqual([1]);
+    expect(made.map((e) => ({ seq: e.seq, ops: e.ops.length }))).toEqual([{ seq: 1, ops: 1 }, { seq: 1, ops: 0 }]);
+    await send('update', { key: 'c', type: 'pn-counter', op: { type: 'increment' } });
+    expect(made.map((e) => e.seq)).toEqual([1, 1, 2]);
   });
 
   it('strong - after a crash, a pending write whose expectation still holds is published and applied', async () => {

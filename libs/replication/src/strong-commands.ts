@@ -212,6 +212,8 @@ export class StrongCommands {
     const until = this.s.ports.clock.nowMs() + timeoutMs;
     for (;;) {
       const outcome = await this.learn(pending);
+      // Applied here (the write, or a no-op in its place) only within the clock offset bound, as any event (`OwnEvents.onTime`).
+      if (outcome && !this.own.has(pending.event.seq) && !(await this.own.onTime(pending.event, until))) return undefined;
       if (outcome) {
         if (outcome.kind === 'stored') await this.own.commitStored(pending.event, outcome.revision);
         else if (outcome.kind === 'refused') await this.own.commitRefused(pending.event);

@@ -186,8 +186,8 @@ export class ReplicaNode implements ReplicaEndpoint {
 
   /**
    * The core's observer port: on every apply, checks that no replica ever applies an
-   * event twice or skips one, that own events are made only in Work mode, and records
-   * what each own event changed (for the model).
+   * event twice or skips one; on every own event the core says it made, that it was made
+   * in Work mode, and records it (with what it changed, for the model).
    */
   private observer(coreOf: () => ReplicaCore, clock: SimClock): ReplicaObserver {
     const w = this.world;
@@ -195,11 +195,26 @@ export class ReplicaNode implements ReplicaEndpoint {
     let last = new Map<string, number>();
     /** The core is loading its state (synchronously, right after clearing): those events were applied before. */
     let loading = false;
+    /** An own event of an observed key just made: recorded at its apply, which follows at once, with the values around it. */
+    let madeNow: ReplicatedEvent | undefined;
+    const record = (e: ReplicatedEvent, before: Json | undefined, after: Json | undefined): void => {
+      w.monitor.eventCreated(e, before, after);
+      w.note(`${this.id} made #${e.seq} on ${e.key}`);
+    };
     return {
       cleared: () => {
         last = new Map();
         loading = true;
         queueMicrotask(() => (loading = false));
+      },
+      made: (e: ReplicatedEvent) => {
+        const core = coreOf();
+        if (e.origin !== core.replicaId) w.monitor.violation(`${this.id} made an event of origin ${e.origin}`);
+        // The no-op that takes a refused strong write's seq is made when the stream answers: the write was stamped in Work, and the freeze waits for it.
+        const settlingStrong = e.seq === core.strongPendingSeq;
+        if (!settlingStrong && core.currentMode !== 'Work') w.monitor.violation(`${this.id} made event #${e.seq} on ${e.key} in mode ${core.currentMode}: a write slipped past the freeze`);
+        if (OBSERVED_PREFIXES.some((p) => e.key.startsWith(p))) madeNow = e;
+        else record(e, undefined, undefined);
       },
       applying: (e: ReplicatedEvent) => {
         const core = coreOf();
@@ -222,17 +237,16 @@ export class ReplicaNode implements ReplicaEndpoint {
           w.monitor.violation(`${this.id} applied ${e.origin}#${e.seq} right after ${e.origin}#${prev}: skipped events`);
         }
         last.set(e.origin, e.seq);
-        const creating = e.origin === core.replicaId && core.currentMode !== 'Starting';
-        const observed = creating && OBSERVED_PREFIXES.some((p) => e.key.startsWith(p));
-        // The event that takes a pending strong write's seq is applied when the stream answers: the write was stamped in Work, and the freeze waits for it.
-        const settlingStrong = e.seq === core.strongPendingSeq;
-        if (creating && !settlingStrong && core.currentMode !== 'Work') w.monitor.violation(`${this.id} made event #${e.seq} on ${e.key} in mode ${core.currentMode}: a write slipped past the freeze`);
-        const before = observed ? valueOf(ks, e.key) : undefined;
-        if (!creating) return;
-        return () => {
-          w.monitor.eventCreated(e, before, observed ? valueOf(ks, e.key) : undefined);
-          w.note(`${this.id} made #${e.seq} on ${e.key}`);
-        };
+        if (madeNow === undefined) return;
+        const made = madeNow;
+        madeNow = undefined;
+        if (made !== e) {
+          w.monitor.violation(`${this.id} made #${made.seq} on ${made.key} but applied ${e.origin}#${e.seq} next`);
+          record(made, undefined, undefined);
+          return;
+        }
+        const before = valueOf(ks, e.key);
+        return () => record(e, before, valueOf(ks, e.key));
       },
     };
   }
