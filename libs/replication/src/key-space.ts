@@ -434,10 +434,13 @@ export class KeySpace {
     const out: EncodedKey[] = [];
     for (const key of keys) {
       const entry = this.entries.get(key);
-      const keep = entry && visibleVariant(warm(entry));
-      if (!entry || !keep) {
-        // Deleted, and nothing came after the delete: the key leaves the state and the
-        // snapshot (`null` removes its row), with its tombstone.
+      const visible = entry && visibleVariant(warm(entry));
+      // Deleted, and nothing came after the delete: the hidden variants whose cleared
+      // state an op may still name stay, hidden (see `namesState`); the others go.
+      const kept = !entry ? [] : visible ? [visible] : warm(entry).filter(namesState);
+      if (!entry || kept.length === 0) {
+        // Nothing left that any op can need: the key leaves the state and the snapshot
+        // (`null` removes its row), with its tombstone.
         if (entry) {
           this.entries.delete(key);
           this.stateDigest.release(entry.slot);
@@ -449,8 +452,8 @@ export class KeySpace {
       entry.since = undefined;
       entry.base = undefined;
       entry.deleted = undefined;
-      keep.impl.compact(keep.state);
-      entry.variants = [keep];
+      for (const v of kept) v.impl.compact(v.state);
+      entry.variants = kept;
       const encoded = encodeEntry(entry);
       const text = canonicalJson(encoded);
       const term = StateDigest.term(key, text);
@@ -532,6 +535,24 @@ function encodeEntry(entry: KeyEntry): Json {
   if (!entry.variants) return JSON.parse(entry.cold!) as Json;
   const variants = entry.variants.length > 1 ? [...entry.variants].sort((a, b) => (a.typeKey < b.typeKey ? -1 : a.typeKey > b.typeKey ? 1 : 0)) : entry.variants;
   return variants.map((v) => ({ type: v.type, options: v.options, createdTime: v.createdTime, createdBy: v.createdBy, ...(v.hidden ? { hidden: true } : {}), state: v.impl.encode(v.state) }));
+}
+
+/**
+ * True when a hidden variant must outlive the round that compacts its deleted key: its type
+ * has `clear` (its ops name the state: counter totals, dot clocks, sequence ids) and its
+ * cleared state holds more than a new one. A round's cut does not hold every event made
+ * against the state before it: a replica that missed the round (or held its own events
+ * unpublished) writes or republishes events prepared against the hidden state, and every
+ * replica applies them after the compaction. Against a new state such an op would count
+ * again what the delete removed (a counter's totals under its floor) or be refused (an
+ * or-set dot after the dropped ones); against the kept cleared state it means what it
+ * meant at its origin (simulator seeds 629, 1651, 3225, 3031). The cost: a deleted key of
+ * such a type keeps a row of its clocks and totals (a few bytes per replica that wrote it).
+ */
+function namesState(v: Variant): boolean {
+  if (!v.impl.clear) return false;
+  v.impl.compact(v.state);
+  return canonicalJson(v.impl.encode(v.state)) !== canonicalJson(v.impl.encode(v.impl.create(v.options)));
 }
 
 /** `createdBy` of a hidden variant (see `recompute`). */
