@@ -285,6 +285,9 @@ describe('key deletion', () => {
     expect(snapshots[1].get('c')).toEqual([expect.objectContaining({ hidden: true, type: 'pn-counter' })]);
     for (const n of nodes) expect(n.keys.list('', 10).keys.map((k) => k.key)).toEqual(['s']);
     for (const n of nodes) expect(n.keys.get('c')).toBeUndefined();
+    // before-sync reads the row as absent (null), not as malformed (undefined).
+    expect(KeySpace.valueOfEncoded(snapshots[1].get('c'))).toBeNull();
+    expect(KeySpace.valueOfEncoded(snapshots[1].get('s'))).toMatchObject({ type: 'or-set' });
     // After the round a new write starts the key afresh: the old value is gone for good.
     const again = run([
       { kind: 'write', replica: 0, key: 0, arg: 1 },

@@ -39,8 +39,8 @@ export interface Variant {
   createdBy: string;
   /**
    * Set when a delete removed every event of this variant that the key space holds: the
-   * variant reads as absent but keeps its cleared state (what later ops may name) until
-   * the next round's compaction drops it. See `KeySpace.apply` for deletes.
+   * variant reads as absent but keeps its cleared state (what later ops may name); the
+   * next round's compaction drops it, or keeps it hidden (`namesState`). See `KeySpace.apply` for deletes.
    */
   hidden?: true;
 }
@@ -293,7 +293,8 @@ export class KeySpace {
    *
    * The contexts join into the key's tombstone, so a later delete and the one before it
    * cover what either saw; the tombstone, the events and the hidden variants are dropped
-   * at the next snapshot (`compactChanged`). An event that a delete covers always arrives
+   * at the next snapshot (`compactChanged`), but for the cleared states ops may still name
+   * (`namesState`). An event that a delete covers always arrives
    * before it (causal delivery), so events applied after a delete are applied as usual.
    */
   private applyDelete(event: ReplicatedEvent): { ok: true } {
@@ -403,12 +404,15 @@ export class KeySpace {
     return this.stale.size;
   }
 
-  /** Value of a key from its encoding, without loading it (before-sync reads). */
-  static valueOfEncoded(encoded: unknown): { type: TypeName; value: Json } | undefined {
+  /**
+   * Value of a key from its encoding, without loading it (before-sync reads): `null` when
+   * every variant is hidden (a deleted key's row, see `namesState`), undefined when malformed.
+   */
+  static valueOfEncoded(encoded: unknown): { type: TypeName; value: Json } | null | undefined {
     const variants = decodeVariants(encoded);
     if (!variants) return undefined;
     const v = visibleVariant(variants);
-    return v && { type: v.type, value: v.impl.value(v.state) };
+    return v ? { type: v.type, value: v.impl.value(v.state) } : null;
   }
 
   /** Number of keys changed since the last snapshot. */
