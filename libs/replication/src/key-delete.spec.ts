@@ -346,4 +346,33 @@ describe('key deletion', () => {
       expect(keys.get('s')!.impl.value(keys.get('s')!.state)).toEqual(['b']);
     }
   });
+
+  it('key deletion - an or-map counter field written after the delete by a replica that missed the round counts from its floor, whether the map stays hidden or another field survives', () => {
+    for (const survivor of [false, true]) {
+      const member = new KeySpace();
+      const missed = new KeySpace();
+      const pe = member.prepare('m', 'or-map', null, [{ type: 'update', field: 'cnt', fieldType: 'pn-counter', op: { type: 'increment', by: 5 } }], { replica: 'r3', time: 1_000 });
+      if (!pe.ok) throw new Error(pe.error.message);
+      const events = [ev('m', 'or-map', 'r3', 1, {}, pe.value.ops)];
+      if (survivor) {
+        // An update of another field concurrent with the delete: the map stays visible.
+        const ps = member.prepare('m', 'or-map', null, [{ type: 'update', field: 'doc', fieldType: 'g-counter', op: { type: 'increment', by: 1 } }], { replica: 'r2', time: 1_500 });
+        if (!ps.ok) throw new Error(ps.error.message);
+        events.push(ev('m', 'or-map', 'r2', 1, { r3: 1 }, ps.value.ops));
+      }
+      events.push(ev('m', 'or-map', 'r1', 1, { r3: 1 }, [], true));
+      for (const e of events) {
+        expect(member.apply(e)).toEqual({ ok: true });
+        expect(missed.apply(e)).toEqual({ ok: true });
+      }
+      const restarted = compactAndReload(member);
+      const p = missed.prepare('m', 'or-map', null, [{ type: 'update', field: 'cnt', fieldType: 'pn-counter', op: { type: 'increment', by: 2 } }], { replica: 'r3', time: 9_000 });
+      if (!p.ok) throw new Error(p.error.message);
+      const w = ev('m', 'or-map', 'r3', 2, { r1: 1, r2: survivor ? 1 : 0 }, p.value.ops);
+      for (const keys of [member, restarted, missed]) {
+        expect(keys.apply(w)).toEqual({ ok: true });
+        expect(keys.get('m')!.impl.value(keys.get('m')!.state)).toEqual(survivor ? { cnt: 2, doc: 1 } : { cnt: 2 });
+      }
+    }
+  });
 });

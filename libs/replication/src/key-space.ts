@@ -456,7 +456,9 @@ export class KeySpace {
       entry.since = undefined;
       entry.base = undefined;
       entry.deleted = undefined;
-      for (const v of kept) v.impl.compact(v.state);
+      // A kept hidden variant stays as the delete left it: compacting it would drop what
+      // in-flight ops name (an or-map's hidden fields and their counters' floors).
+      if (visible) visible.impl.compact(visible.state);
       entry.variants = kept;
       const encoded = encodeEntry(entry);
       const text = canonicalJson(encoded);
@@ -549,13 +551,13 @@ function encodeEntry(entry: KeyEntry): Json {
  * unpublished) writes or republishes events prepared against the hidden state, and every
  * replica applies them after the compaction. Against a new state such an op would count
  * again what the delete removed (a counter's totals under its floor) or be refused (an
- * or-set dot after the dropped ones); against the kept cleared state it means what it
- * meant at its origin (simulator seeds 629, 1651, 3225, 3031). The cost: a deleted key of
- * such a type keeps a row of its clocks and totals (a few bytes per replica that wrote it).
+ * or-set dot after the dropped ones); against the kept cleared state, not compacted, it
+ * means what it meant at its origin (simulator seeds 629, 1651, 3225, 3031). The cost: a
+ * deleted key of such a type keeps a row of its clocks and totals (a few bytes per replica
+ * that wrote it; a sequence's tombstone ids, an or-map's hidden fields).
  */
 function namesState(v: Variant): boolean {
   if (!v.impl.clear) return false;
-  v.impl.compact(v.state);
   return canonicalJson(v.impl.encode(v.state)) !== canonicalJson(v.impl.encode(v.impl.create(v.options)));
 }
 
