@@ -310,6 +310,8 @@ export class ClientCommands {
     const round = this.round.lastCommitted();
     if (enc === undefined) return errorReply('NOT_FOUND', `key ${JSON.stringify(p.request.key)} did not exist at the last compaction round (${round.epoch}/${round.round})`);
     const v = KeySpace.valueOfEncoded(enc);
+    // A deleted key whose type keeps its cleared state has a hidden row: absent, as without one.
+    if (v === null) return errorReply('NOT_FOUND', `key ${JSON.stringify(p.request.key)} was deleted at the last compaction round (${round.epoch}/${round.round})`);
     if (!v) return errorReply('INTERNAL', 'the snapshot entry for this key does not decode');
     return { ok: true, key: p.request.key, type: v.type, value: v.value, round: { ...round } };
   }

@@ -128,7 +128,12 @@ function run(steps: readonly Step[]): { nodes: Node[]; log: Logged[]; snapshots:
       });
       // Every member writes the same delta, and nothing a delete left behind is in it.
       for (const d of deltas) expect(canonicalJson(d as unknown as Json)).toBe(canonicalJson(deltas[0] as unknown as Json));
-      for (const [, enc] of stored[0]) expect(canonicalJson(enc)).not.toContain('"hidden"');
+      // A row holds the visible variant alone, or (a key deleted with nothing after it) only
+      // hidden variants: the cleared states in-flight ops may still name.
+      for (const [, enc] of stored[0]) {
+        const variants = enc as Array<{ hidden?: true }>;
+        expect(variants.every((v) => v.hidden) || (variants.length === 1 && !variants[0].hidden)).toBe(true);
+      }
       // A restart (or a joiner) from the snapshot agrees with the members.
       const restarted = new KeySpace();
       for (const [k, enc] of stored[0]) expect(restarted.loadKey(k, enc)).toBe(true);
@@ -265,16 +270,24 @@ describe('key deletion', () => {
     expect(a.digest()).toBe(b.digest());
   });
 
-  it('key deletion - the next round drops the tombstone: a key deleted with nothing after it leaves the snapshot', () => {
+  it('key deletion - the next round drops the tombstone: a deleted key whose ops name nothing leaves the snapshot, a counter keeps a hidden row of its totals', () => {
     const { nodes, snapshots } = run([
       { kind: 'write', replica: 0, key: 0, arg: 1 },
       { kind: 'write', replica: 1, key: 1, arg: 1 },
+      { kind: 'write', replica: 2, key: 2, arg: 1 },
       { kind: 'round' },
       { kind: 'delete', replica: 0, key: 0 },
+      { kind: 'delete', replica: 0, key: 2 },
       { kind: 'round' },
     ]);
-    expect([...snapshots[1].keys()]).toEqual(['s']);
+    // The register (ops name nothing of the state) is gone; the counter's row is hidden.
+    expect([...snapshots[1].keys()].sort()).toEqual(['c', 's']);
+    expect(snapshots[1].get('c')).toEqual([expect.objectContaining({ hidden: true, type: 'pn-counter' })]);
     for (const n of nodes) expect(n.keys.list('', 10).keys.map((k) => k.key)).toEqual(['s']);
+    for (const n of nodes) expect(n.keys.get('c')).toBeUndefined();
+    // before-sync reads the row as absent (null), not as malformed (undefined).
+    expect(KeySpace.valueOfEncoded(snapshots[1].get('c'))).toBeNull();
+    expect(KeySpace.valueOfEncoded(snapshots[1].get('s'))).toMatchObject({ type: 'or-set' });
     // After the round a new write starts the key afresh: the old value is gone for good.
     const again = run([
       { kind: 'write', replica: 0, key: 0, arg: 1 },
@@ -287,5 +300,79 @@ describe('key deletion', () => {
       { kind: 'write', replica: 2, key: 0, arg: 1 },
     ]);
     for (const n of again.nodes) expect(n.keys.get('c')?.impl.value(n.keys.get('c')!.state)).toBe(2);
+  });
+
+  /** Events by hand: an origin, its seq, its deps, ops; a delete when `del`. */
+  const ev = (key: string, type: string, origin: string, seq: number, deps: VersionVector, ops: Json[], del = false): ReplicatedEvent => ({ v: EVENT_VERSION, origin, seq, time: seq * 1000 + origin.charCodeAt(1), deps, key, type: type as ReplicatedEvent['type'], options: null, ops, ...(del ? { delete: true as const } : {}) });
+  /** A round's compaction on `keys`, and a replica restarted from the snapshot it wrote. */
+  const compactAndReload = (keys: KeySpace): KeySpace => {
+    const restarted = new KeySpace();
+    for (const [k, enc] of keys.compactChanged()) if (enc !== null) expect(restarted.loadKey(k, enc)).toBe(true);
+    return restarted;
+  };
+
+  it('key deletion - a write made after the delete by a replica that missed the round counts from the floor on the replicas that compacted it (simulator seeds 629, 1651, 3225)', () => {
+    const e1 = ev('c', 'pn-counter', 'r1', 1, {}, [{ type: 'increment', replica: 'r1', total: 5 }]);
+    const e2 = ev('c', 'pn-counter', 'r3', 1, { r1: 1 }, [{ type: 'increment', replica: 'r3', total: 6 }]);
+    const d = ev('c', 'pn-counter', 'r2', 1, { r1: 1, r3: 1 }, [], true);
+    const member = new KeySpace();
+    const missed = new KeySpace();
+    for (const e of [e1, e2, d]) {
+      expect(member.apply(e)).toEqual({ ok: true });
+      expect(missed.apply(e)).toEqual({ ok: true });
+    }
+    // The member compacts a round whose cut holds all three; r3 misses it and writes +2 to the deleted key.
+    const restarted = compactAndReload(member);
+    const p = missed.prepare('c', 'pn-counter', null, [{ type: 'increment', by: 2 }], { replica: 'r3', time: 9_000 });
+    if (!p.ok) throw new Error(p.error.message);
+    const w = ev('c', 'pn-counter', 'r3', 2, { r1: 1, r2: 1 }, p.value.ops);
+    for (const keys of [member, restarted, missed]) {
+      expect(keys.apply(w)).toEqual({ ok: true });
+      expect(keys.get('c')!.impl.value(keys.get('c')!.state)).toBe(2);
+    }
+    expect(restarted.digestFromScratch()).toBe(member.digestFromScratch());
+  });
+
+  it('key deletion - an or-set add concurrent with the delete and outside the round\'s cut is applied after the compaction, not refused (simulator seed 3031)', () => {
+    const a1 = ev('s', 'or-set', 'r3', 1, {}, [{ type: 'add', dot: { replica: 'r3', counter: 1 }, values: ['a'] }]);
+    const a2 = ev('s', 'or-set', 'r3', 2, {}, [{ type: 'add', dot: { replica: 'r3', counter: 2 }, values: ['b'] }]);
+    const d = ev('s', 'or-set', 'r1', 1, { r3: 1 }, [], true);
+    const member = new KeySpace();
+    for (const e of [a1, d]) expect(member.apply(e)).toEqual({ ok: true });
+    const restarted = compactAndReload(member);
+    // r3's second add was made before the delete reached it, and reaches the members only after their round.
+    for (const keys of [member, restarted]) {
+      expect(keys.apply(a2)).toEqual({ ok: true });
+      expect(keys.get('s')!.impl.value(keys.get('s')!.state)).toEqual(['b']);
+    }
+  });
+
+  it('key deletion - an or-map counter field written after the delete by a replica that missed the round counts from its floor, whether the map stays hidden or another field survives', () => {
+    for (const survivor of [false, true]) {
+      const member = new KeySpace();
+      const missed = new KeySpace();
+      const pe = member.prepare('m', 'or-map', null, [{ type: 'update', field: 'cnt', fieldType: 'pn-counter', op: { type: 'increment', by: 5 } }], { replica: 'r3', time: 1_000 });
+      if (!pe.ok) throw new Error(pe.error.message);
+      const events = [ev('m', 'or-map', 'r3', 1, {}, pe.value.ops)];
+      if (survivor) {
+        // An update of another field concurrent with the delete: the map stays visible.
+        const ps = member.prepare('m', 'or-map', null, [{ type: 'update', field: 'doc', fieldType: 'g-counter', op: { type: 'increment', by: 1 } }], { replica: 'r2', time: 1_500 });
+        if (!ps.ok) throw new Error(ps.error.message);
+        events.push(ev('m', 'or-map', 'r2', 1, { r3: 1 }, ps.value.ops));
+      }
+      events.push(ev('m', 'or-map', 'r1', 1, { r3: 1 }, [], true));
+      for (const e of events) {
+        expect(member.apply(e)).toEqual({ ok: true });
+        expect(missed.apply(e)).toEqual({ ok: true });
+      }
+      const restarted = compactAndReload(member);
+      const p = missed.prepare('m', 'or-map', null, [{ type: 'update', field: 'cnt', fieldType: 'pn-counter', op: { type: 'increment', by: 2 } }], { replica: 'r3', time: 9_000 });
+      if (!p.ok) throw new Error(p.error.message);
+      const w = ev('m', 'or-map', 'r3', 2, { r1: 1, r2: survivor ? 1 : 0 }, p.value.ops);
+      for (const keys of [member, restarted, missed]) {
+        expect(keys.apply(w)).toEqual({ ok: true });
+        expect(keys.get('m')!.impl.value(keys.get('m')!.state)).toEqual(survivor ? { cnt: 2, doc: 1 } : { cnt: 2 });
+      }
+    }
   });
 });

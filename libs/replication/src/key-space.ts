@@ -39,8 +39,8 @@ export interface Variant {
   createdBy: string;
   /**
    * Set when a delete removed every event of this variant that the key space holds: the
-   * variant reads as absent but keeps its cleared state (what later ops may name) until
-   * the next round's compaction drops it. See `KeySpace.apply` for deletes.
+   * variant reads as absent but keeps its cleared state (what later ops may name); the
+   * next round's compaction drops it, or keeps it hidden (`namesState`). See `KeySpace.apply` for deletes.
    */
   hidden?: true;
 }
@@ -293,7 +293,8 @@ export class KeySpace {
    *
    * The contexts join into the key's tombstone, so a later delete and the one before it
    * cover what either saw; the tombstone, the events and the hidden variants are dropped
-   * at the next snapshot (`compactChanged`). An event that a delete covers always arrives
+   * at the next snapshot (`compactChanged`), but for the cleared states ops may still name
+   * (`namesState`). An event that a delete covers always arrives
    * before it (causal delivery), so events applied after a delete are applied as usual.
    */
   private applyDelete(event: ReplicatedEvent): { ok: true } {
@@ -403,12 +404,15 @@ export class KeySpace {
     return this.stale.size;
   }
 
-  /** Value of a key from its encoding, without loading it (before-sync reads). */
-  static valueOfEncoded(encoded: unknown): { type: TypeName; value: Json } | undefined {
+  /**
+   * Value of a key from its encoding, without loading it (before-sync reads): `null` when
+   * every variant is hidden (a deleted key's row, see `namesState`), undefined when malformed.
+   */
+  static valueOfEncoded(encoded: unknown): { type: TypeName; value: Json } | null | undefined {
     const variants = decodeVariants(encoded);
     if (!variants) return undefined;
     const v = visibleVariant(variants);
-    return v && { type: v.type, value: v.impl.value(v.state) };
+    return v ? { type: v.type, value: v.impl.value(v.state) } : null;
   }
 
   /** Number of keys changed since the last snapshot. */
@@ -434,10 +438,13 @@ export class KeySpace {
     const out: EncodedKey[] = [];
     for (const key of keys) {
       const entry = this.entries.get(key);
-      const keep = entry && visibleVariant(warm(entry));
-      if (!entry || !keep) {
-        // Deleted, and nothing came after the delete: the key leaves the state and the
-        // snapshot (`null` removes its row), with its tombstone.
+      const visible = entry && visibleVariant(warm(entry));
+      // Deleted, and nothing came after the delete: the hidden variants whose cleared
+      // state an op may still name stay, hidden (see `namesState`); the others go.
+      const kept = !entry ? [] : visible ? [visible] : warm(entry).filter(namesState);
+      if (!entry || kept.length === 0) {
+        // Nothing left that any op can need: the key leaves the state and the snapshot
+        // (`null` removes its row), with its tombstone.
         if (entry) {
           this.entries.delete(key);
           this.stateDigest.release(entry.slot);
@@ -449,8 +456,10 @@ export class KeySpace {
       entry.since = undefined;
       entry.base = undefined;
       entry.deleted = undefined;
-      keep.impl.compact(keep.state);
-      entry.variants = [keep];
+      // A kept hidden variant stays as the delete left it: compacting it would drop what
+      // in-flight ops name (an or-map's hidden fields and their counters' floors).
+      if (visible) visible.impl.compact(visible.state);
+      entry.variants = kept;
       const encoded = encodeEntry(entry);
       const text = canonicalJson(encoded);
       const term = StateDigest.term(key, text);
@@ -532,6 +541,24 @@ function encodeEntry(entry: KeyEntry): Json {
   if (!entry.variants) return JSON.parse(entry.cold!) as Json;
   const variants = entry.variants.length > 1 ? [...entry.variants].sort((a, b) => (a.typeKey < b.typeKey ? -1 : a.typeKey > b.typeKey ? 1 : 0)) : entry.variants;
   return variants.map((v) => ({ type: v.type, options: v.options, createdTime: v.createdTime, createdBy: v.createdBy, ...(v.hidden ? { hidden: true } : {}), state: v.impl.encode(v.state) }));
+}
+
+/**
+ * True when a hidden variant must outlive the round that compacts its deleted key: its type
+ * has `clear` (its ops name the state: counter totals, dot clocks, sequence ids) and its
+ * cleared state holds more than a new one. A round's cut does not hold every event made
+ * against the state before it: a replica that missed the round (or held its own events
+ * unpublished) writes or republishes events prepared against the hidden state, and every
+ * replica applies them after the compaction. Against a new state such an op would count
+ * again what the delete removed (a counter's totals under its floor) or be refused (an
+ * or-set dot after the dropped ones); against the kept cleared state, not compacted, it
+ * means what it meant at its origin (simulator seeds 629, 1651, 3225, 3031). The cost: a
+ * deleted key of such a type keeps a row of its clocks and totals (a few bytes per replica
+ * that wrote it; a sequence's tombstone ids, an or-map's hidden fields).
+ */
+function namesState(v: Variant): boolean {
+  if (!v.impl.clear) return false;
+  return canonicalJson(v.impl.encode(v.state)) !== canonicalJson(v.impl.encode(v.impl.create(v.options)));
 }
 
 /** `createdBy` of a hidden variant (see `recompute`). */

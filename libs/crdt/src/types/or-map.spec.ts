@@ -105,6 +105,23 @@ describe('or-map', () => {
     expect(orMap.value(s)).toEqual({ keep: 1, n: 1 });
   });
 
+  it('or-map - compact keeps a field a key-level clear hid (its counter\'s floor), so a nested op made before the round counts from the floor', () => {
+    const s = orMap.create(null);
+    exec(s, inc('n', 5), 'a');
+    exec(s, inc('gone', 2), 'a');
+    exec(s, remove('gone'), 'a');
+    const cleared = orMap.clear!(s);
+    // Made against the cleared state (a replica that missed the round), applied after the compaction.
+    const late = orMap.prepare(orMap.clone(cleared), inc('n', 2), { replica: 'a', time: ++time });
+    orMap.compact(cleared);
+    expect([...cleared.fields.keys()].sort()).toEqual(['gone', 'n']);
+    deliver(cleared, must(late));
+    expect(orMap.value(cleared)).toEqual({ n: 2 });
+    // A field removed with a value still goes at compaction: re-created, it starts empty.
+    orMap.compact(s);
+    expect([...s.fields.keys()]).toEqual(['n']);
+  });
+
   it('or-map - updating a field with another type is BAD_COMMAND and leaves the state alone', () => {
     const s = orMap.create(null);
     exec(s, inc('n'), 'a');

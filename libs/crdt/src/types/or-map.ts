@@ -135,12 +135,15 @@ export const orMap: CrdtType<OrMapState, OrMapOp, OrMapValue> = {
    * Drops hidden variants and fields (the tombstones kept for concurrent updates) and
    * compacts the nested states. Sound only at a cut every replica has applied and before
    * any op prepared against the uncompacted state arrives: such an op could revive a
-   * tombstone that is gone here.
+   * tombstone that is gone here. A hidden variant that reads empty but holds what its
+   * type's ops name (a key-level delete's cleared counter: its totals under a floor) is
+   * kept: a nested op prepared against it before the round, applied after, would
+   * otherwise count again what the delete removed (see `clearedKept`).
    */
   compact(state) {
     for (const [field, variants] of state.fields) {
       for (const [key, v] of variants) {
-        if (v.dots.size === 0) variants.delete(key);
+        if (v.dots.size === 0 && !clearedKept(v)) variants.delete(key);
         else typeOf(v.type).compact(v.state);
       }
       if (variants.size === 0) state.fields.delete(field);
@@ -160,6 +163,19 @@ export const orMap: CrdtType<OrMapState, OrMapOp, OrMapValue> = {
     return { clock: new Map(state.clock), fields };
   },
 };
+
+/**
+ * True for a hidden variant that compaction keeps: its type has `clear`, its value is a new
+ * state's (as `clear` leaves it, so keeping it changes no value) and its state is not (it
+ * holds totals or clocks that ops made before the round may name). A field removed with a
+ * value still goes, as documented: a re-created field starts empty after the round.
+ */
+function clearedKept(v: OrMapVariant): boolean {
+  const t = typeOf(v.type);
+  if (!t.clear) return false;
+  const fresh = t.create(v.options);
+  return canonicalJson(t.value(v.state) as Json) === canonicalJson(t.value(fresh) as Json) && canonicalJson(t.encode(v.state) as Json) !== canonicalJson(t.encode(fresh) as Json);
+}
 
 /** `prepare` for a map `depth` levels deep (the outer map is level 1). */
 function prepareAt(state: OrMapState, command: unknown, ctx: OpContext, depth: number): Result<OrMapOp> {
