@@ -148,11 +148,44 @@ describe('clock skew guard', () => {
     expect(g.stepUnconfirmed(stepped + 1_700)).toBe(false);
   });
 
-  test('clock skew guard - a start is no step: its heartbeats do not say so, and a peer confirms it', () => {
+  test('clock skew guard - a start counts as a step: its heartbeats say so until a trusted peer confirms it', () => {
     const g = new ClockSkewGuard(LIMITS);
     g.begin(T, true);
     expect(g.refusal(T, T)).toMatch(/not yet confirmed/);
-    expect(g.stepUnconfirmed(T)).toBe(false);
+    expect(g.stepUnconfirmed(T)).toBe(true);
+    g.heard('a', T + 17, T + 20);
+    expect(g.refusal(T + 20, T + 20)).toBeUndefined();
+    expect(g.stepUnconfirmed(T + 20)).toBe(false);
+  });
+
+  test('clock skew guard - a replica restarted with its clock off does not confirm a peer that jumped alike (seed 1468)', () => {
+    const TEN_YEARS_MS = 315_360_000_000;
+    // Three replicas: a (here) jumps ten years ahead; b restarts with its clock ten years ahead
+    // (it cannot see a step); c keeps the right time.
+    const b = new ClockSkewGuard(LIMITS);
+    const jumpedB = T + TEN_YEARS_MS;
+    b.begin(jumpedB, true);
+    expect(b.stepUnconfirmed(jumpedB)).toBe(true);
+    const g = new ClockSkewGuard(LIMITS);
+    g.begin(T, true);
+    beats(g, T, T + 1_000, { b: 0, c: 0 });
+    const jumped = T + 1_100 + TEN_YEARS_MS;
+    g.read(jumped);
+    for (let t = jumped + 100; t <= jumped + 3_000; t += 200) {
+      g.heard('b', t - 3, t, b.stepUnconfirmed(jumpedB));
+      g.heard('c', t - 3 - TEN_YEARS_MS, t);
+    }
+    expect(g.refusal(jumped + 3_000, jumped + 3_000)).toMatch(/off from 1 of 1 live peers/);
+  });
+
+  test('clock skew guard - a whole cluster restarted at once confirms its clocks after peerTimeoutMs', () => {
+    const g = new ClockSkewGuard(LIMITS);
+    g.begin(T, true);
+    for (let t = T + 100; t < T + 1_500; t += 200) for (const p of ['b', 'c']) g.heard(p, t - 3, t, true);
+    expect(g.refusal(T + 1_400, T + 1_400)).toMatch(/not yet confirmed/);
+    for (let t = T + 1_500; t <= T + 1_700; t += 200) for (const p of ['b', 'c']) g.heard(p, t - 3, t, true);
+    expect(g.refusal(T + 1_700, T + 1_700)).toBeUndefined();
+    expect(g.stepUnconfirmed(T + 1_700)).toBe(false);
   });
 
   test('clock skew guard - the peers\' clock estimate: the median of live peers, unknown after a step until the next heartbeat', () => {

@@ -36,13 +36,17 @@ interface PeerClock {
  * - a strict majority of live peers' heartbeats (`sentMs`) say their clocks are further
  *   than the bound from ours. With a single live peer that disagrees, both sides stop:
  *   two clocks cannot tell which one is wrong.
- * A replica whose clock stepped and is not yet confirmed says so in its heartbeats
- * (`stepUnconfirmed`). While any live peer's clock is trusted, peers do not count such a
- * clock as a vote, and it does not confirm a step here: two clocks that stepped alike (one
- * bad time source) would otherwise confirm each other and, as a majority of three, write
- * events timed years ahead that the third refuses for good (seed 272). When every live
- * peer stepped too, and all agree with this clock for `peerTimeoutMs`, the step is
- * confirmed (every clock of the cluster stepped at once: a corrected time source).
+ * A replica whose clock stepped, or that just started after having had peers, and is not
+ * yet confirmed says so in its heartbeats (`stepUnconfirmed`). While any live peer's clock
+ * is trusted, peers do not count such a clock as a vote, and it does not confirm a step
+ * here: two clocks that stepped alike (one bad time source) would otherwise confirm each
+ * other and, as a majority of three, write events timed years ahead that the third
+ * refuses for good (seed 272). A start counts as a step: a replica restarted while its
+ * clock was off (or whose clock jumped before its first reading) cannot see the step, and
+ * its agreeing heartbeat confirmed a peer's clock that had jumped alike (seed 1468). When
+ * every live peer is unconfirmed too, and all agree with this clock for `peerTimeoutMs`,
+ * the clock is confirmed (every clock of the cluster stepped at once: a corrected time
+ * source; or the whole cluster restarted).
  * While this replica's clock is in doubt, `peerOffsetMs` estimates the peers' clocks (the
  * event time gate judges remote events against it rather than against this clock).
  * Time comes from the caller (the core's clock port).
@@ -51,7 +55,7 @@ export class ClockSkewGuard {
   private readonly peers = new Map<string, PeerClock>();
   private lastReadingMs: number | undefined;
   private jumpedAtMs: number | undefined;
-  /** `jumpedAtMs` was set by a step of the clock (not by a start): peers are told (see `stepUnconfirmed`). */
+  /** `jumpedAtMs` is set and peers are told (see `stepUnconfirmed`): always, except for a start while peers are already heard. */
   private stepped = false;
   /** This replica has had peers (heard one, or its state holds other origins' events). */
   private peersExpected = false;
@@ -67,8 +71,9 @@ export class ClockSkewGuard {
     this.lastReadingMs = nowMs;
     if (expectPeers) this.peersExpected = true;
     if (expectPeers && this.peers.size === 0) {
+      // The clock may have been off since before this start: peers are told, as for a step (see the class comment).
       this.jumpedAtMs = nowMs;
-      this.stepped = false;
+      this.stepped = true;
     }
   }
 
@@ -107,7 +112,7 @@ export class ClockSkewGuard {
     }
   }
 
-  /** This replica's clock stepped and no peer has confirmed it yet (said in its heartbeats). */
+  /** This replica's clock stepped (or it started after having had peers) and no peer has confirmed it yet (said in its heartbeats). */
   stepUnconfirmed(nowMs: number): boolean {
     return this.stepped && this.unconfirmed(nowMs);
   }
@@ -153,10 +158,10 @@ export class ClockSkewGuard {
   }
 
   /**
-   * A step of this clock that every live peer's clock took too (all of them say so, all
-   * agree with this one, and for `peerTimeoutMs` no peer whose clock is trusted was heard):
-   * confirmed, so a cluster whose every clock stepped at once does not stop for
-   * `clockConfirmWaitMs`.
+   * A step (or start) of this clock that every live peer's clock took too (all of them say
+   * so, all agree with this one, and for `peerTimeoutMs` no peer whose clock is trusted was
+   * heard): confirmed, so a cluster whose every clock stepped at once, or that restarted
+   * whole, does not stop for `clockConfirmWaitMs`.
    */
   private confirmedBySteppedPeers(nowMs: number): boolean {
     if (!this.stepped || this.jumpedAtMs === undefined || nowMs - this.jumpedAtMs < this.limits.peerTimeoutMs) return false;
