@@ -1,6 +1,7 @@
 /** Bounds of the clock check (from `ReplicaLimits`). */
 export interface ClockSkewLimits {
   readonly clockOffsetMaxMs: number;
+  readonly clockOffsetHardMaxMs: number;
   readonly clockJumpMaxMs: number;
   readonly clockConfirmWaitMs: number;
   readonly peerTimeoutMs: number;
@@ -46,7 +47,12 @@ interface PeerClock {
  * its agreeing heartbeat confirmed a peer's clock that had jumped alike (seed 1468). When
  * every live peer is unconfirmed too, and all agree with this clock for `peerTimeoutMs`,
  * the clock is confirmed (every clock of the cluster stepped at once: a corrected time
- * source; or the whole cluster restarted).
+ * source; or the whole cluster restarted), provided this clock's steps since it was last
+ * confirmed add up to no more than `clockOffsetHardMaxMs`: events timed further ahead are
+ * refused for good by any replica whose clock is right (EventTimeGate), so two clocks that
+ * jumped years ahead alike while the third replica was down would write events it can
+ * never take (seed 3363). Such a step waits for a trusted peer, its own way back, or
+ * `clockConfirmWaitMs`.
  * While this replica's clock is in doubt, `peerOffsetMs` estimates the peers' clocks (the
  * event time gate judges remote events against it rather than against this clock).
  * Time comes from the caller (the core's clock port).
@@ -59,6 +65,8 @@ export class ClockSkewGuard {
   private stepped = false;
   /** This replica has had peers (heard one, or its state holds other origins' events). */
   private peersExpected = false;
+  /** The clock's steps added up since it was last confirmed (a start adds nothing: its size is unknown). */
+  private driftMs = 0;
 
   constructor(private readonly limits: ClockSkewLimits) {}
 
@@ -106,10 +114,7 @@ export class ClockSkewGuard {
     // peer is live, and once it goes silent (a partition) nothing would be left to refuse a
     // clock far off, whose writes every peer then refuses for good (seed 5624). A peer whose
     // own clock stepped does not confirm (see the class comment).
-    if (!peerStepUnconfirmed && Math.abs(offset) <= this.limits.clockOffsetMaxMs) {
-      this.jumpedAtMs = undefined;
-      this.stepped = false;
-    }
+    if (!peerStepUnconfirmed && Math.abs(offset) <= this.limits.clockOffsetMaxMs) this.confirm();
   }
 
   /** This replica's clock stepped (or it started after having had peers) and no peer has confirmed it yet (said in its heartbeats). */
@@ -153,7 +158,7 @@ export class ClockSkewGuard {
   private unconfirmed(nowMs: number): boolean {
     if (this.jumpedAtMs === undefined) return false;
     if (nowMs >= this.jumpedAtMs && nowMs - this.jumpedAtMs < this.limits.clockConfirmWaitMs) return true;
-    this.jumpedAtMs = undefined;
+    this.confirm();
     return false;
   }
 
@@ -165,11 +170,18 @@ export class ClockSkewGuard {
    */
   private confirmedBySteppedPeers(nowMs: number): boolean {
     if (!this.stepped || this.jumpedAtMs === undefined || nowMs - this.jumpedAtMs < this.limits.peerTimeoutMs) return false;
+    if (Math.abs(this.driftMs) > this.limits.clockOffsetHardMaxMs) return false;
     const live = this.livePeers(nowMs);
     if (live.length === 0 || live.some((p) => !p.stepped || Math.abs(Math.max(...p.offsets)) > this.limits.clockOffsetMaxMs)) return false;
+    this.confirm();
+    return true;
+  }
+
+  /** The clock is trusted again: by a peer, by the stepped peers, or after `clockConfirmWaitMs`. */
+  private confirm(): void {
     this.jumpedAtMs = undefined;
     this.stepped = false;
-    return true;
+    this.driftMs = 0;
   }
 
   /** Live peers: those whose clocks are trusted when there are any, else all (see the class comment). */
@@ -197,6 +209,7 @@ export class ClockSkewGuard {
     if (step <= this.limits.clockJumpMaxMs && step >= -this.limits.clockOffsetMaxMs) return;
     // The samples were measured on the old clock.
     this.peers.clear();
+    this.driftMs += step;
     if (this.peersExpected) {
       this.jumpedAtMs = nowMs;
       this.stepped = true;
