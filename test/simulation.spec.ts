@@ -130,6 +130,9 @@ describe('simulation', () => {
       ['issue seed 2235: a forged event reaches a replica whose clock jumped twenty years ahead; it is held, not applied', { seed: 2235, steps: 3_000, faults: 'all' }],
       ['issue seed 2390: a forged event of a replica\'s own next seq, on time by its jumped clock, is held; its real event with that seq is made and applied everywhere', { seed: 2390, steps: 3_000, faults: 'all' }],
       ['a peer heard while this clock ran ahead does not stay live once the clock is set back, so missing events of an origin that died meanwhile are asked of a live peer that holds them', { seed: 4648, steps: 3_000, faults: 'all' }],
+      ['a replica restarted with its clock ten years ahead says its clock is unconfirmed, so it does not confirm a peer whose clock jumped alike, and neither writes events the third refuses for good', { seed: 1468, steps: 3_000, faults: 'all' }],
+      ['a ten-year step is not confirmed by the only live peer that stepped alike (the third replica died): the two wait for their clocks to come back instead of writing events it would refuse', { seed: 3363, steps: 3_000, faults: 'all' }],
+      ['issue seed 8862: a replica restarted with its clock ten years ahead no longer confirms the step of a peer that jumped alike', { seed: 8862, steps: 3_000, faults: 'all' }],
     ];
     test.each(regressions)('simulation - %s', async (_name, options) => {
       expect(await runSeed(options)).toBeUndefined();
