@@ -61,7 +61,7 @@ export class ClockSkewGuard {
   private readonly peers = new Map<string, PeerClock>();
   private lastReadingMs: number | undefined;
   private jumpedAtMs: number | undefined;
-  /** `jumpedAtMs` is set and peers are told (see `stepUnconfirmed`): always, except for a start while peers are already heard. */
+  /** Peers are told this clock is unconfirmed (see `stepUnconfirmed`): set with `jumpedAtMs` by a step, or by a start with peers expected; cleared when confirmed. */
   private stepped = false;
   /** This replica has had peers (heard one, or its state holds other origins' events). */
   private peersExpected = false;
@@ -209,8 +209,8 @@ export class ClockSkewGuard {
     if (step <= this.limits.clockJumpMaxMs && step >= -this.limits.clockOffsetMaxMs) return;
     // The samples were measured on the old clock.
     this.peers.clear();
-    this.driftMs += step;
     if (this.peersExpected) {
+      this.driftMs += step;
       this.jumpedAtMs = nowMs;
       this.stepped = true;
     }
