@@ -139,6 +139,9 @@ describe('simulation', () => {
       ['seed 1651: a decrement made on a deleted counter before its origin compacted the round counts from the floor on the replicas that dropped the key', { seed: 1651, steps: 3_000, faults: 'all' }],
       ['seed 3225: an increment made on a deleted counter by a replica behind the round counts from the floor on the others', { seed: 3225, steps: 3_000, faults: 'all' }],
       ['an or-set add concurrent with a delete and outside the round\'s cut applies after the round kept the set\'s cleared clock (seed 3031: r1 refused add 3@r3 as arriving before 1@r3)', { seed: 3031, steps: 3_000, faults: 'all' }],
+      ['a replica restarted with its clock ten years ahead says its clock is unconfirmed, so it does not confirm a peer whose clock jumped alike, and neither writes events the third refuses for good', { seed: 1468, steps: 3_000, faults: 'all' }],
+      ['a ten-year step is not confirmed by the only live peer that stepped alike (the third replica died): the two wait for their clocks to come back instead of writing events it would refuse', { seed: 3363, steps: 3_000, faults: 'all' }],
+      ['issue seed 8862: a replica restarted with its clock ten years ahead no longer confirms the step of a peer that jumped alike', { seed: 8862, steps: 3_000, faults: 'all' }],
     ];
     test.each(regressions)('simulation - %s', async (_name, options) => {
       expect(await runSeed(options)).toBeUndefined();

@@ -26,8 +26,9 @@ export interface Heartbeat {
   readonly committed?: { readonly epoch: number; readonly round: number };
   readonly sentMs: number;
   /**
-   * Present (true) while this replica's wall clock has stepped and no peer has confirmed
-   * it: peers do not count `sentMs` as a vote on their own clocks (see ClockSkewGuard).
+   * Present (true) while this replica's wall clock has stepped (or the replica restarted)
+   * and no peer has confirmed it: peers do not count `sentMs` as a vote on their own clocks
+   * (see ClockSkewGuard).
    */
   readonly clockStepUnconfirmed?: true;
 }

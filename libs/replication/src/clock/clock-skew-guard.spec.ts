@@ -1,6 +1,6 @@
 import { ClockSkewGuard } from './clock-skew-guard';
 
-const LIMITS = { clockOffsetMaxMs: 500, clockJumpMaxMs: 2_000, clockConfirmWaitMs: 60_000, peerTimeoutMs: 1_500 };
+const LIMITS = { clockOffsetMaxMs: 500, clockOffsetHardMaxMs: 60_000, clockJumpMaxMs: 2_000, clockConfirmWaitMs: 60_000, peerTimeoutMs: 1_500 };
 const T = 1_700_000_000_000;
 
 /** Peers beating every 200 ms with the given offsets (their clock minus ours) and a small delay. */
@@ -148,11 +148,70 @@ describe('clock skew guard', () => {
     expect(g.stepUnconfirmed(stepped + 1_700)).toBe(false);
   });
 
-  test('clock skew guard - a start is no step: its heartbeats do not say so, and a peer confirms it', () => {
+  test('clock skew guard - a start counts as a step: its heartbeats say so until a trusted peer confirms it', () => {
     const g = new ClockSkewGuard(LIMITS);
     g.begin(T, true);
     expect(g.refusal(T, T)).toMatch(/not yet confirmed/);
-    expect(g.stepUnconfirmed(T)).toBe(false);
+    expect(g.stepUnconfirmed(T)).toBe(true);
+    g.heard('a', T + 17, T + 20);
+    expect(g.refusal(T + 20, T + 20)).toBeUndefined();
+    expect(g.stepUnconfirmed(T + 20)).toBe(false);
+  });
+
+  test('clock skew guard - a replica restarted with its clock off does not confirm a peer that jumped alike (seed 1468)', () => {
+    const TEN_YEARS_MS = 315_360_000_000;
+    // Three replicas: a (here) jumps ten years ahead; b restarts with its clock ten years ahead
+    // (it cannot see a step); c keeps the right time.
+    const b = new ClockSkewGuard(LIMITS);
+    const jumpedB = T + TEN_YEARS_MS;
+    b.begin(jumpedB, true);
+    expect(b.stepUnconfirmed(jumpedB)).toBe(true);
+    const g = new ClockSkewGuard(LIMITS);
+    g.begin(T, true);
+    beats(g, T, T + 1_000, { b: 0, c: 0 });
+    const jumped = T + 1_100 + TEN_YEARS_MS;
+    g.read(jumped);
+    for (let t = jumped + 100; t <= jumped + 3_000; t += 200) {
+      g.heard('b', t - 3, t, b.stepUnconfirmed(jumpedB));
+      g.heard('c', t - 3 - TEN_YEARS_MS, t);
+    }
+    expect(g.refusal(jumped + 3_000, jumped + 3_000)).toMatch(/off from 1 of 1 live peers/);
+  });
+
+  test('clock skew guard - a whole cluster restarted at once confirms its clocks after peerTimeoutMs', () => {
+    const g = new ClockSkewGuard(LIMITS);
+    g.begin(T, true);
+    for (let t = T + 100; t < T + 1_500; t += 200) for (const p of ['b', 'c']) g.heard(p, t - 3, t, true);
+    expect(g.refusal(T + 1_400, T + 1_400)).toMatch(/not yet confirmed/);
+    for (let t = T + 1_500; t <= T + 1_700; t += 200) for (const p of ['b', 'c']) g.heard(p, t - 3, t, true);
+    expect(g.refusal(T + 1_700, T + 1_700)).toBeUndefined();
+    expect(g.stepUnconfirmed(T + 1_700)).toBe(false);
+  });
+
+  test('clock skew guard - a step beyond the hard limit is not confirmed by peers that stepped alike, only by a trusted peer or its way back (seed 3363)', () => {
+    const TEN_YEARS_MS = 315_360_000_000;
+    // Two live replicas of three (the third is down) jump ten years ahead together.
+    const g = new ClockSkewGuard(LIMITS);
+    g.begin(T, true);
+    beats(g, T, T + 1_000, { b: 0 });
+    const jumped = T + 1_100 + TEN_YEARS_MS;
+    g.read(jumped);
+    for (let t = jumped + 100; t <= jumped + 5_000; t += 200) g.heard('b', t - 3, t, true);
+    expect(g.refusal(jumped + 5_000, jumped + 5_000)).toMatch(/not yet confirmed/);
+    expect(g.stepUnconfirmed(jumped + 5_000)).toBe(true);
+    // Both clocks come back: the steps add up to nothing, and the stepped peers confirm after peerTimeoutMs.
+    const back = T + 6_300;
+    g.read(back);
+    for (let t = back + 100; t < back + 1_500; t += 200) g.heard('b', t - 3, t, true);
+    expect(g.refusal(back + 1_400, back + 1_400)).toMatch(/not yet confirmed/);
+    for (let t = back + 1_500; t <= back + 1_700; t += 200) g.heard('b', t - 3, t, true);
+    expect(g.refusal(back + 1_700, back + 1_700)).toBeUndefined();
+    // A trusted peer's agreeing heartbeat confirms even a far step at once.
+    const far = back + 2_000 + TEN_YEARS_MS;
+    g.read(far);
+    expect(g.refusal(far, far)).toMatch(/not yet confirmed/);
+    g.heard('c', far + 7, far + 10);
+    expect(g.refusal(far + 10, far + 10)).toBeUndefined();
   });
 
   test('clock skew guard - the peers\' clock estimate: the median of live peers, unknown after a step until the next heartbeat', () => {

@@ -1,6 +1,7 @@
 /** Bounds of the clock check (from `ReplicaLimits`). */
 export interface ClockSkewLimits {
   readonly clockOffsetMaxMs: number;
+  readonly clockOffsetHardMaxMs: number;
   readonly clockJumpMaxMs: number;
   readonly clockConfirmWaitMs: number;
   readonly peerTimeoutMs: number;
@@ -36,13 +37,22 @@ interface PeerClock {
  * - a strict majority of live peers' heartbeats (`sentMs`) say their clocks are further
  *   than the bound from ours. With a single live peer that disagrees, both sides stop:
  *   two clocks cannot tell which one is wrong.
- * A replica whose clock stepped and is not yet confirmed says so in its heartbeats
- * (`stepUnconfirmed`). While any live peer's clock is trusted, peers do not count such a
- * clock as a vote, and it does not confirm a step here: two clocks that stepped alike (one
- * bad time source) would otherwise confirm each other and, as a majority of three, write
- * events timed years ahead that the third refuses for good (seed 272). When every live
- * peer stepped too, and all agree with this clock for `peerTimeoutMs`, the step is
- * confirmed (every clock of the cluster stepped at once: a corrected time source).
+ * A replica whose clock stepped, or that just started after having had peers, and is not
+ * yet confirmed says so in its heartbeats (`stepUnconfirmed`). While any live peer's clock
+ * is trusted, peers do not count such a clock as a vote, and it does not confirm a step
+ * here: two clocks that stepped alike (one bad time source) would otherwise confirm each
+ * other and, as a majority of three, write events timed years ahead that the third
+ * refuses for good (seed 272). A start counts as a step: a replica restarted while its
+ * clock was off (or whose clock jumped before its first reading) cannot see the step, and
+ * its agreeing heartbeat confirmed a peer's clock that had jumped alike (seed 1468). When
+ * every live peer is unconfirmed too, and all agree with this clock for `peerTimeoutMs`,
+ * the clock is confirmed (every clock of the cluster stepped at once: a corrected time
+ * source; or the whole cluster restarted), provided this clock's steps since it was last
+ * confirmed add up to no more than `clockOffsetHardMaxMs`: events timed further ahead are
+ * refused for good by any replica whose clock is right (EventTimeGate), so two clocks that
+ * jumped years ahead alike while the third replica was down would write events it can
+ * never take (seed 3363). Such a step waits for a trusted peer, its own way back, or
+ * `clockConfirmWaitMs`.
  * While this replica's clock is in doubt, `peerOffsetMs` estimates the peers' clocks (the
  * event time gate judges remote events against it rather than against this clock).
  * Time comes from the caller (the core's clock port).
@@ -51,10 +61,12 @@ export class ClockSkewGuard {
   private readonly peers = new Map<string, PeerClock>();
   private lastReadingMs: number | undefined;
   private jumpedAtMs: number | undefined;
-  /** `jumpedAtMs` was set by a step of the clock (not by a start): peers are told (see `stepUnconfirmed`). */
+  /** Peers are told this clock is unconfirmed (see `stepUnconfirmed`): set with `jumpedAtMs` by a step, or by a start with peers expected; cleared when confirmed. */
   private stepped = false;
   /** This replica has had peers (heard one, or its state holds other origins' events). */
   private peersExpected = false;
+  /** The clock's steps added up since it was last confirmed (a start adds nothing: its size is unknown). */
+  private driftMs = 0;
 
   constructor(private readonly limits: ClockSkewLimits) {}
 
@@ -67,8 +79,9 @@ export class ClockSkewGuard {
     this.lastReadingMs = nowMs;
     if (expectPeers) this.peersExpected = true;
     if (expectPeers && this.peers.size === 0) {
+      // The clock may have been off since before this start: peers are told, as for a step (see the class comment).
       this.jumpedAtMs = nowMs;
-      this.stepped = false;
+      this.stepped = true;
     }
   }
 
@@ -101,13 +114,10 @@ export class ClockSkewGuard {
     // peer is live, and once it goes silent (a partition) nothing would be left to refuse a
     // clock far off, whose writes every peer then refuses for good (seed 5624). A peer whose
     // own clock stepped does not confirm (see the class comment).
-    if (!peerStepUnconfirmed && Math.abs(offset) <= this.limits.clockOffsetMaxMs) {
-      this.jumpedAtMs = undefined;
-      this.stepped = false;
-    }
+    if (!peerStepUnconfirmed && Math.abs(offset) <= this.limits.clockOffsetMaxMs) this.confirm();
   }
 
-  /** This replica's clock stepped and no peer has confirmed it yet (said in its heartbeats). */
+  /** This replica's clock stepped (or it started after having had peers) and no peer has confirmed it yet (said in its heartbeats). */
   stepUnconfirmed(nowMs: number): boolean {
     return this.stepped && this.unconfirmed(nowMs);
   }
@@ -148,23 +158,30 @@ export class ClockSkewGuard {
   private unconfirmed(nowMs: number): boolean {
     if (this.jumpedAtMs === undefined) return false;
     if (nowMs >= this.jumpedAtMs && nowMs - this.jumpedAtMs < this.limits.clockConfirmWaitMs) return true;
-    this.jumpedAtMs = undefined;
+    this.confirm();
     return false;
   }
 
   /**
-   * A step of this clock that every live peer's clock took too (all of them say so, all
-   * agree with this one, and for `peerTimeoutMs` no peer whose clock is trusted was heard):
-   * confirmed, so a cluster whose every clock stepped at once does not stop for
-   * `clockConfirmWaitMs`.
+   * A step (or start) of this clock that every live peer's clock took too (all of them say
+   * so, all agree with this one, and for `peerTimeoutMs` no peer whose clock is trusted was
+   * heard): confirmed, so a cluster whose every clock stepped at once, or that restarted
+   * whole, does not stop for `clockConfirmWaitMs`.
    */
   private confirmedBySteppedPeers(nowMs: number): boolean {
     if (!this.stepped || this.jumpedAtMs === undefined || nowMs - this.jumpedAtMs < this.limits.peerTimeoutMs) return false;
+    if (Math.abs(this.driftMs) > this.limits.clockOffsetHardMaxMs) return false;
     const live = this.livePeers(nowMs);
     if (live.length === 0 || live.some((p) => !p.stepped || Math.abs(Math.max(...p.offsets)) > this.limits.clockOffsetMaxMs)) return false;
+    this.confirm();
+    return true;
+  }
+
+  /** The clock is trusted again: by a peer, by the stepped peers, or after `clockConfirmWaitMs`. */
+  private confirm(): void {
     this.jumpedAtMs = undefined;
     this.stepped = false;
-    return true;
+    this.driftMs = 0;
   }
 
   /** Live peers: those whose clocks are trusted when there are any, else all (see the class comment). */
@@ -193,6 +210,7 @@ export class ClockSkewGuard {
     // The samples were measured on the old clock.
     this.peers.clear();
     if (this.peersExpected) {
+      this.driftMs += step;
       this.jumpedAtMs = nowMs;
       this.stepped = true;
     }
