@@ -2,79 +2,19 @@ import { withArticle } from '#crdt/type-article';
 import {
   canonicalJson,
   crdtType,
-  isObject,
-  isNonEmptyString,
-  isTimestamp,
-  isTypeName,
-  isJson,
-  vvGet,
   vvMerge,
   type AnyCrdtType,
   type Json,
   type OpContext,
-  type Timestamp,
   type TypeName,
   type CrdtError,
-  type VersionVector,
 } from '#crdt';
 import { deleteContext, type ReplicatedEvent } from '#protocol/replicated-event';
+import { recompute, startSince, namesState } from './key-delete';
+import { canonicalEntry, decodeVariants, encodeEntry, flat, typeKeyOf, variantsOf, visibleVariant, warm, type KeyEntry, type Variant } from './key-entry';
 import { StateDigest } from './state-digest';
 
-/**
- * One CRDT instance under a key. A key normally has one; when replicas create the same
- * key concurrently with different types (or options), each becomes a variant and every
- * replica shows the same one: the variant created first by (HLC time, origin). Ops always
- * go to the variant they were made for, so no op is ever lost or misapplied whatever
- * order events arrive in, and all replicas converge.
- */
-export interface Variant {
-  readonly type: TypeName;
-  readonly options: Json;
-  /** `typeKeyOf(type, options)`. */
-  readonly typeKey: string;
-  readonly impl: AnyCrdtType;
-  state: unknown;
-  /** The earliest event seen for this variant: (time, origin). Min is commutative, so all replicas agree. */
-  createdTime: Timestamp;
-  createdBy: string;
-  /**
-   * Set when a delete removed every event of this variant that the key space holds: the
-   * variant reads as absent but keeps its cleared state (what later ops may name); the
-   * next round's compaction drops it, or keeps it hidden (`namesState`). See `KeySpace.apply` for deletes.
-   */
-  hidden?: true;
-}
-
-/**
- * A key: its slot in the state digest, and its state in one of two forms.
- * - Hot: its variants (almost always one, so an array rather than a map per key), decoded.
- *   A key is hot from its first write after a round until that round's compaction.
- * - Cold: its encoding as JSON text, as the snapshot holds it. Most keys of a large key
- *   space are untouched between rounds, and a small key's text takes a few hundred bytes
- *   where its decoded objects take several times that (issue 11: at most 1 KiB per small
- *   key). Reads decode a cold key without keeping the result; a write makes it hot.
- */
-interface KeyEntry {
-  /** The decoded variants while hot; undefined while cold. */
-  variants: Variant[] | undefined;
-  /** The encoding's JSON text while cold; undefined while hot. */
-  cold: string | undefined;
-  readonly slot: number;
-  /** The events applied to this key since the last snapshot, in the order applied (a causal order): a delete recomputes the key from them. */
-  since?: SinceEvent[];
-  /** The state before the first of those events, of each variant whose type has `clear` (by type key). */
-  base?: Map<string, unknown>;
-  /** The tombstone: the join of the contexts of the deletes applied since the last snapshot (dropped at the next one). */
-  deleted?: VersionVector;
-}
-
-/** An event applied to a key since the last snapshot, with the variant it went to. */
-interface SinceEvent {
-  readonly event: ReplicatedEvent;
-  readonly typeKey: string;
-  readonly impl: AnyCrdtType;
-  readonly options: Json;
-}
+export { typeKeyOf, type Variant } from './key-entry';
 
 /** One key's encoding and digest term, as written to a snapshot. */
 export type EncodedKey = readonly [key: string, encoded: Json, digestTerm?: Uint8Array];
@@ -93,21 +33,6 @@ export interface PreparedWrite {
   readonly created: boolean;
   /** For a batch: the state with every op applied already (pass it to `apply` to skip doing it twice). */
   readonly applied?: unknown;
-}
-
-/** Names a variant: type plus its canonical options. */
-export function typeKeyOf(type: TypeName, options: Json): string {
-  return options === null ? type : `${type}|${canonicalJson(options)}`;
-}
-
-/** The variant clients see: the earliest created of those not hidden by a delete; undefined when every one is. */
-function visibleVariant(variants: readonly Variant[]): Variant | undefined {
-  let best: Variant | undefined;
-  for (const v of variants) {
-    if (v.hidden) continue;
-    if (!best || v.createdTime < best.createdTime || (v.createdTime === best.createdTime && v.createdBy < best.createdBy)) best = v;
-  }
-  return best;
 }
 
 /** Maps a library error on a client's command to a protocol error. */
@@ -494,149 +419,4 @@ export class KeySpace {
     this.stateDigest.set(entry.slot, term);
     return term;
   }
-}
-
-/**
- * The same text as one flat string. `canonicalJson` builds its result by concatenation,
- * which V8 keeps as a tree of the pieces (a "cons string"): kept for a cold key, that tree
- * takes about 930 bytes for a 111-character counter encoding, the flat string about 150.
- * Reading a character makes V8 flatten the string in place.
- */
-function flat(s: string): string {
-  s.charCodeAt(0);
-  return s;
-}
-
-/** A key's variants: its own while hot; decoded afresh, and not kept, while cold. */
-function variantsOf(entry: KeyEntry): Variant[] {
-  if (entry.variants) return entry.variants;
-  const decoded = decodeVariants(JSON.parse(entry.cold!));
-  // Checked when loaded, or written by `compactChanged` from a valid state.
-  if (!decoded) throw new Error('a cold key\'s encoding does not decode');
-  return decoded;
-}
-
-/** Makes a key hot (before a write changes it) and returns its variants. */
-function warm(entry: KeyEntry): Variant[] {
-  if (!entry.variants) {
-    entry.variants = variantsOf(entry);
-    entry.cold = undefined;
-  }
-  return entry.variants;
-}
-
-/** `canonicalJson(encodeEntry(entry))`, without sorting the fields `encodeEntry` writes in a fixed order. */
-function canonicalEntry(entry: KeyEntry): string {
-  if (!entry.variants) return canonicalJson(JSON.parse(entry.cold!) as Json);
-  const variants = entry.variants.length > 1 ? [...entry.variants].sort((a, b) => (a.typeKey < b.typeKey ? -1 : a.typeKey > b.typeKey ? 1 : 0)) : entry.variants;
-  let s = '[';
-  for (let i = 0; i < variants.length; i++) {
-    const v = variants[i];
-    s += `${i ? ',' : ''}{"createdBy":${JSON.stringify(v.createdBy)},"createdTime":${canonicalJson(v.createdTime)},${v.hidden ? '"hidden":true,' : ''}"options":${canonicalJson(v.options)},"state":${canonicalJson(v.impl.encode(v.state))},"type":${JSON.stringify(v.type)}}`;
-  }
-  return s + ']';
-}
-
-function encodeEntry(entry: KeyEntry): Json {
-  if (!entry.variants) return JSON.parse(entry.cold!) as Json;
-  const variants = entry.variants.length > 1 ? [...entry.variants].sort((a, b) => (a.typeKey < b.typeKey ? -1 : a.typeKey > b.typeKey ? 1 : 0)) : entry.variants;
-  return variants.map((v) => ({ type: v.type, options: v.options, createdTime: v.createdTime, createdBy: v.createdBy, ...(v.hidden ? { hidden: true } : {}), state: v.impl.encode(v.state) }));
-}
-
-/**
- * True when a hidden variant must outlive the round that compacts its deleted key: its type
- * has `clear` (its ops name the state: counter totals, dot clocks, sequence ids) and its
- * cleared state holds more than a new one. A round's cut does not hold every event made
- * against the state before it: a replica that missed the round (or held its own events
- * unpublished) writes or republishes events prepared against the hidden state, and every
- * replica applies them after the compaction. Against a new state such an op would count
- * again what the delete removed (a counter's totals under its floor) or be refused (an
- * or-set dot after the dropped ones); against the kept cleared state, not compacted, it
- * means what it meant at its origin (simulator seeds 629, 1651, 3225, 3031). The cost: a
- * deleted key of such a type keeps a row of its clocks and totals (a few bytes per replica
- * that wrote it; a sequence's tombstone ids, an or-map's hidden fields).
- */
-function namesState(v: Variant): boolean {
-  if (!v.impl.clear) return false;
-  return canonicalJson(v.impl.encode(v.state)) !== canonicalJson(v.impl.encode(v.impl.create(v.options)));
-}
-
-/** `createdBy` of a hidden variant (see `recompute`). */
-const HIDDEN_CREATOR = '-';
-
-/** Starts recording a key's events since the last snapshot: the states a delete clears (see `applyDelete`). */
-function startSince(entry: KeyEntry): void {
-  entry.since = [];
-  for (const v of warm(entry)) {
-    if (!v.impl.clear) continue;
-    if (!entry.base) entry.base = new Map();
-    entry.base.set(v.typeKey, v.impl.clone(v.state));
-  }
-}
-
-/** Recomputes every variant of a key from its base and its events since, without what `deleted` covers (see `KeySpace.applyDelete`). */
-function recompute(entry: KeyEntry, deleted: VersionVector): void {
-  const covered = (e: ReplicatedEvent) => e.seq <= vvGet(deleted, e.origin);
-  for (const v of warm(entry)) {
-    let state: unknown;
-    if (v.impl.clear) {
-      const base = entry.base?.get(v.typeKey);
-      state = base === undefined ? v.impl.create(v.options) : v.impl.clone(base);
-      for (const s of entry.since!) if (s.typeKey === v.typeKey && covered(s.event)) replay(v.impl, state, s.event.ops);
-      state = v.impl.clear(state);
-    } else {
-      state = v.impl.create(v.options);
-    }
-    let first: ReplicatedEvent | undefined;
-    for (const s of entry.since!) {
-      if (s.typeKey !== v.typeKey || covered(s.event)) continue;
-      replay(v.impl, state, s.event.ops);
-      const e = s.event;
-      if (!first || e.time < first.time || (e.time === first.time && e.origin < first.origin)) first = e;
-    }
-    v.state = state;
-    if (first) {
-      delete v.hidden;
-      v.createdTime = first.time;
-      v.createdBy = first.origin;
-    } else {
-      // Hidden: no creation to name. A constant, so that replicas that reached this state by
-      // different paths encode it alike (the digest compares hidden variants too).
-      v.hidden = true;
-      v.createdTime = 0;
-      v.createdBy = HIDDEN_CREATOR;
-    }
-  }
-}
-
-/**
- * Applies ops again in a recomputation. They were valid when first applied; one that no
- * longer fits (it names something only a removed event held, on a type without `clear`)
- * is skipped, the same on every replica, so replicas stay equal.
- */
-function replay(impl: AnyCrdtType, state: unknown, ops: readonly Json[]): void {
-  for (const op of ops) {
-    const v = impl.validateOp(op, state);
-    if (v.ok) impl.apply(state, v.value);
-  }
-}
-
-function decodeVariants(encoded: unknown): Variant[] | undefined {
-  if (!Array.isArray(encoded) || encoded.length === 0) return undefined;
-  const variants: Variant[] = [];
-  for (const e of encoded) {
-    if (!isObject(e) || !isTypeName(e.type) || !isJson(e.options) || !isTimestamp(e.createdTime) || !isNonEmptyString(e.createdBy)) return undefined;
-    if (e.hidden !== undefined && e.hidden !== true) return undefined;
-    const t = crdtType(e.type);
-    if (!t.ok) return undefined;
-    const state = t.value.decode(e.state as Json);
-    if (!state.ok) return undefined;
-    // The type's own name string, not the one parsed from JSON: one copy for every key.
-    const type = t.value.name;
-    const typeKey = typeKeyOf(type, e.options);
-    // Two encodings of one variant: malformed (the map this replaced kept the last one).
-    if (variants.some((v) => v.typeKey === typeKey)) return undefined;
-    variants.push({ type, options: e.options, typeKey, impl: t.value, state: state.value, createdTime: e.createdTime, createdBy: e.createdBy, ...(e.hidden ? { hidden: true as const } : {}) });
-  }
-  return variants;
 }
