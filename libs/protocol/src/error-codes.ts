@@ -11,7 +11,7 @@ export const ERROR_CODES = {
   INVALID_OP: { retryable: false, meaning: 'the op does not fit the key\'s type, or its values are out of range' },
   INVALID_OPTIONS: { retryable: false, meaning: 'the create options are wrong for the type' },
   TOO_LARGE: { retryable: false, meaning: 'the request, key, batch or value passes a documented limit' },
-  TIMEOUT: { retryable: true, meaning: 'a bounded wait ran out; for an update the write IS applied and durable locally and will replicate (the reply carries replica, seq and token): follow up with "after", do not resend' },
+  TIMEOUT: { retryable: true, meaning: 'a bounded wait ran out; for an eventual update or a delete the write IS applied and durable locally and will replicate (the reply carries replica, seq and token): follow up with "after", do not resend; for a strong write the outcome is not known yet (it may or may not take effect): read the key with "consistency": "linearizable" to learn which' },
   NOT_CAUGHT_UP: { retryable: true, meaning: 'the replica did not reach the requested causal point within the bounded wait' },
   FROZEN: { retryable: true, meaning: 'a compaction round held the write longer than the hold limit; nothing was applied' },
   OVERLOADED: { retryable: true, meaning: 'a bounded queue is full; nothing was applied' },
