@@ -128,7 +128,7 @@ describe('replica cluster - key deletion', () => {
       if (raced) expect(await cc.cluster.ok('get', { key: raced }, id)).toMatchObject({ value: 7 });
     }
     // The key can be written again after the round: it starts afresh.
-    await cc.cluster.ok('update', { key: 'gone', type: 'or-set', op: { type: 'add', value: 'c' } }, 'r4');
+    await cc.cluster.okWhenReady('update', { key: 'gone', type: 'or-set', op: { type: 'add', value: 'c' } }, 'r4');
     await cc.cluster.converged(all);
     for (const id of all) expect(await cc.cluster.ok('get', { key: 'gone' }, id)).toMatchObject({ value: ['c'] });
   }, 120_000);

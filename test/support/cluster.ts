@@ -66,6 +66,22 @@ export class TestCluster {
   }
 
   /**
+   * Like `ok`, retrying (bounded) while the replica answers a retryable refusal a replica
+   * gives right after it started or joined: UNAVAILABLE (still catching up with the
+   * stream) or CLOCK_SKEW (no peer has confirmed its clock yet; a restart counts as a
+   * clock step until one does).
+   */
+  async okWhenReady(command: string, body: unknown, replica: string, timeoutMs = 15_000): Promise<Reply> {
+    let r = await this.request(command, body, replica);
+    for (const until = Date.now() + timeoutMs; !r.ok && (r.error?.code === 'UNAVAILABLE' || r.error?.code === 'CLOCK_SKEW') && Date.now() < until; ) {
+      await sleep(200);
+      r = await this.request(command, body, replica);
+    }
+    if (!r.ok) throw new Error(`${command} ${JSON.stringify(body)} at ${replica} failed: ${JSON.stringify(r.error)}`);
+    return r;
+  }
+
+  /**
    * Waits until every named replica reports the same applied vector, nothing waiting in
    * its causal buffer and an empty outbox: the cluster has converged (a round may be running).
    */
