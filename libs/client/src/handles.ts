@@ -26,9 +26,10 @@ export interface GetOptions {
   readonly after?: string;
 }
 
-/** What an update returns: the event it made and a token covering it. */
-export interface UpdateResult {
+/** What a write returns: the event it made and a token covering it. */
+export interface WriteResult {
   readonly key: string;
+  /** The key's type (for a delete: the type it had where it was deleted). */
   readonly type: TypeName;
   /** The replica that made the event, and its sequence number there. */
   readonly replica: string;
@@ -36,21 +37,16 @@ export interface UpdateResult {
   readonly token: string;
   /** True when a resend was answered from the replica's reply memory (applied once). */
   readonly duplicate?: boolean;
+}
+
+/** What an update returns. */
+export interface UpdateResult extends WriteResult {
   /** A strong write: the stream sequence it is stored at, the key's revision now. */
   readonly revision?: number;
 }
 
-/** What a delete returns: the delete event it made and a token covering it. */
-export interface DeleteResult {
-  readonly key: string;
-  /** The type the key had where it was deleted. */
-  readonly type: TypeName;
-  readonly replica: string;
-  readonly seq: number;
-  readonly token: string;
-  /** True when a resend was answered from the replica's reply memory (applied once). */
-  readonly duplicate?: boolean;
-}
+/** What a delete returns: the delete event it made. */
+export type DeleteResult = WriteResult;
 
 /** What a read returns. */
 export interface GetResult<V> {

@@ -76,6 +76,32 @@ export class ClientCommands {
     return errorReply('UNAVAILABLE', `a strong write of replica ${this.s.id} is waiting for the stream's answer; nothing was applied, retry or ask another replica`);
   }
 
+  /** True when a write may run at once: Work mode and a clock not in doubt. */
+  private takesWrites(): boolean {
+    return this.s.mode === 'Work' && !this.s.clockRefusal();
+  }
+
+  /**
+   * Waits (bounded) until this replica has applied what the client's `after` token
+   * covers. The wait may have let a round start or the clock fall in doubt, so then the
+   * write runs again through `guardWrite` (`again`). Undefined: write now.
+   */
+  private async afterToken(after: string, timeoutMs: number, again: () => Promise<Reply>): Promise<Reply | undefined> {
+    const waited = await this.waitForToken(after, timeoutMs);
+    if (waited) return waited;
+    return this.takesWrites() ? undefined : this.guardWrite(again);
+  }
+
+  /**
+   * Waits (bounded) for the next own seq while a strong write's publish holds it, then as
+   * `afterToken` re-checks that writes may run (seed 505). Undefined: write now.
+   */
+  private async afterOwnSeq(timeoutMs: number, again: () => Promise<Reply>): Promise<Reply | undefined> {
+    const busy = await this.ownSeqFree(timeoutMs);
+    if (busy) return busy;
+    return this.takesWrites() ? undefined : this.guardWrite(again);
+  }
+
   /**
    * Answers one client command, routed by the protocol's command table: a command the
    * table does not list as a client command is `UNKNOWN_COMMAND`, and a write goes
@@ -175,10 +201,8 @@ export class ClientCommands {
       return { ok: true, key, type: existing.type, created: false, token: this.token() };
     }
     if (this.own.isHeld) {
-      const busy = await this.ownSeqFree(5_000);
-      if (busy) return busy;
-      // The wait may have let a round start, or the clock fall in doubt: write only in Work mode (seed 505).
-      if (this.s.mode !== 'Work' || this.s.clockRefusal()) return this.guardWrite(() => this.create(body));
+      const waited = await this.afterOwnSeq(5_000, () => this.create(body));
+      if (waited) return waited;
       if (this.s.keys.get(key)) return this.create(body);
     }
     const event = this.own.make(key, parsed.type, parsed.options, []);
@@ -190,19 +214,13 @@ export class ClientCommands {
     const p = REPLICA_COMMANDS.update.parse(body);
     if (!p.ok) return p;
     const req: UpdateRequest = p.request;
-    if (req.after !== undefined) {
-      const waited = await this.waitForToken(req.after, req.timeoutMs);
-      if (waited) return waited;
-      // The wait may have let a round start; re-check the mode before writing.
-      if (this.s.mode !== 'Work' || this.s.clockRefusal()) return this.guardWrite(() => this.update({ ...body, after: undefined }));
-    }
+    const again = () => this.update({ ...body, after: undefined });
+    const waited = req.after !== undefined ? await this.afterToken(req.after, req.timeoutMs, again) : undefined;
+    if (waited) return waited;
     if (req.consistency === 'strong') return this.strong.update(req);
     // A strong write's publish holds the next own seq: wait (bounded) for it, then prepare against what it left.
-    if (this.own.isHeld) {
-      const busy = await this.ownSeqFree(req.timeoutMs);
-      if (busy) return busy;
-      if (this.s.mode !== 'Work' || this.s.clockRefusal()) return this.guardWrite(() => this.update({ ...body, after: undefined }));
-    }
+    const held = this.own.isHeld ? await this.afterOwnSeq(req.timeoutMs, again) : undefined;
+    if (held) return held;
     const time = this.s.hlc.now();
     const prepared = this.s.keys.prepare(req.key, req.type, req.options, req.ops, { replica: this.s.id, time });
     if (!prepared.ok) return errorReply(prepared.error.code, prepared.error.message);
@@ -225,17 +243,12 @@ export class ClientCommands {
     const p = REPLICA_COMMANDS.delete.parse(body);
     if (!p.ok) return p;
     const req: DeleteRequest = p.request;
-    if (req.after !== undefined) {
-      const waited = await this.waitForToken(req.after, req.timeoutMs);
-      if (waited) return waited;
-      if (this.s.mode !== 'Work' || this.s.clockRefusal()) return this.guardWrite(() => this.delete({ ...body, after: undefined }));
-    }
+    const again = () => this.delete({ ...body, after: undefined });
+    const waited = req.after !== undefined ? await this.afterToken(req.after, req.timeoutMs, again) : undefined;
+    if (waited) return waited;
     // A strong write's publish holds the next own seq: wait (bounded) for it, as an update does.
-    if (this.own.isHeld) {
-      const busy = await this.ownSeqFree(req.timeoutMs);
-      if (busy) return busy;
-      if (this.s.mode !== 'Work' || this.s.clockRefusal()) return this.guardWrite(() => this.delete({ ...body, after: undefined }));
-    }
+    const held = this.own.isHeld ? await this.afterOwnSeq(req.timeoutMs, again) : undefined;
+    if (held) return held;
     const v = this.s.keys.get(req.key);
     if (!v) return errorReply('NOT_FOUND', `key ${JSON.stringify(req.key)} does not exist; nothing was deleted`);
     const event: ReplicatedEvent = { ...this.own.make(req.key, v.type, v.options, []), delete: true };

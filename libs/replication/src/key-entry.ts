@@ -55,6 +55,11 @@ export interface KeyEntry {
   variants: Variant[] | undefined;
   /** The encoding's JSON text while cold; undefined while hot. */
   cold: string | undefined;
+  /**
+   * Set while cold when every variant is hidden (a deleted key's kept row): the key reads
+   * as absent without decoding its text (`keys` lists a prefix of every key).
+   */
+  absent?: true;
   readonly slot: number;
   /** The events applied to this key since the last snapshot, in the order applied (a causal order): a delete recomputes the key from them. */
   since?: SinceEvent[];
@@ -107,11 +112,17 @@ export function variantsOf(entry: KeyEntry): Variant[] {
   return decoded;
 }
 
+/** Whether a key reads as present: some variant not hidden by a delete (`absent` says so for a cold key). */
+export function isPresent(entry: KeyEntry): boolean {
+  return entry.variants ? visibleVariant(entry.variants) !== undefined : !entry.absent;
+}
+
 /** Makes a key hot (before a write changes it) and returns its variants. */
 export function warm(entry: KeyEntry): Variant[] {
   if (!entry.variants) {
     entry.variants = variantsOf(entry);
     entry.cold = undefined;
+    entry.absent = undefined;
   }
   return entry.variants;
 }

@@ -11,7 +11,7 @@ import {
 } from '#crdt';
 import { deleteContext, type ReplicatedEvent } from '#protocol/replicated-event';
 import { recompute, startSince, namesState } from './key-delete';
-import { canonicalEntry, decodeVariants, encodeEntry, flat, typeKeyOf, variantsOf, visibleVariant, warm, type KeyEntry, type Variant } from './key-entry';
+import { canonicalEntry, decodeVariants, encodeEntry, flat, isPresent, typeKeyOf, variantsOf, visibleVariant, warm, type KeyEntry, type Variant } from './key-entry';
 import { StateDigest } from './state-digest';
 
 export { typeKeyOf, type Variant } from './key-entry';
@@ -75,12 +75,12 @@ export class KeySpace {
   /** The visible variant of a key, if the key exists. */
   get(key: string): Variant | undefined {
     const e = this.entries.get(key);
-    return e ? visibleVariant(variantsOf(e)) : undefined;
+    return e && isPresent(e) ? visibleVariant(variantsOf(e)) : undefined;
   }
 
   /** Keys in sorted order with a prefix, at most `limit` (deleted keys left out). */
   list(prefix: string, limit: number): { keys: Array<{ key: string; type: TypeName }>; truncated: boolean } {
-    const names = [...this.entries.keys()].filter((k) => k.startsWith(prefix) && this.get(k) !== undefined).sort();
+    const names = [...this.entries].filter(([k, e]) => k.startsWith(prefix) && isPresent(e)).map(([k]) => k).sort();
     return {
       keys: names.slice(0, limit).map((key) => ({ key, type: this.get(key)!.type })),
       truncated: names.length > limit,
@@ -287,10 +287,12 @@ export class KeySpace {
       return false;
     }
     // Decoded once to check it, then dropped: the key stays cold until written.
-    if (!decodeVariants(parsed)) return false;
+    const decoded = decodeVariants(parsed);
+    if (!decoded) return false;
     const old = this.entries.get(key);
     // The snapshot is the new base: events since and tombstones start again empty.
     const entry: KeyEntry = { variants: undefined, cold: text, slot: old?.slot ?? this.stateDigest.allocate() };
+    if (!visibleVariant(decoded)) entry.absent = true;
     this.entries.set(key, entry);
     // A key loaded from a snapshot is compacted already and is in the store's snapshot.
     this.changed.delete(key);
@@ -393,6 +395,7 @@ export class KeySpace {
       // Written to the snapshot: cold again until its next write.
       entry.variants = undefined;
       entry.cold = flat(text);
+      if (!visible) entry.absent = true;
       out.push([key, encoded, term]);
     }
     return out;
