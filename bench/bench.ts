@@ -40,8 +40,9 @@ import { measureJetStreamPublish } from './cluster/jetstream-baseline';
 import { num } from './cluster/report';
 import { measureWriteThroughput } from './cluster/write-throughput';
 import { runAutomerge, runOurs, runYjs, AUTOMERGE_EDITS_PER_CHANGE, type AModule, type YModule } from './crdt/trace-runs';
-import { measureConcurrent, type ConcurrentResult } from './suite/concurrent-requests';
+import { measureConcurrent } from './suite/concurrent-requests';
 import { measureContendedCounter } from './suite/counter-contention';
+import { withCpuPerRequest } from './suite/cpu-per-request';
 import { measureFsync } from './suite/fsync-probe';
 import { measureKv } from './suite/kv-baseline';
 import { readmeBlock, renderMarkdown, replaceReadmeBlock } from './suite/markdown-report';
@@ -74,6 +75,8 @@ const JS_MESSAGES = QUICK ? 2_000 : 50_000;
 const TRACE_EDITS = envNum('BENCH_TRACE_EDITS', Number.POSITIVE_INFINITY, 2_000);
 const TRACE_EDITS_PER_BATCH = 200;
 const TRACE_IN_FLIGHT = 8;
+/** Increments each counter writer has out at once in the pipelined run (a compare-and-set writer can have one). */
+const COUNTER_IN_FLIGHT = 8;
 const PROFILE_MS = envNum('BENCH_PROFILE_SECONDS', 6, 0.5) * 1000;
 const CONVERGE_TIMEOUT_MS = 120_000;
 /** Replica start on a busy shared machine (three Nest apps at once). */
@@ -190,8 +193,8 @@ async function main(): Promise<number> {
     say('bare echo at 1 and 64 clients ...');
     await c.startHelper('echo', 'echo-responder.js', { ECHO_SUBJECT: 'bench.echo' });
     const sample = { key: 'lat.counter', type: 'pn-counter', op: { type: 'increment' } };
-    const echo: Loaded<ConcurrentResult>[] = [];
-    for (const n of [1, 64]) echo.push(loaded(await measureConcurrent(c.nc, { subject: 'bench.echo', body: () => sample, concurrency: n, durationMs: POINT_MS, warmupMs: WARMUP_MS })));
+    const echo: BenchResults['echo'] = [];
+    for (const n of [1, 64]) echo.push(loaded(await withCpuPerRequest(c, info.cpus, () => measureConcurrent(c.nc, { subject: 'bench.echo', body: () => sample, concurrency: n, durationMs: POINT_MS, warmupMs: WARMUP_MS }))));
 
     say('JetStream publish ...');
     const jsBase = loaded(await measureJetStreamPublish(c.nc, { messages: JS_MESSAGES, messageBytes: 200, inFlightMax: 256, warmupMessages: Math.min(2_000, JS_MESSAGES / 10) }));
@@ -210,18 +213,23 @@ async function main(): Promise<number> {
       for (const n of CONCURRENCY) {
         say(`update, ack ${ack}, ${n} clients ...`);
         // Each client its own key: contention on one key is the counter measure's business.
-        const r = await measureConcurrent(c.nc, { subject: 'crdt.replica.r1.update', body: (cl) => ({ key: `lat.${ack}.${cl}`, type: 'pn-counter', op: { type: 'increment' }, ack }), concurrency: n, durationMs: POINT_MS, warmupMs: WARMUP_MS, accept: ok });
+        const r = await withCpuPerRequest(c, info.cpus, () =>
+          measureConcurrent(c.nc, { subject: 'crdt.replica.r1.update', body: (cl) => ({ key: `lat.${ack}.${cl}`, type: 'pn-counter', op: { type: 'increment' }, ack }), concurrency: n, durationMs: POINT_MS, warmupMs: WARMUP_MS, accept: ok }),
+        );
         if (r.errors > 0) problems.push(`update ack ${ack} at ${n} clients: ${r.errors} error replies, first ${JSON.stringify(r.firstError)}`);
         update[ack].push(loaded(r));
       }
     }
     say('get ...');
-    const get = loaded(await measureConcurrent(c.nc, { subject: 'crdt.replica.r1.get', body: () => ({ key: 'lat.local.0' }), concurrency: 1, durationMs: POINT_MS, warmupMs: WARMUP_MS, accept: ok }));
+    const get = loaded(await withCpuPerRequest(c, info.cpus, () => measureConcurrent(c.nc, { subject: 'crdt.replica.r1.get', body: () => ({ key: 'lat.local.0' }), concurrency: 1, durationMs: POINT_MS, warmupMs: WARMUP_MS, accept: ok })));
     if (get.errors > 0) problems.push(`get: ${get.errors} error replies, first ${JSON.stringify(get.firstError)}`);
 
     say('one counter, three writers on three replicas ...');
     const counter = loaded(await measureContendedCounter(c, IDS, 'contended.counter', RATE_MS, CONVERGE_TIMEOUT_MS));
     if (counter.problem) problems.push(counter.problem);
+    say(`one counter, three writers with ${COUNTER_IN_FLIGHT} increments in flight each ...`);
+    const counterPipelined = loaded(await measureContendedCounter(c, IDS, 'contended.counter.pipelined', RATE_MS, CONVERGE_TIMEOUT_MS, COUNTER_IN_FLIGHT));
+    if (counterPipelined.problem) problems.push(counterPipelined.problem);
 
     say(`editing trace through r1 (${num(Math.min(TRACE_EDITS, trace.edits.length))} edits, batches of ${TRACE_EDITS_PER_BATCH}) ...`);
     const traceEdits = Math.min(TRACE_EDITS, trace.edits.length);
@@ -255,7 +263,7 @@ async function main(): Promise<number> {
       }
     }
 
-    const targets = buildTargets({ echo, fsync, update, get, kv, counter, traceRun, jsBase, batched, lag, traceMem, redis, scale });
+    const targets = buildTargets({ echo, fsync, update, get, kv, counter, counterPipelined, traceRun, jsBase, batched, lag, traceMem, redis, scale });
     info.loadAverageAtEnd = loadavg().map((l) => Number(l.toFixed(2)));
     const results: BenchResults = {
       date: new Date().toISOString(),
@@ -270,6 +278,7 @@ async function main(): Promise<number> {
       update,
       get,
       counter,
+      counterPipelined,
       traceThroughReplica: traceRun,
       traceInMemory: traceMem,
       keysScale: scale,
@@ -310,12 +319,13 @@ async function main(): Promise<number> {
 }
 
 interface Measured {
-  echo: Loaded<ConcurrentResult>[];
+  echo: BenchResults['echo'];
   fsync: BenchResults['fsync'];
   update: BenchResults['update'];
   get: BenchResults['get'];
   kv: BenchResults['kv'];
   counter: BenchResults['counter'];
+  counterPipelined: BenchResults['counter'];
   traceRun: BenchResults['traceThroughReplica'];
   jsBase: BenchResults['jetstreamPublish'];
   batched: BenchResults['batchedWrite'];
@@ -351,6 +361,16 @@ function buildTargets(m: Measured): TargetRow[] {
       '>=',
       T.counterOverCas,
       m.counter.load,
+    ),
+    ratioTarget(
+      `one counter, 3 writers with ${m.counterPipelined.inFlight} in flight each / KV CAS loop`,
+      rate(m.counterPipelined.incrementsPerSec, ' incr/s'),
+      `KV CAS ${rate(m.kv.cas.incrementsPerSec, ' incr/s')} (a compare-and-set writer can have only one in flight)`,
+      m.counterPipelined.incrementsPerSec,
+      m.kv.cas.incrementsPerSec,
+      '>=',
+      T.counterOverCas,
+      m.counterPipelined.load,
     ),
     ratioTarget('get p50 / echo p50', ms(m.get.latency.p50Ms), `echo ${ms(echo1.latency.p50Ms)}`, m.get.latency.p50Ms, echo1.latency.p50Ms, '<=', T.getP50OverEcho, m.get.load),
     absoluteTarget('editing trace through r1, batches of 200, all 3 replicas equal', rate(m.traceRun.editsPerSec, ' edits/s'), m.traceRun.editsPerSec, '>=', T.traceEditsPerSec, 'edits/s', m.traceRun.load),

@@ -6,7 +6,7 @@
  * BENCH_PROFILE_SECONDS=0) profiles r1 under BENCH_PROFILE_CONCURRENCY clients (default
  * 64) and prints the top frames. Prints one JSON line of the figures at the end. Sizes:
  * BENCH_POINT_SECONDS (default 3), BENCH_PROFILE_SECONDS (default 6); BENCH_PROFILE_DIR
- * keeps the profiles. SQLITE_THREAD and SQLITE_SYNCHRONOUS are passed to the replicas.
+ * keeps the profiles; BENCH_REPLICAS (default 3) runs fewer replicas; BENCH_PROFILE_ID=r2 profiles a replica that only reads r1's events. SQLITE_THREAD and SQLITE_SYNCHRONOUS are passed to the replicas.
  */
 import { mkdirSync } from 'node:fs';
 import { loadavg } from 'node:os';
@@ -20,8 +20,12 @@ import { profileUpdatePath } from './suite/update-profile';
 
 const POINT_MS = Number(process.env.BENCH_POINT_SECONDS ?? 3) * 1000;
 const PROFILE_MS = Number(process.env.BENCH_PROFILE_SECONDS ?? 6) * 1000;
+/** The replica profiled while r1 takes the load: r2 or r3 shows the receiving side. */
+const PROFILE_ID = process.env.BENCH_PROFILE_ID ?? 'r1';
 const PROFILE_CONCURRENCY = Number(process.env.BENCH_PROFILE_CONCURRENCY ?? 64);
 const START_WAIT_MS = 180_000;
+/** How many replicas run (1 to 3): fewer shows what the others' work costs r1 on two cores. */
+const REPLICAS = Math.min(3, Math.max(1, Number(process.env.BENCH_REPLICAS ?? 3)));
 const DIST_ROOT = resolve(__dirname, '..');
 
 const load1 = (): number => Number(loadavg()[0].toFixed(1));
@@ -31,7 +35,7 @@ async function main(): Promise<number> {
   try {
     // SQLITE_THREAD (and SQLITE_SYNCHRONOUS) pass through to the replicas, for before/after runs of the store thread.
     const env = Object.fromEntries(['SQLITE_THREAD', 'SQLITE_SYNCHRONOUS'].filter((k) => process.env[k] !== undefined).map((k) => [k, String(process.env[k])]));
-    cluster = await BenchCluster.start({ ids: ['r1', 'r2', 'r3'], startWaitMs: START_WAIT_MS, env }, (c) => (cluster = c));
+    cluster = await BenchCluster.start({ ids: ['r1', 'r2', 'r3'].slice(0, REPLICAS), startWaitMs: START_WAIT_MS, env }, (c) => (cluster = c));
     const c = cluster;
     const ok = (r: Record<string, unknown>) => r.ok === true;
     const dataDir = c.harness.dataDir('r1');
@@ -58,7 +62,7 @@ async function main(): Promise<number> {
     const floor = rows.echo1.latency.p50Ms + fsync.p50Ms;
     console.log(`update p50 / floor ${(rows.update1.latency.p50Ms / floor).toFixed(2)}x; update64 / echo64 ${(rows.update64.perSec / rows.echo64.perSec).toFixed(2)}x`);
     if (PROFILE_MS > 0) {
-      const p = await profileUpdatePath(c, DIST_ROOT, { id: 'r1', dir: process.env.BENCH_PROFILE_DIR ?? join(c.dir.path, 'profiles'), concurrency: PROFILE_CONCURRENCY, durationMs: PROFILE_MS, top: 25, startWaitMs: START_WAIT_MS });
+      const p = await profileUpdatePath(c, DIST_ROOT, { id: PROFILE_ID, loadId: 'r1', dir: process.env.BENCH_PROFILE_DIR ?? join(c.dir.path, 'profiles'), concurrency: PROFILE_CONCURRENCY, durationMs: PROFILE_MS, top: 25, startWaitMs: START_WAIT_MS });
       console.log(`profile: ${num(p.load.perSec)} updates/s under the profiler; busy ${num(p.summary.busyMs)} ms, idle ${num(p.summary.idleMs)} ms [load ${load1()}]`);
       for (const f of p.summary.topFrames) console.log(`  ${(f.share * 100).toFixed(1).padStart(5)}%  ${f.name}`);
       console.log('  by source:');

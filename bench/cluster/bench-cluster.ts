@@ -145,10 +145,11 @@ export class BenchCluster {
     return files;
   }
 
-  /** The processes whose CPU time the benchmark reads: each replica, the server and this client. */
+  /** The processes whose CPU time the benchmark reads: each replica, the helpers (the echo responder), the server and this client. */
   pids(): Map<string, number> {
     const m = new Map<string, number>();
     for (const [id, app] of this.replicas) m.set(id, app.pid);
+    for (const app of this.helpers) m.set(app.name, app.pid);
     m.set('nats-server', this.nats.pid);
     m.set('client', process.pid);
     return m;

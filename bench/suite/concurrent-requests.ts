@@ -29,6 +29,8 @@ export interface ConcurrentResult {
   readonly perSec: number;
   readonly errors: number;
   readonly firstError?: unknown;
+  /** Every reply accepted from the first request to the last, warm-up and the tail included (what a CPU meter around the run saw served). */
+  readonly answeredAll: number;
 }
 
 /** Runs the load; only requests sent after the warm-up and answered before the end are counted. */
@@ -36,6 +38,7 @@ export async function measureConcurrent(nc: NatsConnection, o: ConcurrentOptions
   const timeoutMs = o.timeoutMs ?? 10_000;
   const samples: number[] = [];
   let errors = 0;
+  let answeredAll = 0;
   let firstError: unknown;
   const t0 = performance.now();
   const measureFrom = t0 + o.warmupMs;
@@ -57,9 +60,10 @@ export async function measureConcurrent(nc: NatsConnection, o: ConcurrentOptions
         firstError ??= reply;
         continue;
       }
+      answeredAll++;
       if (sent >= measureFrom && done <= end) samples.push(done - sent);
     }
   };
   await Promise.all(Array.from({ length: o.concurrency }, (_, c) => client(c)));
-  return { concurrency: o.concurrency, latency: summarize(samples), perSec: samples.length / (o.durationMs / 1000), errors, firstError };
+  return { concurrency: o.concurrency, latency: summarize(samples), perSec: samples.length / (o.durationMs / 1000), errors, firstError, answeredAll };
 }

@@ -1,6 +1,6 @@
 import { ms, num } from '../cluster/report';
 import type { ConcurrentResult } from './concurrent-requests';
-import type { BenchResults } from './results';
+import type { BenchResults, Point } from './results';
 import type { TargetRow } from './targets';
 
 /** Renders docs/benchmarks.md from one run's results. */
@@ -57,11 +57,13 @@ export function renderMarkdown(r: BenchResults): string {
   for (const ack of ['local', 'stream', 'all'] as const) for (const c of r.update[ack]) out.push(lat(`update pn-counter, ack ${ack}`, c));
   out.push(lat('get', r.get));
   out.push('');
+  out.push(...cpuSection(r));
   out.push('## Contended counter, editing trace, batched writes, convergence');
   out.push('');
   out.push(head(['measure', 'figure', 'detail', 'load']));
-  const ct = r.counter;
-  out.push(row([`one pn-counter, ${ct.writers} writers on ${ct.writers} replicas`, `${num(ct.incrementsPerSec)} increments/s`, `${num(ct.increments)} increments; every replica reads them all: ${ct.valuesChecked ? 'yes' : 'NO'}`, load(ct.load)]));
+  for (const ct of [r.counter, r.counterPipelined]) {
+    out.push(row([`one pn-counter, ${ct.writers} writers on ${ct.writers} replicas, ${ct.inFlight} in flight each`, `${num(ct.incrementsPerSec)} increments/s`, `${num(ct.increments)} increments; every replica reads them all: ${ct.valuesChecked ? 'yes' : 'NO'}`, load(ct.load)]));
+  }
   const tr = r.traceThroughReplica;
   out.push(row(['editing trace through r1, end to end', `${num(tr.editsPerSec)} edits/s`, `${num(tr.edits)} edits in ${num(tr.batches)} batches; acknowledged at ${num(tr.ackedEditsPerSec)} edits/s; all three replicas hold exactly the final text: ${tr.textsEqual ? 'yes' : 'NO'}`, load(tr.load)]));
   for (const t of r.traceInMemory.runs) out.push(row([`editing trace in memory: ${t.name}`, `${num(t.ms)} ms`, `${num(t.editsPerSec)} edits/s, heap retained ${(t.retainedBytes / 1e6).toFixed(2)} MB, encoded ${num(t.encodedBytes)} B`, load(r.traceInMemory.load)]));
@@ -134,4 +136,32 @@ export function replaceReadmeBlock(readme: string, block: string): string | unde
   const j = readme.indexOf(README_MARKERS.end);
   if (i < 0 || j < i) return undefined;
   return readme.slice(0, i) + block + readme.slice(j + README_MARKERS.end.length);
+}
+
+/**
+ * CPU per request by process, for the echo, `update` ack local and `get` points: on cores
+ * shared by every process, the total bounds the rate whatever the latency.
+ */
+function cpuSection(r: BenchResults): string[] {
+  const points: Array<[string, Point]> = [
+    ...r.echo.map((e): [string, Point] => [`echo, ${e.concurrency} clients`, e]),
+    ...r.update.local.map((u): [string, Point] => [`update ack local, ${u.concurrency} clients`, u]),
+    ['get, 1 client', r.get] as [string, Point],
+  ].filter(([, p]) => p.cpu !== undefined);
+  if (points.length === 0) return [];
+  const names = [...new Set(points.flatMap(([, p]) => Object.keys(p.cpu!.msByProcess)))];
+  const out: string[] = [];
+  out.push(`## CPU per request, by process`);
+  out.push('');
+  out.push(
+    `CPU time (user + system, from /proc) each process spent over a point, divided by the requests answered in it. Every process shares the machine's ${r.machine.cpus} cores, so \`bound\` = ${r.machine.cpus} x 1000 / total is the most requests a second the machine could answer at that cost, whatever the latency. Replicas r2 and r3 apply each of r1's writes too.`,
+  );
+  out.push('');
+  out.push(head(['point', ...names.map((n) => `${n} ms`), 'total ms', 'bound', 'measured']));
+  for (const [name, p] of points) {
+    const c = p.cpu!;
+    out.push(row([name, ...names.map((n) => (c.msByProcess[n] ?? 0).toFixed(3)), c.totalMs.toFixed(3), `${num(c.cpuBoundPerSec)}/s`, `${num(p.perSec)}/s`]));
+  }
+  out.push('');
+  return out;
 }

@@ -4,6 +4,7 @@ import type { PublishBaselineResult } from '../cluster/jetstream-baseline';
 import type { ThroughputResult } from '../cluster/write-throughput';
 import type { ConcurrentResult } from './concurrent-requests';
 import type { CounterResult } from './counter-contention';
+import type { CpuPerRequest } from './cpu-per-request';
 import type { KvResult } from './kv-baseline';
 import type { KeysScaleRun } from './keys-scale-run';
 import type { ProfileSummary } from './profile-summary';
@@ -32,6 +33,9 @@ export interface InMemoryTrace {
   readonly encodedBytes: number;
 }
 
+/** A closed-loop point, with the CPU each process spent per request when it could be read. */
+export type Point = ConcurrentResult & { readonly cpu?: CpuPerRequest };
+
 /** A figure with the 1-minute load average when it was measured. */
 export type Loaded<T> = T & { readonly load: number };
 
@@ -41,14 +45,16 @@ export interface BenchResults {
   readonly quick: boolean;
   readonly machine: MachineInfo;
   readonly settings: Record<string, number | string>;
-  readonly echo: Loaded<ConcurrentResult>[];
+  readonly echo: Loaded<Point>[];
   readonly fsync: Loaded<LatencySummary>;
   readonly jetstreamPublish: Loaded<PublishBaselineResult>;
   readonly kv: Loaded<KvResult>;
   readonly redis?: Loaded<RedisResult>;
-  readonly update: Record<'local' | 'stream' | 'all', Loaded<ConcurrentResult>[]>;
-  readonly get: Loaded<ConcurrentResult>;
+  readonly update: Record<'local' | 'stream' | 'all', Loaded<Point>[]>;
+  readonly get: Loaded<Point>;
   readonly counter: Loaded<CounterResult>;
+  /** The same counter with several increments in flight per writer. */
+  readonly counterPipelined: Loaded<CounterResult>;
   readonly traceThroughReplica: Loaded<TraceRunResult>;
   readonly traceInMemory: Loaded<{ runs: InMemoryTrace[] }>;
   readonly keysScale: Loaded<{ counters: KeysScaleRun; sets: KeysScaleRun }>;

@@ -15,6 +15,8 @@ import { summarizeProfile, type ProfileSummary } from './profile-summary';
 /** Options of `profileUpdatePath`. */
 export interface UpdateProfileOptions {
   readonly id: string;
+  /** The replica the load is sent to (default `id`): another one profiles how \`id\` applies what it reads from the stream. */
+  readonly loadId?: string;
   readonly dir: string;
   readonly concurrency: number;
   readonly durationMs: number;
@@ -46,7 +48,7 @@ export async function profileUpdatePath(cluster: BenchCluster, distRoot: string,
   await write(); // the start: not part of the update path
   const body = { key: 'profile.counter', type: 'pn-counter', op: { type: 'increment' } };
   const load = await measureConcurrent(cluster.nc, {
-    subject: `crdt.replica.${o.id}.update`,
+    subject: `crdt.replica.${o.loadId ?? o.id}.update`,
     body: () => body,
     concurrency: o.concurrency,
     durationMs: o.durationMs,
