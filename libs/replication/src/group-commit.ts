@@ -6,6 +6,12 @@ import type { ReplicatedEvent } from './replicated-event';
  * the next one, so throughput is not one fsync per op. Each caller's promise resolves
  * once its events are durable. A failed commit is fatal: memory already holds the events,
  * so the process must stop and recover from disk (broken invariants crash loudly).
+ *
+ * Events read from the stream (`add(..., { lazy: true })`) are durable there already: when
+ * nothing else is committing they wait up to `lazyDelayMs` for company, so a replica that
+ * reads a steady trickle of peers' writes syncs its disk once per delay, not once per
+ * message (on a virtual machine each sync costs CPU too). Anything eager (an own write, a
+ * strong write's record, `flushed`) or a full batch starts the commit at once.
  */
 export class GroupCommit {
   private events: ReplicatedEvent[] = [];
@@ -15,19 +21,25 @@ export class GroupCommit {
   private strongPending: StrongPending | null | undefined;
   private waiters: Array<() => void> = [];
   private running = false;
+  /** Cancels the pending lazy start, when one is scheduled. */
+  private lazyStart: (() => void) | undefined;
 
   constructor(
     private readonly store: StorePort,
     private readonly clock: ClockPort,
     private readonly onFatal: (err: unknown) => void,
     private readonly eventsPerCommitMax = 10_000,
+    private readonly lazyDelayMs = 0,
   ) {}
 
-  /** Queues events (and optionally a consumer position); resolves when they are on disk. */
-  add(events: readonly ReplicatedEvent[], streamSeq?: number): Promise<void> {
+  /**
+   * Queues events (and optionally a consumer position); resolves when they are on disk.
+   * `lazy`: they may wait up to the lazy delay for the commit to start (see the class).
+   */
+  add(events: readonly ReplicatedEvent[], streamSeq?: number, opts?: { readonly lazy?: boolean }): Promise<void> {
     for (const e of events) this.events.push(e);
     if (streamSeq !== undefined) this.streamSeq = streamSeq;
-    return this.enqueue();
+    return this.enqueue(opts?.lazy === true && this.events.length < this.eventsPerCommitMax);
   }
 
   /**
@@ -71,14 +83,27 @@ export class GroupCommit {
     return this.events.length;
   }
 
-  private enqueue(): Promise<void> {
+  private enqueue(lazy = false): Promise<void> {
     const p = new Promise<void>((resolve) => this.waiters.push(resolve));
-    if (!this.running) {
-      this.running = true;
-      // Let the rest of this tick's writes join the batch.
-      this.clock.defer(() => void this.run());
+    if (this.running) return p;
+    if (lazy && this.lazyDelayMs > 0) {
+      this.lazyStart ??= this.clock.setTimer(this.lazyDelayMs, () => {
+        this.lazyStart = undefined;
+        this.start();
+      });
+      return p;
     }
+    this.lazyStart?.();
+    this.lazyStart = undefined;
+    this.start();
     return p;
+  }
+
+  private start(): void {
+    if (this.running) return;
+    this.running = true;
+    // Let the rest of this tick's writes join the batch.
+    this.clock.defer(() => void this.run());
   }
 
   private async run(): Promise<void> {

@@ -10,6 +10,14 @@ export interface ReplicaLimits {
   readonly holdMs: number;
   /** Events in one group commit. */
   readonly eventsPerCommitMax: number;
+  /**
+   * How long other replicas' events (read from the stream) may wait for their group commit
+   * when nothing else is committing: they are durable in the stream already, and a crash
+   * before the commit only reads them again from the stored position. Own writes, rounds
+   * and a backlog of `eventsPerCommitMax` commit at once (and take the waiting ones along).
+   * 0: commit them at once too.
+   */
+  readonly remoteCommitDelayMs: number;
   /** Outbox: events in memory, per message, bytes per message, retry back-off. */
   readonly outboxMemoryEventsMax: number;
   readonly publishBatchEventsMax: number;
@@ -75,6 +83,7 @@ export const DEFAULT_REPLICA_LIMITS: ReplicaLimits = {
   heldWritesMax: 10_000,
   holdMs: 2_000,
   eventsPerCommitMax: 10_000,
+  remoteCommitDelayMs: 10,
   outboxMemoryEventsMax: 50_000,
   publishBatchEventsMax: 1_000,
   publishBatchBytesMax: 512 * 1024,

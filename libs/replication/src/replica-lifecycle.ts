@@ -119,7 +119,7 @@ export class ReplicaLifecycle {
     this.s.streamSeq = Math.max(streamSeq, snapshot?.streamSeq ?? 0);
     this.s.stuckSince = undefined;
     this.s.skippedSince = undefined;
-    this.s.commits = new GroupCommit(this.s.ports.store, this.s.ports.clock, this.s.ports.onFatal, this.s.limits.eventsPerCommitMax);
+    this.s.commits = new GroupCommit(this.s.ports.store, this.s.ports.clock, this.s.ports.onFatal, this.s.limits.eventsPerCommitMax, this.s.limits.remoteCommitDelayMs);
     this.s.outbox?.stop();
     const lastOwn = vvGet(this.s.buffer.deliveredVector(), this.s.id);
     this.ingest.forgetResend();

@@ -113,7 +113,8 @@ export class StreamIngest {
       return;
     }
     for (const d of released) this.s.notifyChanged(d);
-    const done = this.s.commits.add(released, durable);
+    // Durable in the stream already: the commit may wait a little for more (GroupCommit, `lazy`).
+    const done = this.s.commits.add(released, durable, { lazy: true });
     this.s.waits.poke();
     if (released.length > 0) this.peers.queueProgressBeat();
     await done;
