@@ -84,8 +84,67 @@ describe('crdtctl argument parser', () => {
     });
     expect(parseArgs(['status', '--replica=r1'])).toMatchObject({ options: { replica: 'r1' } });
     expect(usage(parseArgs(['get', 'x', '--replica', 'a.b']))).toMatch(/--replica is a replica id/);
-    expect(usage(parseArgs(['get', 'x', '--consistency', 'strong']))).toMatch(/local or latest \(strong comes with strong consistency/);
+    expect(usage(parseArgs(['get', 'x', '--consistency', 'strong']))).toBe('--consistency of get is local, latest or linearizable (strong is for writes: put KEY VALUE and update KEY OP_JSON)');
+    expect(usage(parseArgs(['get', 'x', '--consistency', 'soon']))).toBe('--consistency of get is local, latest or linearizable');
+    expect(usage(parseArgs(['variables', '--consistency', 'linearizable']))).toMatch(/^--consistency of variables is local or latest \(linearizable is for `get KEY`/);
     expect(usage(parseArgs(['history', 'x', '--after', 'v1.a']))).toMatch(/history takes no --after/);
+  });
+
+  it('args - get --consistency linearizable, with --replica, --after and --timeout', () => {
+    expect(parseArgs(['get', 'cfg.mode', '--consistency', 'linearizable'])).toEqual({
+      command: { name: 'get', key: 'cfg.mode' },
+      options: { json: false, timeoutMs: undefined, consistency: 'linearizable' },
+    });
+    expect(parseArgs(['get', 'cfg.mode', '--consistency=linearizable', '--replica', 'r3', '--after', 'v1.t', '--timeout', '2000', '--json'])).toEqual({
+      command: { name: 'get', key: 'cfg.mode' },
+      options: { json: true, timeoutMs: 2000, replica: 'r3', after: 'v1.t', consistency: 'linearizable' },
+    });
+  });
+
+  it('args - put and update take --consistency strong and --expect REVISION (a compare-and-set)', () => {
+    expect(command(parseArgs(['put', 'cfg.mode', 'blue', '--consistency', 'strong']))).toEqual({
+      name: 'update',
+      key: 'cfg.mode',
+      op: { type: 'set', value: 'blue' },
+      type: 'lww-register',
+      consistency: 'strong',
+    });
+    expect(parseArgs(['put', 'cfg.mode', 'green', '--consistency', 'strong', '--expect', '7', '--replica', 'r2', '--after', 'v1.t', '--timeout', '3000'])).toEqual({
+      command: { name: 'update', key: 'cfg.mode', op: { type: 'set', value: 'green' }, type: 'lww-register', consistency: 'strong', expect: 7 },
+      options: { json: false, timeoutMs: 3000, replica: 'r2', after: 'v1.t' },
+    });
+    // 0: the key has had no strong write; --expect=N works as --expect N.
+    expect(command(parseArgs(['put', 'k', '1', '--expect=0', '--consistency=strong']))).toMatchObject({ consistency: 'strong', expect: 0 });
+    expect(command(parseArgs(['update', 'r', '{"type":"set","value":1}', '--type', 'lww-register', '--consistency', 'strong', '--expect', '12', '--ack', 'all']))).toEqual({
+      name: 'update',
+      key: 'r',
+      op: { type: 'set', value: 1 },
+      type: 'lww-register',
+      ack: 'all',
+      consistency: 'strong',
+      expect: 12,
+    });
+    // `eventual` is the default: accepted, and nothing is sent for it.
+    expect(command(parseArgs(['put', 'k', 'v', '--consistency', 'eventual']))).toEqual({ name: 'update', key: 'k', op: { type: 'set', value: 'v' }, type: 'lww-register' });
+    // A write's consistency is its own, not a read option.
+    expect(parseArgs(['put', 'k', 'v', '--consistency', 'strong'])).toMatchObject({ options: { json: false, timeoutMs: undefined } });
+    expect((parseArgs(['put', 'k', 'v', '--consistency', 'strong']) as ParsedLine).options).not.toHaveProperty('consistency');
+  });
+
+  it('args - --expect needs --consistency strong and a whole revision; reads and counters take no strong write', () => {
+    expect(usage(parseArgs(['put', 'k', 'v', '--expect', '3']))).toBe('--expect N (a compare-and-set) needs --consistency strong');
+    expect(usage(parseArgs(['update', 'k', '{"type":"set","value":1}', '--expect', '3', '--consistency', 'eventual']))).toBe('--expect N (a compare-and-set) needs --consistency strong');
+    for (const bad of ['-1', '1.5', 'abc', '', '1e3', '99999999999999999999']) {
+      expect(usage(parseArgs(['put', 'k', 'v', '--consistency', 'strong', '--expect', bad]))).toMatch(/^--expect is a revision: a whole number from 0/);
+    }
+    expect(usage(parseArgs(['put', 'k', 'v', '--consistency', 'strong', '--expect']))).toBe('--expect needs a value');
+    expect(usage(parseArgs(['put', 'k', 'v', '--consistency', 'linearizable']))).toBe('--consistency of put is strong or eventual (the default) (linearizable is for reads: get KEY)');
+    expect(usage(parseArgs(['update', 'k', '{"type":"set","value":1}', '--consistency', 'latest']))).toMatch(/^--consistency of update is strong or eventual/);
+    expect(usage(parseArgs(['get', 'k', '--expect', '3']))).toBe('get takes no --expect');
+    expect(usage(parseArgs(['del', 'k', '--consistency', 'strong']))).toBe('delete takes no --consistency');
+    expect(usage(parseArgs(['+5', 'k', '--consistency', 'strong']))).toMatch(/^\+5 KEY adds to a pn-counter and takes no --consistency; strong writes are for lww-register keys/);
+    expect(usage(parseArgs(['-2', 'k', '--expect', '1']))).toMatch(/^-2 KEY adds to a pn-counter and takes no --expect/);
+    expect(usage(parseArgs(['populate', 'k', '--consistency', 'strong']))).toBe('populate takes no --consistency');
   });
 
   it('args - key commands check the key', () => {
@@ -216,5 +275,18 @@ describe('crdtctl shell lines', () => {
 
   it('shell - per-line options apply to that line', () => {
     expect(parseShellLine('get x --json')).toEqual({ command: { name: 'get', key: 'x' }, options: { json: true, timeoutMs: undefined } });
+  });
+
+  it('shell - strong writes and linearizable reads take the same flags as on the command line', () => {
+    expect(command(parseShellLine('put cfg.mode green --consistency strong --expect 4'))).toEqual({
+      name: 'update',
+      key: 'cfg.mode',
+      op: { type: 'set', value: 'green' },
+      type: 'lww-register',
+      consistency: 'strong',
+      expect: 4,
+    });
+    expect(parseShellLine('get cfg.mode --consistency linearizable')).toEqual({ command: { name: 'get', key: 'cfg.mode' }, options: { json: false, timeoutMs: undefined, consistency: 'linearizable' } });
+    expect(usage(parseShellLine('put cfg.mode green --expect 4'))).toBe('--expect N (a compare-and-set) needs --consistency strong');
   });
 });

@@ -8,9 +8,11 @@ import {
   usageError,
   type AckLevel,
   type Command,
+  type Consistency,
   type GlobalOptions,
   type UsageError,
   type WatchTarget,
+  type WriteConsistency,
 } from './command';
 import { tokenize } from './tokenize';
 
@@ -88,17 +90,12 @@ function parseWords(words: readonly string[], source: LineSource): ParsedLine | 
   }
   const replica = flags.get('replica');
   if (typeof replica === 'string' && !REPLICA_ID.test(replica)) return usageError('--replica is a replica id: 1 to 64 of A-Z a-z 0-9 _ -');
-  const consistency = flags.get('consistency');
-  if (consistency !== undefined && consistency !== 'local' && consistency !== 'latest') {
-    return usageError(`--consistency is local or latest${consistency === 'strong' || consistency === 'linearizable' ? ` (${consistency} comes with strong consistency, not yet in this protocol version)` : ''}`);
-  }
   const after = flags.get('after');
   const options: GlobalOptions = {
     json: flags.has('json'),
     timeoutMs,
     ...(typeof replica === 'string' ? { replica } : {}),
     ...(typeof after === 'string' ? { after } : {}),
-    ...(typeof consistency === 'string' ? { consistency } : {}),
   };
 
   if (flags.has('help') || positional.length === 0) {
@@ -110,13 +107,52 @@ function parseWords(words: readonly string[], source: LineSource): ParsedLine | 
   for (const f of flags.keys()) {
     if (!GLOBAL_FLAGS.has(f) && !allowed.includes(f)) return usageError(`${command.name} takes no --${f}`);
   }
+  // A read's consistency is an option of the request; a write's is on its command (see `writeConsistency`).
+  const consistency = flags.get('consistency');
+  if (typeof consistency === 'string' && command.name !== 'update') {
+    const read = readConsistency(command.name, consistency);
+    if (typeof read !== 'string') return read;
+    return { command, options: { ...options, consistency: read } };
+  }
   return { command, options };
 }
 
+/** `--consistency` of a read: `get` takes local, latest or linearizable; `variables` local or latest. */
+function readConsistency(verb: Command['name'], value: string): Consistency | UsageError {
+  const linearizable = verb === 'get';
+  if (value === 'local' || value === 'latest' || (linearizable && value === 'linearizable')) return value;
+  const why =
+    value === 'strong'
+      ? ' (strong is for writes: put KEY VALUE and update KEY OP_JSON)'
+      : value === 'linearizable'
+        ? ' (linearizable is for `get KEY` of an lww-register)'
+        : '';
+  return usageError(`--consistency of ${verb} is local${linearizable ? ', latest or linearizable' : ' or latest'}${why}`);
+}
+
+/**
+ * `--consistency strong` and `--expect N` of a write (`put`, `update`): a strong write is
+ * ordered by the op stream per key and answers the key's revision; `--expect` makes it a
+ * compare-and-set (docs/protocol.md §17). `eventual` is the default and sends nothing.
+ */
+function writeConsistency(verb: string, flags: Map<string, string | true>): { consistency?: WriteConsistency; expect?: number } | UsageError {
+  const consistency = flags.get('consistency');
+  const expectFlag = flags.get('expect');
+  if (consistency !== undefined && consistency !== 'strong' && consistency !== 'eventual') {
+    const why = consistency === 'linearizable' || consistency === 'latest' || consistency === 'local' ? ` (${consistency} is for reads: get KEY)` : '';
+    return usageError(`--consistency of ${verb} is strong or eventual (the default)${why}`);
+  }
+  if (expectFlag === undefined) return consistency === 'strong' ? { consistency } : {};
+  if (consistency !== 'strong') return usageError('--expect N (a compare-and-set) needs --consistency strong');
+  const expect = typeof expectFlag === 'string' && /^\d+$/.test(expectFlag) ? Number(expectFlag) : Number.NaN;
+  if (!Number.isSafeInteger(expect)) return usageError('--expect is a revision: a whole number from 0 (0: the key has had no strong write), as a strong write or a linearizable get prints it');
+  return { consistency, expect };
+}
+
 const GLOBAL_FLAGS = new Set(['json', 'timeout', 'help', 'replica']);
-const VALUE_FLAGS = new Set(['timeout', 'type', 'ack', 'count', 'replica', 'after', 'consistency', 'prefix']);
+const VALUE_FLAGS = new Set(['timeout', 'type', 'ack', 'count', 'replica', 'after', 'consistency', 'expect', 'prefix']);
 const FLAGS_OF: Partial<Record<Command['name'], string[]>> = {
-  update: ['type', 'ack', 'after'],
+  update: ['type', 'ack', 'after', 'consistency', 'expect'],
   delete: ['ack', 'after'],
   get: ['after', 'consistency'],
   variables: ['prefix', 'after', 'consistency'],
@@ -135,6 +171,10 @@ function parseCommand(args: string[], flags: Map<string, string | true>, source:
   const short = SHORT_FORM.exec(verb);
   if (short && verb !== '') {
     if (rest.length !== 1) return usageError(`usage: ${verb} KEY (for example \`+5 visits\`, \`-2 visits\` or \`5 visits\`)`);
+    // A short form adds to a pn-counter, which merges: strong writes are for lww-register keys.
+    for (const f of ['consistency', 'expect']) {
+      if (flags.has(f)) return usageError(`${verb} KEY adds to a pn-counter and takes no --${f}; strong writes are for lww-register keys: put KEY VALUE --consistency strong`);
+    }
     const by = short[2] === '' ? 1 : Number(short[2]);
     if (!Number.isSafeInteger(by)) return usageError('the amount must be a safe integer');
     return key(rest[0]) ?? {
@@ -171,9 +211,11 @@ function parseCommand(args: string[], flags: Map<string, string | true>, source:
     case 'before':
       return arity(1, 1, 'before KEY') ?? key(rest[0]) ?? { name: 'before-sync', key: rest[0] };
     case 'put': {
-      const bad = arity(2, 2, 'put KEY VALUE (VALUE is JSON, or else taken as a string)') ?? key(rest[0]);
+      const bad = arity(2, 2, 'put KEY VALUE [--consistency strong [--expect REVISION]] (VALUE is JSON, or else taken as a string)') ?? key(rest[0]);
       if (bad) return bad;
-      return { name: 'update', key: rest[0], op: { type: 'set', value: jsonOrString(rest[1]) }, type: PLAIN_KEY_TYPE };
+      const strong = writeConsistency(verb, flags);
+      if ('message' in strong) return strong;
+      return { name: 'update', key: rest[0], op: { type: 'set', value: jsonOrString(rest[1]) }, type: PLAIN_KEY_TYPE, ...strong };
     }
     case 'del':
     case 'delete': {
@@ -200,7 +242,7 @@ function parseCommand(args: string[], flags: Map<string, string | true>, source:
       return 'error' in options ? options.error : { name: 'create', key: rest[0], type: rest[1], options: options.value };
     }
     case 'update': {
-      const bad = arity(2, 2, 'update KEY OP_JSON [--type TYPE] [--ack local|stream|all]') ?? key(rest[0]);
+      const bad = arity(2, 2, 'update KEY OP_JSON [--type TYPE] [--ack local|stream|all] [--consistency strong [--expect REVISION]]') ?? key(rest[0]);
       if (bad) return bad;
       const parsed = parseJson(rest[1], 'OP_JSON', `update ${rest[0]} '{"type":"increment","by":2}'`);
       if ('error' in parsed) return parsed.error;
@@ -211,12 +253,15 @@ function parseCommand(args: string[], flags: Map<string, string | true>, source:
       const type = flags.get('type');
       const ack = flags.get('ack');
       if (ack !== undefined && ack !== 'local' && ack !== 'stream' && ack !== 'all') return usageError('--ack is local, stream or all');
+      const strong = writeConsistency(verb, flags);
+      if ('message' in strong) return strong;
       return {
         name: 'update',
         key: rest[0],
         ...(Array.isArray(v) ? { ops: v } : { op: v }),
         ...(typeof type === 'string' ? { type } : {}),
         ...(ack !== undefined ? { ack: ack as AckLevel } : {}),
+        ...strong,
       };
     }
     case 'watch': {

@@ -9,7 +9,18 @@ export type Command =
   | { readonly name: 'variables'; readonly key?: string; readonly prefix?: string }
   | { readonly name: 'get'; readonly key: string }
   | { readonly name: 'create'; readonly key: string; readonly type: string; readonly options?: unknown }
-  | { readonly name: 'update'; readonly key: string; readonly op?: unknown; readonly ops?: readonly unknown[]; readonly type?: string; readonly ack?: AckLevel }
+  | {
+      readonly name: 'update';
+      readonly key: string;
+      readonly op?: unknown;
+      readonly ops?: readonly unknown[];
+      readonly type?: string;
+      readonly ack?: AckLevel;
+      /** `--consistency strong`: ordered by the op stream per key (lww-register keys, docs/protocol.md §17). */
+      readonly consistency?: WriteConsistency;
+      /** `--expect N` (with strong only): a compare-and-set at revision N. */
+      readonly expect?: number;
+    }
   | { readonly name: 'delete'; readonly key: string; readonly ack?: AckLevel }
   | { readonly name: 'history'; readonly key: string }
   | { readonly name: 'before-sync'; readonly key: string }
@@ -45,8 +56,11 @@ export const PROTOCOL_COMMAND_OF = {
   missing: 'status',
 } as const satisfies Record<string, ClientCommandName>;
 
-/** Read consistency levels `--consistency` accepts. */
-export type Consistency = 'local' | 'latest';
+/** Read consistency levels `--consistency` accepts on `get` (`linearizable`: at the key's last strong write) and `variables`. */
+export type Consistency = 'local' | 'latest' | 'linearizable';
+
+/** Write consistency `--consistency` accepts on `put` and `update` (`eventual` is the default and is not sent). */
+export type WriteConsistency = 'strong';
 
 /** Acknowledgement levels an update may ask for. */
 export type AckLevel = 'local' | 'stream' | 'all';
@@ -67,7 +81,7 @@ export interface GlobalOptions {
   readonly replica?: string;
   /** A causal token: reads and writes wait until the replica covers it. */
   readonly after?: string;
-  /** Read consistency (`get`, `variables`). */
+  /** Read consistency (`get`, `variables`); a write's `--consistency` is on its command. */
   readonly consistency?: Consistency;
 }
 

@@ -114,6 +114,23 @@ describe('crdtctl over NATS', () => {
     }
   });
 
+  it('crdtctl - a strong write sends consistency and expect; with no reply in time it says the outcome is unknown, not "retry"', async () => {
+    // A replica that takes the request and never answers (as one whose stream has not said whether it stored the write).
+    const sub = nc.subscribe(`${env.CRDT_PREFIX}.api.update`, { callback: (_e, m) => void seen.push(['update', m.json<Record<string, unknown>>()]) });
+    try {
+      const r = await run(['put', 'cfg.mode', 'green', '--consistency', 'strong', '--expect', '4', '--timeout', '200'], env);
+      expect(seen).toEqual([['update', { key: 'cfg.mode', op: { type: 'set', value: 'green' }, type: 'lww-register', consistency: 'strong', expect: 4 }]]);
+      expect(r.code).toBe(EXIT.ERROR);
+      expect(r.out).toBe('');
+      expect(r.err).toMatch(/^error: no reply on t\w+\.api\.update within 200 ms\nhint: the strong write may or may not take effect: `get cfg\.mode --consistency linearizable` tells which/);
+      // An eventual write keeps the plain hint.
+      const e = await run(['put', 'cfg.mode', 'green', '--timeout', '200'], env);
+      expect(e.err).toMatch(/hint: the replica may be busy, paused or cut off; retry, or raise --timeout/);
+    } finally {
+      sub.unsubscribe();
+    }
+  });
+
   it('crdtctl - the shell takes short forms and reads its own writes', async () => {
     const stop = stubReplica();
     try {

@@ -5,11 +5,13 @@ import {
   appliedLag,
   cellValue,
   formatErrorReply,
+  formatGet,
   formatHeartbeatStatus,
   formatHistory,
   formatRound,
   formatRoundEvent,
   formatStatus,
+  formatStrongNoReply,
   formatTransportError,
   formatUnreachable,
   formatUpdate,
@@ -52,6 +54,32 @@ describe('crdtctl output', () => {
   it('format - an update names the event it made', () => {
     expect(formatUpdate({ ok: true, key: 'x', type: 'pn-counter', replica: 'r2', seq: 4 }, undefined)).toEqual(['updated x (pn-counter) as event r2#4']);
     expect(formatUpdate({ ok: true, key: 'x', type: 'pn-counter', replica: 'r2', seq: 4 }, 'all')).toEqual(['updated x (pn-counter) as event r2#4, acknowledged by every live replica']);
+  });
+
+  it('format - a strong write and a linearizable read show the revision', () => {
+    expect(formatUpdate({ ok: true, key: 'cfg.mode', type: 'lww-register', replica: 'r1', seq: 3, revision: 12, token: 'v1.t' }, undefined)).toEqual(['updated cfg.mode (lww-register) as event r1#3 at revision 12']);
+    expect(formatGet({ ok: true, key: 'cfg.mode', type: 'lww-register', value: 'green', revision: 12, token: 'v1.t' })).toEqual(['cfg.mode (lww-register) at revision 12 = "green"']);
+    expect(formatGet({ ok: true, key: 'cfg.mode', type: 'lww-register', value: 'green', token: 'v1.t' })).toEqual(['cfg.mode (lww-register) = "green"']);
+  });
+
+  it('format - CONFLICT names the current revision and says what to expect next', () => {
+    const reply = { ok: false, error: { code: 'CONFLICT', message: 'key "cfg.mode" is at revision 14, not 12; nothing was applied' }, revision: 14 };
+    expect(formatErrorReply(reply, 'replica', undefined, { key: 'cfg.mode', strongWrite: true })).toEqual([
+      'error CONFLICT: key "cfg.mode" is at revision 14, not 12; nothing was applied',
+      'hint: another strong write came first; read it (`get cfg.mode --consistency linearizable`) and, if yours still applies, send it with --expect 14',
+    ]);
+    // A reply whose message does not name the revision gets it added.
+    expect(formatErrorReply({ ok: false, error: { code: 'CONFLICT', message: 'lost the race' }, revision: 9 })[0]).toBe('error CONFLICT: lost the race (the key is at revision 9)');
+  });
+
+  it('format - a strong write\'s TIMEOUT says its outcome is unknown and how to learn it', () => {
+    const reply = { ok: false, error: { code: 'TIMEOUT', message: 'the stream did not say within 5000 ms whether it stored the strong write' } };
+    expect(formatErrorReply(reply, 'replica', undefined, { key: 'k', strongWrite: true })[1]).toMatch(/^hint: the strong write may or may not take effect: `get k --consistency linearizable` tells which/);
+    expect(formatStrongNoReply(new TransportError('timeout', 'crdt.api.update', 'no reply on crdt.api.update within 100 ms'), 'k')).toEqual([
+      'error: no reply on crdt.api.update within 100 ms',
+      expect.stringMatching(/^hint: the strong write may or may not take effect: .*--expect REVISION.*; raise --timeout next time$/),
+    ]);
+    expect(formatErrorReply({ ok: false, error: { code: 'STRONG_UNSUPPORTED', message: 'key "n" is a pn-counter' } })[1]).toMatch(/only lww-register keys/);
   });
 
   it('format - applied lag counts events the most advanced member has and this one lacks', () => {

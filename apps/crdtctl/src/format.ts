@@ -72,6 +72,9 @@ const HINTS: Record<string, string> = {
   UNAVAILABLE: 'the replica is starting or re-joining; retry shortly',
   CLOCK_SKEW: 'the replica\'s clock is off from its peers\'; nothing was applied: use another replica, and fix its clock (NTP)',
   INTERNAL: 'the replica logged the failure; look at its log',
+  CONFLICT: 'another strong write came first: read the key with `get KEY --consistency linearizable`, then send --expect with its revision',
+  STRONG_UNSUPPORTED: 'only lww-register keys (put KEY VALUE) take --consistency strong and linearizable; write and read this key without it',
+  STRONG_UNAVAILABLE: 'this deployment\'s op stream is replicated, where strong writes and linearizable reads are off (docs/protocol.md §17); write and read without them',
 };
 
 /** What to do about the coordinator's error codes (libs/coordination/src/error-codes.ts). */
@@ -95,19 +98,49 @@ export function opHintFor(type: string): string | undefined {
   return `${withArticle(type)} takes ${COMMAND_EXAMPLES[type].map((c) => JSON.stringify(c)).join(' or ')}`;
 }
 
-/** An error reply: its code and message, and a hint of what to do (for INVALID_OP, for the key's type). */
-export function formatErrorReply(reply: Obj, source: 'replica' | 'coordinator' = 'replica', keyType?: string): string[] {
+/** What a failed request was, for the hints that depend on it. */
+export interface FailedRequest {
+  readonly key: string;
+  /** A strong write (`--consistency strong`): a TIMEOUT leaves its outcome unknown. */
+  readonly strongWrite?: boolean;
+}
+
+/** What to do after a strong write whose outcome is unknown (no reply, or TIMEOUT without an event). */
+function strongUnknownHint(key: string): string {
+  return `the strong write may or may not take effect: \`get ${key} --consistency linearizable\` tells which (value and revision); then send it with --expect REVISION, so it cannot apply twice`;
+}
+
+/**
+ * An error reply: its code and message, and a hint of what to do (for INVALID_OP, for the
+ * key's type; for CONFLICT, the revision to expect; for a strong write's TIMEOUT, how to
+ * learn its outcome).
+ */
+export function formatErrorReply(reply: Obj, source: 'replica' | 'coordinator' = 'replica', keyType?: string, request?: FailedRequest): string[] {
   const e = isObj(reply.error) ? reply.error : {};
   const code = str(e.code) ?? 'ERROR';
-  const lines = [`error ${code}: ${str(e.message) ?? JSON.stringify(reply)}`];
+  const revision = num(reply.revision);
+  let message = str(e.message) ?? JSON.stringify(reply);
+  // A CONFLICT names the key's current revision (the replicas' message does; a reply that only carries it gets it added).
+  if (code === 'CONFLICT' && revision !== undefined && !message.includes(`revision ${revision}`)) message += ` (the key is at revision ${revision})`;
+  const lines = [`error ${code}: ${message}`];
+  const key = request?.key ?? 'KEY';
   // A write that timed out waiting for its ack is durable all the same: sending it again would apply it twice.
   const hint = code === 'TIMEOUT' && source === 'replica' && num(reply.seq) !== undefined
     ? `the write is durable as event ${str(reply.replica) ?? ''}#${reply.seq} and will replicate: do not send it again; ask for a weaker --ack or raise --timeout next time`
-    : code === 'INVALID_OP' && source === 'replica' && keyType !== undefined && opHintFor(keyType) !== undefined
-      ? opHintFor(keyType)
-      : (source === 'coordinator' ? COORDINATOR_HINTS : HINTS)[code];
+    : code === 'TIMEOUT' && source === 'replica' && request?.strongWrite === true
+      ? strongUnknownHint(key)
+      : code === 'CONFLICT' && source === 'replica' && revision !== undefined
+        ? `another strong write came first; read it (\`get ${key} --consistency linearizable\`) and, if yours still applies, send it with --expect ${revision}`
+        : code === 'INVALID_OP' && source === 'replica' && keyType !== undefined && opHintFor(keyType) !== undefined
+          ? opHintFor(keyType)
+          : (source === 'coordinator' ? COORDINATOR_HINTS : HINTS)[code];
   if (hint) lines.push(`hint: ${hint}`);
   return lines;
+}
+
+/** A strong write that got no reply within --timeout: its outcome is unknown, so not "retry". */
+export function formatStrongNoReply(e: TransportError, key: string): string[] {
+  return [`error: ${e.message}`, `hint: ${strongUnknownHint(key)}; raise --timeout next time`];
 }
 
 /** `before KEY` found nothing: say what a round is, not how to create a key. */
@@ -149,9 +182,10 @@ export function formatUnreachable(url: string, cause: unknown): string[] {
 
 // ------------------------------------------------------------------ key commands
 
-/** `get`: the key's value. */
+/** `get`: the key's value (and, read linearizably, the revision it is at). */
 export function formatGet(r: Obj): string[] {
-  return [`${str(r.key)} (${str(r.type)}) = ${formatValue(r.value)}`];
+  const revision = num(r.revision) !== undefined ? ` at revision ${r.revision}` : '';
+  return [`${str(r.key)} (${str(r.type)})${revision} = ${formatValue(r.value)}`];
 }
 
 /** `create`. */
@@ -162,7 +196,9 @@ export function formatCreate(r: Obj): string[] {
 /** `update`. */
 export function formatUpdate(r: Obj, ack: string | undefined): string[] {
   const seq = num(r.seq) !== undefined ? ` as event ${str(r.replica) ?? ''}#${r.seq}` : '';
-  return [`updated ${str(r.key)} (${str(r.type)})${seq}${ack && ack !== 'local' ? `, acknowledged by ${ack === 'all' ? 'every live replica' : 'the stream'}` : ''}`];
+  // A strong write's revision: the value to give --expect next.
+  const revision = num(r.revision) !== undefined ? ` at revision ${r.revision}` : '';
+  return [`updated ${str(r.key)} (${str(r.type)})${seq}${revision}${ack && ack !== 'local' ? `, acknowledged by ${ack === 'all' ? 'every live replica' : 'the stream'}` : ''}`];
 }
 
 /** `delete` / `del`. */
@@ -445,13 +481,15 @@ export function helpText(topic?: 'shell'): string[] {
     '                                  with KEY the key\'s events (since the last round) some replica lacks',
     '  keys [PREFIX]                   list keys',
     '  variables [KEY] [--prefix P]    keys with their values (all, one KEY, or those starting with P)',
-    '  get KEY [--consistency local|latest]   read a key',
+    '  get KEY [--consistency local|latest|linearizable]',
+    '                                  read a key; linearizable: at the key\'s last strong write, with its revision',
     '  create KEY [TYPE] [OPTIONS_JSON]       make a key of a CRDT type (default pn-counter)',
     '  +N KEY, -N KEY, N KEY           add or subtract N (a pn-counter, created if missing)',
-    '  put KEY VALUE                   set a plain key (an lww-register; VALUE is JSON or a string); read it with get',
+    '  put KEY VALUE [--consistency strong [--expect REV]]',
+    '                                  set a plain key (an lww-register; VALUE is JSON or a string); read it with get',
     '  del KEY [--ack local|stream|all]       delete a key on every replica (also: delete KEY); an update',
     '                                  concurrent with it (not yet seen by that replica) survives',
-    '  update KEY OP_JSON [--type T] [--ack local|stream|all]',
+    '  update KEY OP_JSON [--type T] [--ack local|stream|all] [--consistency strong [--expect REV]]',
     '                                  apply an op ({...}) or a batch ([{...},...]); --type creates the key if missing',
     '  history KEY                     events of a key since the last compaction round',
     '  before KEY                      the key\'s value at the last compaction round (also: before-sync KEY)',
@@ -464,7 +502,10 @@ export function helpText(topic?: 'shell'): string[] {
   ];
   const options = [
     'options: --replica ID (talk to that replica only), --after TOKEN (wait until the replica covers the token),',
-    '         --consistency local|latest, --json, --timeout MS',
+    '         --consistency local|latest|linearizable (get; variables: local|latest), --json, --timeout MS',
+    'strong writes (lww-register keys; docs/protocol.md §17): put or update with --consistency strong is ordered',
+    '         by the op stream and prints the key\'s revision; --expect REV makes it a compare-and-set: it applies only',
+    '         if the key is still at REV (0: no strong write yet), else error CONFLICT names the current revision',
   ];
   if (topic === 'shell') {
     return [

@@ -25,6 +25,7 @@ import {
   formatRoundEvent,
   formatRounds,
   formatStatus,
+  formatStrongNoReply,
   formatSync,
   formatTransportError,
   formatDelete,
@@ -32,6 +33,7 @@ import {
   formatValue,
   formatVariables,
   helpText,
+  type FailedRequest,
 } from './format';
 import { withArticle } from '#crdt/type-article';
 import { watchSubject } from '#client/watch';
@@ -125,13 +127,23 @@ async function dispatch(cmd: Command, ctx: RunContext): Promise<number> {
         ...(cmd.ops !== undefined ? { ops: cmd.ops } : { op: cmd.op }),
         ...(cmd.type !== undefined ? { type: cmd.type } : {}),
         ...(cmd.ack !== undefined ? { ack: cmd.ack } : {}),
+        ...(cmd.consistency !== undefined ? { consistency: cmd.consistency } : {}),
+        ...(cmd.expect !== undefined ? { expect: cmd.expect } : {}),
         ...afterOf(ctx),
       };
-      const r = await ask(ctx, 'update', body);
+      let r: Reply;
+      try {
+        r = await ask(ctx, 'update', body);
+      } catch (e) {
+        // A strong write with no reply may or may not take effect: say how to learn which.
+        if (!(e instanceof TransportError) || e.kind !== 'timeout' || cmd.consistency !== 'strong') throw e;
+        for (const l of formatStrongNoReply(e, cmd.key)) ctx.out.error(l);
+        return EXIT.ERROR;
+      }
       // INVALID_OP: the hint shows the commands of the key's own type.
       const code = (r.error as { code?: unknown } | undefined)?.code;
       const type = code === 'INVALID_OP' ? (cmd.type ?? (await keyType(ctx, cmd.key))) : undefined;
-      return show(ctx, r, (x) => formatUpdate(x, cmd.ack), 'replica', undefined, type);
+      return show(ctx, r, (x) => formatUpdate(x, cmd.ack), 'replica', undefined, type, { key: cmd.key, strongWrite: cmd.consistency === 'strong' });
     }
     case 'delete': {
       const r = await ask(ctx, 'delete', { key: cmd.key, ...(cmd.ack !== undefined ? { ack: cmd.ack } : {}), ...afterOf(ctx) });
@@ -249,13 +261,21 @@ async function missing(ctx: RunContext, key: string | undefined): Promise<number
 }
 
 /** Prints a reply (or its error) and remembers its token; the exit code follows `ok`. */
-function show(ctx: RunContext, r: Reply, format: (r: Reply) => string[], source: 'replica' | 'coordinator' = 'replica', formatFailure?: (r: Reply) => string[], keyType?: string): number {
+function show(
+  ctx: RunContext,
+  r: Reply,
+  format: (r: Reply) => string[],
+  source: 'replica' | 'coordinator' = 'replica',
+  formatFailure?: (r: Reply) => string[],
+  keyType?: string,
+  request?: FailedRequest,
+): number {
   if (typeof r.token === 'string' && ctx.session) ctx.session.lastToken = r.token;
   if (r.ok !== true) {
     if (ctx.options.json) ctx.out.line(JSON.stringify(r));
     else {
       for (const l of formatFailure?.(r) ?? []) ctx.out.error(l);
-      for (const l of formatErrorReply(r, source, keyType)) ctx.out.error(l);
+      for (const l of formatErrorReply(r, source, keyType, request)) ctx.out.error(l);
     }
     return EXIT.ERROR;
   }
