@@ -39,6 +39,10 @@ export interface DeleteRequest {
   readonly timeoutMs: number;
   /** The client's request id: a retried delete with the same id is applied once. */
   readonly rid?: string;
+  /** `strong`: the delete goes through the key's strong subject, ordered by the stream like a strong update (strong.ts). */
+  readonly consistency: WriteConsistency;
+  /** With `strong`: the revision the key must be at, making the delete a compare-and-set. */
+  readonly expect?: number;
 }
 /** `get`: read a key. */
 export interface GetRequest {
@@ -169,13 +173,9 @@ export function parseUpdate(body: Record<string, unknown>): Parsed<UpdateRequest
   if (typeof ack === 'object') return ack;
   const timeoutMs = timeoutOf(body);
   if (typeof timeoutMs !== 'number') return timeoutMs;
-  const consistency = body.consistency === undefined ? 'eventual' : body.consistency;
-  if (consistency !== 'eventual' && consistency !== 'strong') return errorReply('BAD_REQUEST', '"consistency" of an update must be "eventual" (the default) or "strong"');
-  const expect = body.expect;
-  if (expect !== undefined) {
-    if (consistency !== 'strong') return errorReply('BAD_REQUEST', '"expect" (a compare-and-set) needs "consistency": "strong"');
-    if (typeof expect !== 'number' || !Number.isSafeInteger(expect) || expect < 0) return errorReply('BAD_REQUEST', '"expect" must be a revision: a non-negative integer (0: the key has had no strong write)');
-  }
+  const write = writeConsistencyOf(body, 'an update');
+  if ('ok' in write) return write;
+  const { consistency, expect } = write;
   return {
     ok: true,
     request: {
@@ -188,9 +188,20 @@ export function parseUpdate(body: Record<string, unknown>): Parsed<UpdateRequest
       timeoutMs,
       ...(rid !== undefined ? { rid } : {}),
       consistency,
-      ...(expect !== undefined ? { expect: expect as number } : {}),
+      ...(expect !== undefined ? { expect } : {}),
     },
   };
+}
+
+/** Parses a write's `consistency` (default `eventual`) and `expect` (a revision, with `strong` only). */
+function writeConsistencyOf(body: Record<string, unknown>, what: string): { consistency: WriteConsistency; expect?: number } | ErrorReply {
+  const consistency = body.consistency === undefined ? 'eventual' : body.consistency;
+  if (consistency !== 'eventual' && consistency !== 'strong') return errorReply('BAD_REQUEST', `"consistency" of ${what} must be "eventual" (the default) or "strong"`);
+  const expect = body.expect;
+  if (expect === undefined) return { consistency };
+  if (consistency !== 'strong') return errorReply('BAD_REQUEST', '"expect" (a compare-and-set) needs "consistency": "strong"');
+  if (typeof expect !== 'number' || !Number.isSafeInteger(expect) || expect < 0) return errorReply('BAD_REQUEST', '"expect" must be a revision: a non-negative integer (0: the key has had no strong write)');
+  return { consistency, expect };
 }
 
 /** Parses `ack` (default `local`). */
@@ -200,7 +211,7 @@ function ackOf(body: Record<string, unknown>): AckLevel | ErrorReply {
   return ack;
 }
 
-/** Parses `delete`: a key, and the same `ack`, `after`, `timeoutMs` and `rid` as `update`. */
+/** Parses `delete`: a key, and the same `ack`, `after`, `timeoutMs`, `rid`, `consistency` and `expect` as `update`. */
 export function parseDelete(body: Record<string, unknown>): Parsed<DeleteRequest> {
   const bad = checkKey(body.key) ?? optionalString(body, 'after');
   if (bad) return bad;
@@ -210,7 +221,13 @@ export function parseDelete(body: Record<string, unknown>): Parsed<DeleteRequest
   if (typeof ack === 'object') return ack;
   const timeoutMs = timeoutOf(body);
   if (typeof timeoutMs !== 'number') return timeoutMs;
-  return { ok: true, request: { key: body.key as string, ack, after: body.after as string | undefined, timeoutMs, ...(rid !== undefined ? { rid } : {}) } };
+  const write = writeConsistencyOf(body, 'a delete');
+  if ('ok' in write) return write;
+  const { consistency, expect } = write;
+  return {
+    ok: true,
+    request: { key: body.key as string, ack, after: body.after as string | undefined, timeoutMs, ...(rid !== undefined ? { rid } : {}), consistency, ...(expect !== undefined ? { expect } : {}) },
+  };
 }
 
 /** Parses `get`. */

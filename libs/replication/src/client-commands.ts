@@ -246,6 +246,7 @@ export class ClientCommands {
     const again = () => this.delete({ ...body, after: undefined });
     const waited = req.after !== undefined ? await this.afterToken(req.after, req.timeoutMs, again) : undefined;
     if (waited) return waited;
+    if (req.consistency === 'strong') return this.strong.delete(req);
     // A strong write's publish holds the next own seq: wait (bounded) for it, as an update does.
     const held = this.own.isHeld ? await this.afterOwnSeq(req.timeoutMs, again) : undefined;
     if (held) return held;

@@ -111,7 +111,9 @@ export class OwnEvents {
    */
   async commitRefused(event: ReplicatedEvent): Promise<void> {
     if (this.has(event.seq)) throw new Error(`own strong event ${event.origin}#${event.seq} was applied, yet judged refused`);
-    const noop: ReplicatedEvent = { ...event, ops: [] };
+    // No ops, and not a delete: a refused strong delete deletes nothing.
+    const { delete: _refusedDelete, ...rest } = event;
+    const noop: ReplicatedEvent = { ...rest, ops: [] };
     this.s.observer?.made?.(noop);
     this.take(noop, undefined);
     this.s.strongPendingSeq = undefined;

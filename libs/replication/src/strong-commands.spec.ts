@@ -223,4 +223,42 @@ describe('strong commands', () => {
     await a.ports.clock.advance(10);
     expect(await read).toMatchObject({ ok: true, value: 'second', revision: 3 });
   });
+
+  it('strong - a strong delete is ordered among the key\'s strong writes: a compare-and-set that answers its revision, and the key is gone', async () => {
+    const { send, ports } = await startedCore();
+    await send('update', { key: 'reg', type: 'lww-register', op: { type: 'set', value: 'a' }, consistency: 'strong' });
+    expect(await send('delete', { key: 'reg', consistency: 'strong', expect: 0 })).toMatchObject({ ok: false, error: { code: 'CONFLICT' }, revision: 1 });
+    expect(await send('get', { key: 'reg' })).toMatchObject({ ok: true, value: 'a' });
+    expect(await send('delete', { key: 'reg', consistency: 'strong', expect: 1 })).toMatchObject({ ok: true, deleted: true, seq: 2, revision: 2 });
+    expect(ports.stream.strongKeys).toEqual(['reg', 'reg']);
+    expect(ports.store.events.map((e) => ({ seq: e.seq, delete: e.delete === true }))).toEqual([{ seq: 1, delete: false }, { seq: 2, delete: true }]);
+    expect(await send('get', { key: 'reg' })).toMatchObject({ ok: false, error: { code: 'NOT_FOUND' } });
+    // The next strong write expects the delete's revision.
+    expect(await send('update', { key: 'reg', type: 'lww-register', op: { type: 'set', value: 'b' }, consistency: 'strong', expect: 2 })).toMatchObject({ ok: true, revision: 3 });
+    expect(await send('get', { key: 'reg', consistency: 'linearizable' })).toMatchObject({ ok: true, value: 'b', revision: 3 });
+  });
+
+  it('strong - a strong delete the stream refuses leaves its seq to a no-op that deletes nothing', async () => {
+    const ports = memoryPorts();
+    const { send } = await startedCore({ replicaId: 'r1' }, ports);
+    await send('update', { key: 'reg', type: 'lww-register', op: { type: 'set', value: 'mine' } });
+    // Another replica's strong write is in the stream; this one has not read it.
+    await ports.stream.publishStrong(event('r2', 1, []), 0);
+    // The eventual write went to the stream first: the other strong write is at position 2.
+    expect(await send('delete', { key: 'reg', consistency: 'strong', expect: 0 })).toMatchObject({ ok: false, error: { code: 'CONFLICT' }, revision: 2 });
+    const noop = ports.store.events.find((e) => e.seq === 2);
+    expect(noop).toMatchObject({ origin: 'r1', key: 'reg', ops: [] });
+    expect(noop?.delete).toBeUndefined();
+    expect(await send('get', { key: 'reg' })).toMatchObject({ ok: true, value: 'mine' });
+  });
+
+  it('strong - a strong delete of a key strong writes do not take, or of no key, is refused and applies nothing', async () => {
+    const { send, ports } = await startedCore();
+    await send('update', { key: 'c', type: 'pn-counter', op: { type: 'increment' } });
+    expect(await send('delete', { key: 'c', consistency: 'strong' })).toMatchObject({ ok: false, error: { code: 'STRONG_UNSUPPORTED' } });
+    expect(await send('delete', { key: 'nothing', consistency: 'strong' })).toMatchObject({ ok: false, error: { code: 'NOT_FOUND' } });
+    expect(await send('delete', { key: 'c', expect: 1 })).toMatchObject({ ok: false, error: { code: 'BAD_REQUEST' } });
+    expect(ports.store.events.map((e) => e.seq)).toEqual([1]);
+    expect(await send('get', { key: 'c' })).toMatchObject({ ok: true, value: 1 });
+  });
 });

@@ -1,4 +1,4 @@
-import { conflictReply, errorReply, isStrongType, strongUnsupported, type GetRequest, type UpdateRequest } from '#protocol';
+import { conflictReply, errorReply, isStrongType, strongUnsupported, type AckLevel, type DeleteRequest, type GetRequest, type UpdateRequest } from '#protocol';
 import type { Json } from '#crdt';
 import type { OwnEvents } from './own-events';
 import type { PeerLiveness } from './peer-liveness';
@@ -8,6 +8,17 @@ import type { ReplicatedEvent } from './replicated-event';
 
 /** What a strong command answers: a reply as sent on the wire. */
 type Reply = Json | ReturnType<typeof errorReply>;
+
+/** What a strong write asks, whatever it writes. */
+interface StrongWrite {
+  readonly key: string;
+  readonly expect?: number;
+  readonly ack: AckLevel;
+  readonly timeoutMs: number;
+}
+
+/** The event a strong write stamps at HLC `time` (and how many HLC readings it took), or the reply that refuses it. */
+type Stamp = (time: number) => { readonly ok: true; readonly event: ReplicatedEvent; readonly readings: number } | { readonly ok: false; readonly reply: Reply };
 
 /** What became of a pending strong write: stored at `revision`; refused (the key is at `revision`); or sent to a stream since lost (`unordered`). */
 type Settled = { readonly kind: 'stored'; readonly revision: number } | { readonly kind: 'refused'; readonly revision: number } | { readonly kind: 'unordered' };
@@ -51,13 +62,44 @@ export class StrongCommands {
 
   /** `update` with `"consistency": "strong"` (and `expect`: a compare-and-set). */
   async update(req: UpdateRequest): Promise<Reply> {
+    const refused = this.unavailable('strong') ?? this.refuseType(req.key, req.type, 'strong');
+    if (refused) return refused;
+    return this.write(req, (time) => {
+      const prepared = this.s.keys.prepare(req.key, req.type, req.options, req.ops, { replica: this.s.id, time });
+      if (!prepared.ok) return { ok: false, reply: errorReply(prepared.error.code, prepared.error.message) };
+      const w = prepared.value;
+      return { ok: true, event: this.own.make(req.key, w.type, w.options, w.ops, time), readings: req.ops.length };
+    });
+  }
+
+  /**
+   * `delete` with `"consistency": "strong"` (and `expect`): the key's delete event goes
+   * through its strong subject like a strong update, so it is ordered among the key's strong
+   * writes and may be a compare-and-set. Refused, its seq goes to a no-op that deletes nothing.
+   */
+  async delete(req: DeleteRequest): Promise<Reply> {
+    const { key } = req;
+    const refused = this.unavailable('strong');
+    if (refused) return refused;
+    // Judged when stamped, against the key as applied through the revision expected (this replica may be behind it now).
+    return this.write(req, (time) => {
+      const v = this.s.keys.get(key);
+      if (!v) return { ok: false, reply: errorReply('NOT_FOUND', `key ${JSON.stringify(key)} does not exist; nothing was deleted`) };
+      if (!isStrongType(v.type)) return { ok: false, reply: strongUnsupported(key, v.type, 'strong') };
+      return { ok: true, event: { ...this.own.make(key, v.type, v.options, [], time), delete: true }, readings: 1 };
+    });
+  }
+
+  /**
+   * A strong write: applies the key through the revision it expects, stamps the event
+   * (`stamp`), keeps it pending on disk, publishes it on the key's strong subject with the
+   * expectation and settles it (see the class). A blind write that lost the race applies the
+   * winner and tries again (bounded).
+   */
+  private async write(req: StrongWrite, stamp: Stamp): Promise<Reply> {
     const { key } = req;
     const until = this.s.ports.clock.nowMs() + req.timeoutMs;
     const left = () => Math.max(0, until - this.s.ports.clock.nowMs());
-    const off = this.unavailable('strong');
-    if (off) return off;
-    const refused = this.refuseType(key, req.type, 'strong');
-    if (refused) return refused;
     let expected = req.expect ?? this.s.strongRevisions.get(key) ?? 0;
     if (req.expect !== undefined && (this.s.strongRevisions.get(key) ?? 0) !== req.expect) {
       // This replica has not applied that revision (yet, or it is not the key's): the stream says where the key is.
@@ -79,11 +121,10 @@ export class StrongCommands {
         // A freeze may have begun since the wait saw Work: a write is stamped in Work only.
         if (this.s.mode !== 'Work') continue;
         const time = this.s.hlc.now();
-        const prepared = this.s.keys.prepare(key, req.type, req.options, req.ops, { replica: this.s.id, time });
-        if (!prepared.ok) return errorReply(prepared.error.code, prepared.error.message);
-        this.s.hlc.restore(time + req.ops.length - 1);
-        const w = prepared.value;
-        const event = this.own.make(key, w.type, w.options, w.ops, time);
+        const stamped = stamp(time);
+        if (!stamped.ok) return stamped.reply;
+        this.s.hlc.restore(time + stamped.readings - 1);
+        const event = stamped.event;
         const pending: StrongPending = { event, expected, stream: this.s.ports.stream.incarnation() };
         await this.own.reserve(pending);
         const outcome = await this.settle(pending, left());
@@ -285,8 +326,8 @@ export class StrongCommands {
   }
 
   /** The reply of a stored strong write, after the acknowledgement it asked for (`all`: every live peer applied it). */
-  private async answer(req: UpdateRequest, event: ReplicatedEvent, revision: number, timeoutMs: number): Promise<Reply> {
-    const written = { key: req.key, type: event.type, replica: this.s.id, seq: event.seq, revision, token: this.token() };
+  private async answer(req: StrongWrite, event: ReplicatedEvent, revision: number, timeoutMs: number): Promise<Reply> {
+    const written = { key: req.key, type: event.type, ...(event.delete ? { deleted: true } : {}), replica: this.s.id, seq: event.seq, revision, token: this.token() };
     if (req.ack !== 'all') return { ok: true, ...written };
     const waited = await (this.s.waits.wait(() => this.peers.allApplied(this.s.id, event.seq), timeoutMs) ?? Promise.resolve(false));
     if (!waited) {

@@ -13,6 +13,7 @@ import { runSimulation, type SimOptions, type SimResult } from './simulation';
  *   --faults F        random (default: each seed draws its own), all or none
  *   --replicas N      cluster size (default: the seed's draw, 3 to 5)
  *   --twice           run each seed twice and check both runs are identical
+ *   --strong-deletes  clients also delete the strong registers with strong deletes (compare-and-sets too)
  */
 
 interface CliOptions {
@@ -22,9 +23,10 @@ interface CliOptions {
   readonly faults: 'random' | 'all' | 'none';
   readonly replicas: number | undefined;
   readonly twice: boolean;
+  readonly strongDeletes: boolean;
 }
 
-const USAGE = 'usage: sim [--seed N | --seeds N [--from N]] [--steps N] [--verbose] [--faults random|all|none] [--replicas N] [--twice]';
+const USAGE = 'usage: sim [--seed N | --seeds N [--from N]] [--steps N] [--verbose] [--faults random|all|none] [--replicas N] [--twice] [--strong-deletes]';
 
 function parseArgs(argv: readonly string[]): CliOptions | string {
   let seed: number | undefined;
@@ -35,6 +37,7 @@ function parseArgs(argv: readonly string[]): CliOptions | string {
   let faults: CliOptions['faults'] = 'random';
   let replicas: number | undefined;
   let twice = false;
+  let strongDeletes = false;
   const nat = (flag: string, v: string | undefined): number => {
     const n = Number(v);
     if (v === undefined || !Number.isSafeInteger(n) || n < 0) throw new Error(`${flag} needs a non-negative integer, not ${JSON.stringify(v)}`);
@@ -62,6 +65,9 @@ function parseArgs(argv: readonly string[]): CliOptions | string {
         case '--twice':
           twice = true;
           break;
+        case '--strong-deletes':
+          strongDeletes = true;
+          break;
         case '--replicas':
           replicas = nat(a, argv[++i]);
           if (replicas < 1 || replicas > 9) throw new Error('--replicas is 1 to 9');
@@ -83,7 +89,7 @@ function parseArgs(argv: readonly string[]): CliOptions | string {
     return `${(e as Error).message}\n${USAGE}`;
   }
   const seeds = seed !== undefined ? [seed] : Array.from({ length: count ?? 100 }, (_, i) => from + i);
-  return { seeds, steps, verbose, faults, replicas, twice };
+  return { seeds, steps, verbose, faults, replicas, twice, strongDeletes };
 }
 
 function replayCommand(seed: number, o: CliOptions): string {
@@ -91,6 +97,7 @@ function replayCommand(seed: number, o: CliOptions): string {
     o.steps !== 5_000 ? `--steps ${o.steps}` : '',
     o.faults !== 'random' ? `--faults ${o.faults}` : '',
     o.replicas !== undefined ? `--replicas ${o.replicas}` : '',
+    o.strongDeletes ? '--strong-deletes' : '',
   ].filter(Boolean);
   return `npm run sim -- --seed ${seed}${extra.length ? ` ${extra.join(' ')}` : ''} --verbose`;
 }
@@ -121,6 +128,7 @@ async function main(): Promise<number> {
       steps: o.steps,
       faults: o.faults,
       replicas: o.replicas,
+      strongDeletes: o.strongDeletes,
       onTraceLine: o.verbose ? (l) => process.stdout.write(`${l}\n`) : undefined,
     };
     const r = await runSimulation(options);

@@ -29,6 +29,11 @@ export interface SimOptions {
   readonly replicas?: number;
   /** Overrides the seed's fault profile (`random`: the seed's own draw). */
   readonly faults?: FaultProfile | 'random' | 'all' | 'none';
+  /**
+   * Clients also delete the strong registers, with strong deletes (blind and compare-and-sets).
+   * Off by default, so the named regression seeds keep the workload they were found with.
+   */
+  readonly strongDeletes?: boolean;
   /** Stop at the first violation (default true: the trace tail then ends at it). */
   readonly stopOnViolation?: boolean;
   /** Called with every trace line as it is written (streaming `--verbose`). */
@@ -148,6 +153,7 @@ class Simulation implements World, FaultTargets {
       thinkMsMin: 5,
       thinkMsMax: shape.pick([30, 80, 200]),
       replyTimeoutMs: 3_000,
+      strongDeletes: options.strongDeletes === true,
     });
   }
 

@@ -28,6 +28,8 @@ export interface WorkloadOptions {
   readonly thinkMsMax: number;
   /** How long a client waits for a reply before counting it lost. */
   readonly replyTimeoutMs: number;
+  /** Strong deletes of the strong registers too (see `SimOptions.strongDeletes`). */
+  readonly strongDeletes?: boolean;
 }
 
 /** Wire request timeouts the clients ask for (`timeoutMs`). */
@@ -38,7 +40,7 @@ const WAITS_MS = [0, 100, 500, 1_500];
  * key family (counters, add-only sets, sets with removes, maps with nested types,
  * registers, text, lists, flags, a key whose type is contested, and registers written
  * only by strong writes and compare-and-sets and read linearizably) and deletes of them
- * (not of the strong registers), with every ack
+ * (of the strong registers only with `strongDeletes`: strong deletes), with every ack
  * level, sometimes after their session's causal token, and reads. Every write and its
  * reply is kept for the checker. Sessions merge the tokens of their replies, so an
  * `after` covers everything the client has seen.
@@ -199,8 +201,14 @@ export class Workload {
       case 'strong': {
         // Strong writes (blind, and compare-and-sets at the revision the client last saw) and linearizable reads of registers only they write.
         const key = `g.${p.int(0, 1)}`;
-        const kind = p.weighted({ blind: 2, cas: 3, read: 3 });
+        // Weight 0 without strongDeletes: the same draw as before that option existed (the regression seeds' workload).
+        const kind = p.weighted({ blind: 2, cas: 3, read: 3, del: this.options.strongDeletes ? 1 : 0 });
         if (kind === 'read') return { command: 'get', key, body: { key, consistency: 'linearizable', timeoutMs: p.pick([100, 500, 1_500]) }, elements: [] };
+        if (kind === 'del') {
+          const body: Record<string, unknown> = { ...base(key), consistency: 'strong' };
+          if (p.chance(0.5)) body.expect = client.revisions.get(key) ?? 0;
+          return { command: 'delete', key, body, elements: [] };
+        }
         const body: Record<string, unknown> = { ...base(key), type: 'lww-register', op: { type: 'set', value: `g${id}` }, consistency: 'strong' };
         if (kind === 'cas') body.expect = client.revisions.get(key) ?? 0;
         return { command: 'update', key, body, elements: [] };
