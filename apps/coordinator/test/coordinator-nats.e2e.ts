@@ -2,10 +2,11 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from '@jest/glob
 import { jetstream, jetstreamManager } from '@nats-io/jetstream';
 import { Kvm } from '@nats-io/kv';
 import type { NatsConnection, Subscription } from '@nats-io/transport-node';
-import type { LogPort, RoundResult } from '#coordination';
+import type { RoundResult } from '#coordination';
 import { subjectsFor } from '#protocol';
 import type { Heartbeat } from '#replication/ports';
 import { connectClient, pollUntil, requestJson, startNatsServer, type NatsServerHandle } from '#testing';
+import { CapturingLog } from '#testing/capturing-log';
 import { startCoordinatorRuntime, type CoordinatorRuntime } from '../src/coordinator-runtime';
 import { readCoordinatorSettings } from '../src/coordinator.settings';
 
@@ -18,19 +19,6 @@ import { readCoordinatorSettings } from '../src/coordinator.settings';
 
 const LEASE_MS = 1_500;
 const s = subjectsFor('crdt');
-
-class CapturedLog implements LogPort {
-  readonly lines: { level: string; msg: string; fields?: Record<string, unknown> }[] = [];
-  info(msg: string, fields?: Record<string, unknown>): void {
-    this.lines.push({ level: 'info', msg, fields });
-  }
-  warn(msg: string, fields?: Record<string, unknown>): void {
-    this.lines.push({ level: 'warn', msg, fields });
-  }
-  error(msg: string, fields?: Record<string, unknown>): void {
-    this.lines.push({ level: 'error', msg, fields });
-  }
-}
 
 /** A stand-in replica on NATS: heartbeats, and naive answers to every round request (it holds one key). */
 class NatsStandInReplica {
@@ -111,8 +99,8 @@ describe('coordinator over NATS', () => {
     await server?.dispose();
   }, 30_000);
 
-  async function coordinator(id: string): Promise<{ runtime: CoordinatorRuntime; log: CapturedLog }> {
-    const log = new CapturedLog();
+  async function coordinator(id: string): Promise<{ runtime: CoordinatorRuntime; log: CapturingLog }> {
+    const log = new CapturingLog();
     const settings = readCoordinatorSettings({
       NATS_URL: server.url,
       COORDINATOR_ID: id,

@@ -1,5 +1,5 @@
+import { CapturingLog } from '#testing/capturing-log';
 import { FakeCluster, InMemoryLeaseStore } from '../testing/fake-cluster';
-import { CapturingLog } from '../testing/manual-clock';
 import { Coordinator, type SyncReply } from './coordinator';
 import { DEFAULT_COORDINATOR_CONFIG, type CoordinatorConfig } from './coordinator-config';
 import type { RoundHistoryPort } from './round-history';

@@ -1,5 +1,6 @@
+import { CapturingLog } from '#testing/capturing-log';
 import { InMemoryLeaseStore } from '../testing/fake-cluster';
-import { CapturingLog, ManualClock } from '../testing/manual-clock';
+import { ManualClock } from '../testing/manual-clock';
 import { LeaderLease } from './leader-lease';
 
 const LEASE_MS = 3_000;

@@ -3,8 +3,9 @@ import type { Json } from '#crdt/json';
 import type { Heartbeat, ReplicaMode, SnapshotRecord, SnapshotSummary } from '#replication/ports';
 import type { RoundHost } from '#replication/round-host';
 import { RoundParticipant } from '#replication/round-participant';
+import { CapturingLog } from '#testing/capturing-log';
 import { ReplicaRequestError, type LeaseEntry, type LeaseRecord, type LeaseStorePort, type ReplicaPhase, type ResumeBroadcast, type RoundPorts } from '../src/ports';
-import { CapturingLog, ManualClock } from './manual-clock';
+import { ManualClock } from './manual-clock';
 
 /**
  * In-memory replicas for the coordinator's specs. Each runs the real replica side of the

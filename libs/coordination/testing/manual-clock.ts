@@ -1,4 +1,4 @@
-import type { ClockPort, LogPort } from '../src/ports';
+import type { ClockPort } from '../src/ports';
 
 interface Timer {
   readonly atMs: number;
@@ -61,34 +61,5 @@ export class ManualClock implements ClockPort {
   async runUntil(done: () => boolean, maxMs: number, stepMs = 10): Promise<boolean> {
     for (let t = 0; t <= maxMs && !done(); t += stepMs) await this.advance(stepMs);
     return done();
-  }
-}
-
-/** One captured log line. */
-export interface LogLine {
-  readonly level: 'info' | 'warn' | 'error';
-  readonly msg: string;
-  readonly fields: Record<string, unknown>;
-}
-
-/** A log port that keeps every line for assertions. */
-export class CapturingLog implements LogPort {
-  readonly lines: LogLine[] = [];
-
-  info(msg: string, fields: Record<string, unknown> = {}): void {
-    this.lines.push({ level: 'info', msg, fields });
-  }
-
-  warn(msg: string, fields: Record<string, unknown> = {}): void {
-    this.lines.push({ level: 'warn', msg, fields });
-  }
-
-  error(msg: string, fields: Record<string, unknown> = {}): void {
-    this.lines.push({ level: 'error', msg, fields });
-  }
-
-  /** Lines at `level`. */
-  at(level: LogLine['level']): LogLine[] {
-    return this.lines.filter((l) => l.level === level);
   }
 }

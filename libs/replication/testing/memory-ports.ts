@@ -1,6 +1,7 @@
 import { vvGet, type Json, type VersionVector } from '#crdt';
 import type { EventBatch, ReplicatedEvent } from '#protocol/replicated-event';
-import type { ClockPort, CommitBatch, Heartbeat, LogPort, NoticePort, OpStreamPort, SnapshotDelta, SnapshotRecord, SnapshotSourcePort, StoredReplica, StorePort, StrongNext, StrongPending, StrongPublish } from '../src/ports';
+import { CapturingLog } from '#testing/capturing-log';
+import type { ClockPort, CommitBatch, Heartbeat, NoticePort, OpStreamPort, SnapshotDelta, SnapshotRecord, SnapshotSourcePort, StoredReplica, StorePort, StrongNext, StrongPending, StrongPublish } from '../src/ports';
 import type { ReplicaPorts } from '../src/replica-state';
 
 /**
@@ -51,20 +52,6 @@ export class TestClock implements ClockPort {
     }
     this.now = end;
     await settle();
-  }
-}
-
-/** Log lines kept for assertions. */
-export class TestLog implements LogPort {
-  readonly lines: Array<{ level: string; msg: string; fields?: Record<string, unknown> }> = [];
-  info(msg: string, fields?: Record<string, unknown>): void {
-    this.lines.push({ level: 'info', msg, fields });
-  }
-  warn(msg: string, fields?: Record<string, unknown>): void {
-    this.lines.push({ level: 'warn', msg, fields });
-  }
-  error(msg: string, fields?: Record<string, unknown>): void {
-    this.lines.push({ level: 'error', msg, fields });
   }
 }
 
@@ -215,7 +202,7 @@ export function memoryPorts() {
     notices: new RecordingNotices(),
     snapshots: new MemorySnapshots(),
     clock: new TestClock(),
-    log: new TestLog(),
+    log: new CapturingLog(),
     newReplicaId: () => 'r-new',
     onFatal: (err: unknown) => {
       throw err;

@@ -1,5 +1,5 @@
 import { HybridLogicalClock, timestampFromWallMs } from '#crdt';
-import type { LogPort } from '../ports';
+import { CapturingLog } from '#testing/capturing-log';
 import type { ReplicatedEvent } from '../replicated-event';
 import { EventTimeGate, type ClockDoubt } from './event-time-gate';
 
@@ -7,12 +7,11 @@ const T = 1_700_000_000_000;
 const LIMITS = { clockOffsetMaxMs: 500, clockOffsetHardMaxMs: 60_000 };
 
 function setup() {
-  const lines: Array<{ msg: string; fields?: Record<string, unknown> }> = [];
-  const log: LogPort = { info: () => undefined, warn: (msg, fields) => lines.push({ msg, fields }), error: (msg, fields) => lines.push({ msg, fields }) };
+  const log = new CapturingLog();
   const clock = { now: T };
   const hlc = new HybridLogicalClock(() => clock.now, 0, { maxOffsetMs: LIMITS.clockOffsetMaxMs });
   const gate = new EventTimeGate(() => hlc, () => clock.now, LIMITS, log);
-  return { lines, clock, gate };
+  return { lines: log.lines, clock, gate };
 }
 
 const ev = (origin: string, seq: number, wallMs: number, ops = 1): ReplicatedEvent => ({
@@ -99,8 +98,7 @@ describe('event time gate', () => {
   });
 
   test('event time gate - a clock in doubt with nothing heard of its peers judges against the latest time it applied (a start with a jumped clock)', () => {
-    const lines: Array<{ msg: string; fields?: Record<string, unknown> }> = [];
-    const log: LogPort = { info: () => undefined, warn: (msg, fields) => lines.push({ msg, fields }), error: () => undefined };
+    const log = new CapturingLog();
     const clock = { now: T + 20 * YEAR_MS };
     // Restarted: the HLC holds the latest time applied before the crash.
     const hlc = new HybridLogicalClock(() => clock.now, timestampFromWallMs(T), { maxOffsetMs: LIMITS.clockOffsetMaxMs });
