@@ -118,6 +118,13 @@ describe('client', () => {
     expect(stale).toMatchObject({ code: 'CONFLICT', retryable: false, revision: second.revision });
     const read = await store.get('cas.key', { consistency: 'linearizable', replica: 'r3' });
     expect(read).toMatchObject({ value: 'b', revision: second.revision });
+    // A strong delete is a compare-and-set too: a stale revision deletes nothing, the current one deletes the key everywhere.
+    const staleDelete = await store.delete('cas.key', { consistency: 'strong', expect: first.revision, replica: 'r1' }).catch((e: unknown) => e);
+    expect(staleDelete).toMatchObject({ code: 'CONFLICT', revision: second.revision });
+    const deleted = await store.delete('cas.key', { consistency: 'strong', expect: second.revision, replica: 'r1' });
+    expect(deleted.revision).toBeGreaterThan(second.revision!);
+    const gone = await store.get('cas.key', { consistency: 'linearizable', replica: 'r2' }).catch((e: unknown) => e);
+    expect(gone).toMatchObject({ code: 'NOT_FOUND' });
   });
 
   it('client - exactly once: the same rid sent twice to a replica is applied once', async () => {
@@ -133,8 +140,9 @@ describe('client', () => {
 
   it('client - store.delete and handle.deleteKey remove a key on every replica; a resent delete (same rid) is applied once', async () => {
     const tags = store.set('client-del');
-    await tags.add('x', 'y');
-    const d = await tags.deleteKey({ ack: 'all' });
+    // The store's handles carry no token and pick replicas in turn: the delete waits for the add's token, so it sees the key.
+    const added = await tags.add('x', 'y');
+    const d = await tags.deleteKey({ ack: 'all', after: added.token });
     expect(d).toMatchObject({ key: 'client-del', type: 'or-set' });
     const session = store.session({ replicas: ['r2', 'r3'] });
     session.observe(d.token);

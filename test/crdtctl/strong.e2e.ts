@@ -94,6 +94,18 @@ describe('crdtctl strong consistency', () => {
     expect(read).toMatchObject({ code: 0, out: `cfg.mode (lww-register) at revision ${m} = "green"\n`, err: '' });
     // Any replica, by the api subject.
     expect(await crdtctl(['get', 'cfg.mode', '--consistency', 'linearizable'])).toMatchObject({ code: 0, out: `cfg.mode (lww-register) at revision ${m} = "green"\n` });
+
+    // A strong delete is a compare-and-set too: at the old revision it deletes nothing; at the current one the key is gone everywhere.
+    const staleDel = await crdtctl(['del', 'cfg.mode', '--consistency', 'strong', '--expect', String(n), '--replica', 'r1']);
+    expect(staleDel).toMatchObject({ code: 1, out: '' });
+    expect(staleDel.err).toMatch(new RegExp(`^error CONFLICT: key "cfg\\.mode" is at revision ${m}, not ${n}; nothing was applied\n`));
+    const del = await crdtctl(['del', 'cfg.mode', '--consistency', 'strong', '--expect', String(m), '--replica', 'r1']);
+    expect(del).toMatchObject({ code: 0, err: '' });
+    expect(del.out).toMatch(/^deleted cfg\.mode \(lww-register\) as event r1#\d+ at revision \d+; /);
+    expect(revisionIn(del.out)).toBeGreaterThan(m);
+    const gone = await crdtctl(['get', 'cfg.mode', '--consistency', 'linearizable', '--replica', 'r2']);
+    expect(gone.code).toBe(1);
+    expect(gone.err).toMatch(/^error NOT_FOUND: key "cfg\.mode" does not exist/);
   }, 120_000);
 
   it('crdtctl strong - --json shows the replies as they are; --after and --timeout work with strong writes and linearizable reads', async () => {

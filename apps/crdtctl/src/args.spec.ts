@@ -84,7 +84,7 @@ describe('crdtctl argument parser', () => {
     });
     expect(parseArgs(['status', '--replica=r1'])).toMatchObject({ options: { replica: 'r1' } });
     expect(usage(parseArgs(['get', 'x', '--replica', 'a.b']))).toMatch(/--replica is a replica id/);
-    expect(usage(parseArgs(['get', 'x', '--consistency', 'strong']))).toBe('--consistency of get is local, latest or linearizable (strong is for writes: put KEY VALUE and update KEY OP_JSON)');
+    expect(usage(parseArgs(['get', 'x', '--consistency', 'strong']))).toBe('--consistency of get is local, latest or linearizable (strong is for writes: put KEY VALUE, update KEY OP_JSON and del KEY)');
     expect(usage(parseArgs(['get', 'x', '--consistency', 'soon']))).toBe('--consistency of get is local, latest or linearizable');
     expect(usage(parseArgs(['variables', '--consistency', 'linearizable']))).toMatch(/^--consistency of variables is local or latest \(linearizable is for `get KEY`/);
     expect(usage(parseArgs(['history', 'x', '--after', 'v1.a']))).toMatch(/history takes no --after/);
@@ -141,7 +141,9 @@ describe('crdtctl argument parser', () => {
     expect(usage(parseArgs(['put', 'k', 'v', '--consistency', 'linearizable']))).toBe('--consistency of put is strong or eventual (the default) (linearizable is for reads: get KEY)');
     expect(usage(parseArgs(['update', 'k', '{"type":"set","value":1}', '--consistency', 'latest']))).toMatch(/^--consistency of update is strong or eventual/);
     expect(usage(parseArgs(['get', 'k', '--expect', '3']))).toBe('get takes no --expect');
-    expect(usage(parseArgs(['del', 'k', '--consistency', 'strong']))).toBe('delete takes no --consistency');
+    expect(command(parseArgs(['del', 'k', '--consistency', 'strong', '--expect', '4']))).toEqual({ name: 'delete', key: 'k', consistency: 'strong', expect: 4 });
+    expect(command(parseArgs(['del', 'k', '--consistency', 'strong']))).toEqual({ name: 'delete', key: 'k', consistency: 'strong' });
+    expect(usage(parseArgs(['del', 'k', '--expect', '4']))).toMatch(/needs --consistency strong/);
     expect(usage(parseArgs(['+5', 'k', '--consistency', 'strong']))).toMatch(/^\+5 KEY adds to a pn-counter and takes no --consistency; strong writes are for lww-register keys/);
     expect(usage(parseArgs(['-2', 'k', '--expect', '1']))).toMatch(/^-2 KEY adds to a pn-counter and takes no --expect/);
     expect(usage(parseArgs(['populate', 'k', '--consistency', 'strong']))).toBe('populate takes no --consistency');

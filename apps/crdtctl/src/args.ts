@@ -109,7 +109,7 @@ function parseWords(words: readonly string[], source: LineSource): ParsedLine | 
   }
   // A read's consistency is an option of the request; a write's is on its command (see `writeConsistency`).
   const consistency = flags.get('consistency');
-  if (typeof consistency === 'string' && command.name !== 'update') {
+  if (typeof consistency === 'string' && command.name !== 'update' && command.name !== 'delete') {
     const read = readConsistency(command.name, consistency);
     if (typeof read !== 'string') return read;
     return { command, options: { ...options, consistency: read } };
@@ -123,7 +123,7 @@ function readConsistency(verb: Command['name'], value: string): Consistency | Us
   if (value === 'local' || value === 'latest' || (linearizable && value === 'linearizable')) return value;
   const why =
     value === 'strong'
-      ? ' (strong is for writes: put KEY VALUE and update KEY OP_JSON)'
+      ? ' (strong is for writes: put KEY VALUE, update KEY OP_JSON and del KEY)'
       : value === 'linearizable'
         ? ' (linearizable is for `get KEY` of an lww-register)'
         : '';
@@ -131,7 +131,7 @@ function readConsistency(verb: Command['name'], value: string): Consistency | Us
 }
 
 /**
- * `--consistency strong` and `--expect N` of a write (`put`, `update`): a strong write is
+ * `--consistency strong` and `--expect N` of a write (`put`, `update`, `del`): a strong write is
  * ordered by the op stream per key and answers the key's revision; `--expect` makes it a
  * compare-and-set (docs/protocol.md §17). `eventual` is the default and sends nothing.
  */
@@ -153,7 +153,7 @@ const GLOBAL_FLAGS = new Set(['json', 'timeout', 'help', 'replica']);
 const VALUE_FLAGS = new Set(['timeout', 'type', 'ack', 'count', 'replica', 'after', 'consistency', 'expect', 'prefix']);
 const FLAGS_OF: Partial<Record<Command['name'], string[]>> = {
   update: ['type', 'ack', 'after', 'consistency', 'expect'],
-  delete: ['ack', 'after'],
+  delete: ['ack', 'after', 'consistency', 'expect'],
   get: ['after', 'consistency'],
   variables: ['prefix', 'after', 'consistency'],
   populate: ['type', 'count', 'after'],
@@ -219,11 +219,13 @@ function parseCommand(args: string[], flags: Map<string, string | true>, source:
     }
     case 'del':
     case 'delete': {
-      const bad = arity(1, 1, `${verb} KEY [--ack local|stream|all]`) ?? key(rest[0]);
+      const bad = arity(1, 1, `${verb} KEY [--ack local|stream|all] [--consistency strong [--expect REVISION]]`) ?? key(rest[0]);
       if (bad) return bad;
       const ack = flags.get('ack');
       if (ack !== undefined && ack !== 'local' && ack !== 'stream' && ack !== 'all') return usageError('--ack is local, stream or all');
-      return { name: 'delete', key: rest[0], ...(ack !== undefined ? { ack: ack as AckLevel } : {}) };
+      const strong = writeConsistency(verb, flags);
+      if ('message' in strong) return strong;
+      return { name: 'delete', key: rest[0], ...(ack !== undefined ? { ack: ack as AckLevel } : {}), ...strong };
     }
     case 'req': {
       const bad = arity(1, 2, "req SUBJECT [JSON] (for example: req crdt.api.get '{\"key\":\"x\"}')");

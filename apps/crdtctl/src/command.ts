@@ -21,7 +21,7 @@ export type Command =
       /** `--expect N` (with strong only): a compare-and-set at revision N. */
       readonly expect?: number;
     }
-  | { readonly name: 'delete'; readonly key: string; readonly ack?: AckLevel }
+  | { readonly name: 'delete'; readonly key: string; readonly ack?: AckLevel; readonly consistency?: WriteConsistency; readonly expect?: number }
   | { readonly name: 'history'; readonly key: string }
   | { readonly name: 'before-sync'; readonly key: string }
   | { readonly name: 'sync'; readonly key?: string }

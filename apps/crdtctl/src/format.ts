@@ -204,7 +204,9 @@ export function formatUpdate(r: Obj, ack: string | undefined): string[] {
 /** `delete` / `del`. */
 export function formatDelete(r: Obj, ack: string | undefined): string[] {
   const seq = num(r.seq) !== undefined ? ` as event ${str(r.replica) ?? ''}#${r.seq}` : '';
-  return [`deleted ${str(r.key)} (${str(r.type)})${seq}${ack && ack !== 'local' ? `, acknowledged by ${ack === 'all' ? 'every live replica' : 'the stream'}` : ''}; an update this replica had not seen survives it`];
+  const acked = ack && ack !== 'local' ? `, acknowledged by ${ack === 'all' ? 'every live replica' : 'the stream'}` : '';
+  const revision = num(r.revision) !== undefined ? ` at revision ${r.revision}` : '';
+  return [`deleted ${str(r.key)} (${str(r.type)})${seq}${revision}${acked}; an update this replica had not seen survives it`];
 }
 
 /** `keys`. */

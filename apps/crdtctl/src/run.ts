@@ -146,8 +146,9 @@ async function dispatch(cmd: Command, ctx: RunContext): Promise<number> {
       return show(ctx, r, (x) => formatUpdate(x, cmd.ack), 'replica', undefined, type, { key: cmd.key, strongWrite: cmd.consistency === 'strong' });
     }
     case 'delete': {
-      const r = await ask(ctx, 'delete', { key: cmd.key, ...(cmd.ack !== undefined ? { ack: cmd.ack } : {}), ...afterOf(ctx) });
-      return show(ctx, r, (x) => formatDelete(x, cmd.ack), 'replica');
+      const strong = { ...(cmd.consistency !== undefined ? { consistency: cmd.consistency } : {}), ...(cmd.expect !== undefined ? { expect: cmd.expect } : {}) };
+      const r = await ask(ctx, 'delete', { key: cmd.key, ...(cmd.ack !== undefined ? { ack: cmd.ack } : {}), ...strong, ...afterOf(ctx) });
+      return show(ctx, r, (x) => formatDelete(x, cmd.ack), 'replica', undefined, undefined, { key: cmd.key, strongWrite: cmd.consistency === 'strong' });
     }
     case 'keys':
       return show(ctx, await ask(ctx, 'keys', cmd.prefix !== undefined ? { prefix: cmd.prefix } : {}), formatKeys);

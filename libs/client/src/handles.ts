@@ -46,7 +46,10 @@ export interface UpdateResult extends WriteResult {
 }
 
 /** What a delete returns: the delete event it made. */
-export type DeleteResult = WriteResult;
+export interface DeleteResult extends WriteResult {
+  /** A strong delete: the stream sequence it is stored at, the key's revision now. */
+  readonly revision?: number;
+}
 
 /** What a read returns. */
 export interface GetResult<V> {

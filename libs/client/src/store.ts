@@ -146,19 +146,32 @@ export class CrdtStore extends HandleFactory {
   }
 
   /** @internal an update, with `after` when a session sends it. */
-  async sendUpdate<T extends TypeName>(
+  sendUpdate<T extends TypeName>(
     key: string,
     commands: Commands<T> | CommandOf<T>,
     options: UpdateOptions & { readonly type?: T; readonly options?: Json },
     preferred?: string,
   ): Promise<UpdateResult> {
     const ops = Array.isArray(commands) ? commands : [commands];
-    const body = {
-      key,
+    const extra = {
       ops,
-      rid: randomUUID(),
       ...(options.type !== undefined ? { type: options.type } : {}),
       ...(options.options !== undefined && options.options !== null ? { options: options.options } : {}),
+    };
+    return this.sendWrite('update', key, extra, options, preferred);
+  }
+
+  /** @internal a delete, with `after` when a session sends it; retried like an update (same request id, same replica). */
+  sendDelete(key: string, options: UpdateOptions, preferred?: string): Promise<DeleteResult> {
+    return this.sendWrite('delete', key, {}, options, preferred);
+  }
+
+  /** An `update` or `delete` with the options every write takes, and its result. */
+  private async sendWrite(command: 'update' | 'delete', key: string, extra: Record<string, unknown>, options: UpdateOptions, preferred?: string): Promise<UpdateResult & DeleteResult> {
+    const body = {
+      key,
+      ...extra,
+      rid: randomUUID(),
       ...(options.ack !== undefined ? { ack: options.ack } : {}),
       ...(options.timeoutMs !== undefined ? { timeoutMs: options.timeoutMs } : {}),
       ...(options.after !== undefined ? { after: options.after } : {}),
@@ -166,7 +179,7 @@ export class CrdtStore extends HandleFactory {
       ...(options.expect !== undefined ? { expect: options.expect } : {}),
     };
     const route: Route = { replica: options.replica ?? preferred ?? this.directory.pick(true), pinned: options.replica !== undefined };
-    const r = await this.call('update', body, route, options.timeoutMs);
+    const r = await this.call(command, body, route, options.timeoutMs);
     return {
       key,
       type: r.type as TypeName,
@@ -176,20 +189,6 @@ export class CrdtStore extends HandleFactory {
       ...(r.duplicate === true ? { duplicate: true } : {}),
       ...(typeof r.revision === 'number' ? { revision: r.revision } : {}),
     };
-  }
-
-  /** @internal a delete, with `after` when a session sends it; retried like an update (same request id, same replica). */
-  async sendDelete(key: string, options: UpdateOptions, preferred?: string): Promise<DeleteResult> {
-    const body = {
-      key,
-      rid: randomUUID(),
-      ...(options.ack !== undefined ? { ack: options.ack } : {}),
-      ...(options.timeoutMs !== undefined ? { timeoutMs: options.timeoutMs } : {}),
-      ...(options.after !== undefined ? { after: options.after } : {}),
-    };
-    const route: Route = { replica: options.replica ?? preferred ?? this.directory.pick(true), pinned: options.replica !== undefined };
-    const r = await this.call('delete', body, route, options.timeoutMs);
-    return { key, type: r.type as TypeName, replica: String(r.replica), seq: Number(r.seq), token: String(r.token), ...(r.duplicate === true ? { duplicate: true } : {}) };
   }
 
   /** @internal a read. */
