@@ -24,7 +24,7 @@ const SEEDS = 500;
 const KNOWN_OPEN: ReadonlyArray<readonly [number, string]> = [];
 
 function failureReport(r: SimResult, options: SimOptions): string {
-  const extra = options.faults && options.faults !== 'random' ? ` --faults ${String(options.faults)}` : '';
+  const extra = `${options.faults && options.faults !== 'random' ? ` --faults ${String(options.faults)}` : ''}${options.strongDeletes ? ' --strong-deletes' : ''}`;
   return [
     `seed ${r.seed} failed (${r.replicas} replicas, ${r.steps} steps, ${r.virtualMs} virtual ms)`,
     ...r.violations.map((v) => `  ${v}`),
@@ -70,6 +70,19 @@ describe('simulation', () => {
     expect(totals.roundsCommitted).toBeGreaterThan(SEEDS / 5);
     expect(totals.crashes).toBeGreaterThan(SEEDS / 5);
   }, 900_000);
+
+  test('simulation - 80 seeds of every fault with strong deletes of the strong registers converge', async () => {
+    const failures: string[] = [];
+    let deletes = 0;
+    for (let seed = 1; seed <= 80; seed++) {
+      const options: SimOptions = { seed, steps: 3_000, faults: 'all', strongDeletes: true };
+      const r = await runSimulation(options);
+      if (!r.ok) failures.push(failureReport(r, options));
+      deletes += r.stats.deletesCreated;
+    }
+    expect(failures).toEqual([]);
+    expect(deletes).toBeGreaterThan(80);
+  }, 300_000);
 
   // Jest refuses an empty `each` table: the block exists while a bug is open.
   if (KNOWN_OPEN.length > 0) {
