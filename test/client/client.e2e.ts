@@ -94,11 +94,12 @@ describe('client', () => {
   }, 60_000);
 
   it('client - errors are typed with code and retryable, from the protocol catalogue', async () => {
-    await store.counter('typed-err').increment();
-    const e1 = await store.text('typed-err').insert(0, 'x').catch((e: unknown) => e);
+    // The store's handles pick replicas in turn: the insert waits for the counter's token, so its replica knows the key's type.
+    const made = await store.counter('typed-err').increment();
+    const e1 = await store.text('typed-err').insert(0, 'x', { after: made.token }).catch((e: unknown) => e);
     expect(isCrdtError(e1, 'TYPE_MISMATCH')).toBe(true);
     expect((e1 as CrdtError).retryable).toBe(false);
-    const e2 = await store.update('typed-err', { type: 'frob' } as never).catch((e: unknown) => e);
+    const e2 = await store.update('typed-err', { type: 'frob' } as never, { after: made.token }).catch((e: unknown) => e);
     expect(e2).toBeInstanceOf(CrdtError);
     expect((e2 as CrdtError).code).toBe('INVALID_OP');
     const e3 = await store.get('no-such-key').catch((e: unknown) => e);
