@@ -66,6 +66,12 @@ export class KeySpace {
    * memory per key.
    */
   private unverified: Iterator<[string, KeyEntry]> | undefined;
+  /**
+   * A walk over the keys that finds those loaded without a digest term (their slot's term
+   * is still zero) and computes it: the same work as `stale`, without a set entry per key.
+   * The digest finishes it before it answers; `refreshStale` takes bounded steps of it.
+   */
+  private termless: Iterator<[string, KeyEntry]> | undefined;
 
   /** Number of keys. */
   get size(): number {
@@ -254,6 +260,7 @@ export class KeySpace {
   digest(): string {
     for (const key of this.stale) this.refreshTerm(key, this.entries.get(key));
     this.stale.clear();
+    this.termlessStep(Infinity);
     return this.stateDigest.hex();
   }
 
@@ -274,14 +281,15 @@ export class KeySpace {
 
   /**
    * Loads one key from its encoding (snapshot restore), with the digest term the store
-   * kept for it if any; false when malformed.
+   * kept for it if any; false when malformed. `text`, when the caller has it already, is
+   * the encoding's JSON text (`encoded` is then the parsed encoding): a join writes that
+   * text to its store too, and stringifying a million keys twice costs a second.
    */
-  loadKey(key: string, encoded: unknown, digestTerm?: Uint8Array): boolean {
+  loadKey(key: string, encoded: unknown, digestTerm?: Uint8Array, text?: string): boolean {
     // The store hands the JSON text (an encoding is an array, never a string), kept as is.
-    let text: string;
     let parsed: unknown;
     try {
-      text = typeof encoded === 'string' ? encoded : JSON.stringify(encoded);
+      if (text === undefined) text = typeof encoded === 'string' ? encoded : JSON.stringify(encoded);
       parsed = typeof encoded === 'string' ? JSON.parse(encoded) : encoded;
     } catch {
       return false;
@@ -291,7 +299,7 @@ export class KeySpace {
     if (!decoded) return false;
     const old = this.entries.get(key);
     // The snapshot is the new base: events since and tombstones start again empty.
-    const entry: KeyEntry = { variants: undefined, cold: text, slot: old?.slot ?? this.stateDigest.allocate() };
+    const entry: KeyEntry = { variants: undefined, cold: text!, slot: old?.slot ?? this.stateDigest.allocate() };
     if (!visibleVariant(decoded)) entry.absent = true;
     this.entries.set(key, entry);
     // A key loaded from a snapshot is compacted already and is in the store's snapshot.
@@ -305,8 +313,12 @@ export class KeySpace {
       this.unverified ??= this.entries.entries();
     } else {
       // Computed later, in bounded background steps (`refreshStale`), so a load does not
-      // pay for hashing every key; or by the digest, should a round come first.
-      this.stale.add(key);
+      // pay for hashing every key; or by the digest, should a round come first. A replaced
+      // key's term is out of date: it goes to `stale`; a new key's slot is zero, and the
+      // walk over keys without a term finds it (adding a million joined keys to a set
+      // costs the join most of a second).
+      if (old) this.stale.add(key);
+      else this.termless ??= this.entries.entries();
     }
     return true;
   }
@@ -323,12 +335,25 @@ export class KeySpace {
       this.refreshTerm(key, this.entries.get(key));
       this.stale.delete(key);
     }
+    done += this.termlessStep(keysMax - done);
     while (this.unverified && done++ < keysMax) {
       const next = this.unverified.next();
       if (next.done) this.unverified = undefined;
       else if (this.entries.get(next.value[0]) === next.value[1]) this.refreshTerm(next.value[0], next.value[1]);
     }
-    return this.stale.size;
+    return this.stale.size + (this.termless ? 1 : 0);
+  }
+
+  /** Walks at most `keysMax` keys of `termless`, computing the terms still unset; returns how many it walked. */
+  private termlessStep(keysMax: number): number {
+    let walked = 0;
+    while (this.termless && walked < keysMax) {
+      const next = this.termless.next();
+      walked++;
+      if (next.done) this.termless = undefined;
+      else if (!this.stateDigest.isSet(next.value[1].slot)) this.refreshTerm(next.value[0], next.value[1]);
+    }
+    return walked;
   }
 
   /**
@@ -413,6 +438,7 @@ export class KeySpace {
     this.changed = new Set();
     this.stale = new Set();
     this.unverified = undefined;
+    this.termless = undefined;
   }
 
   /** Sets a key's digest term from its state (or the encoding given), or drops it when the key is gone. */

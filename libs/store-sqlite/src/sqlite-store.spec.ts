@@ -3,7 +3,7 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import type { DataSource } from 'typeorm';
 import type { Json } from '#crdt';
-import type { SnapshotRecord } from '#replication/ports';
+import type { SnapshotKey, SnapshotRecord } from '#replication/ports';
 import type { ReplicatedEvent } from '#replication/replicated-event';
 import { createStoreDataSource } from './data-source';
 import { openSqliteStore, type SqliteStore, type SqliteStoreOptions } from './sqlite-store';
@@ -319,6 +319,31 @@ describe.each(VARIANTS)('%s', (variant, openVariant) => {
     await store.commit({ events: [event('b', 8, 'x')], streamSeq: 36 });
     expect(ids((await store.load()).events)).toEqual(['b8']);
     expect(store.opLogLength()).toBe(1);
+  });
+
+  it('resetTo - many keys, given as JSON text or parsed, with and without terms, come back whole and in order', async () => {
+    let store = await openStore();
+    // More rows than one multi-row insert takes, and not a multiple of it.
+    const keys = Array.from({ length: 200 }, (_, i): [string, number] => [`k${String(i).padStart(3, '0')}`, i + 1]);
+    const fetched = snapshot({ a: 200 }, keys, 7);
+    const term = (i: number) => new Uint8Array(32).fill(i % 250 + 1);
+    // Half the keys as their JSON text (a join hands them so), every third with a digest term.
+    const given: SnapshotRecord = {
+      ...fetched,
+      keys: fetched.keys.map(([k, enc], i): SnapshotKey => {
+        const e = i % 2 === 0 ? JSON.stringify(enc) : enc;
+        return i % 3 === 0 ? [k, e, term(i)] : [k, e];
+      }),
+    };
+    await store.resetTo(given, 7);
+    store = await reopen(store);
+    const loaded = await store.load();
+    expect(parsed(loaded.snapshot)).toEqual(fetched);
+    expect(loaded.snapshot!.keys.map(([, , t]) => (t ? Buffer.from(t).toString('hex') : undefined))).toEqual(
+      keys.map((_, i) => (i % 3 === 0 ? Buffer.from(term(i)).toString('hex') : undefined)),
+    );
+    expect(await store.latestSnapshot()).toEqual(fetched);
+    expect(await store.snapshotKey('k199')).toEqual({ p: { a: 200 }, n: {} });
   });
 
   it('resetTo - with keep, only the own events the snapshot lacks survive, across a reopen', async () => {

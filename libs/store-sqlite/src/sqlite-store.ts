@@ -25,6 +25,13 @@ export async function openSqliteStore(options: SqliteStoreOptions): Promise<Sqli
   }
 }
 
+/**
+ * Snapshot rows per INSERT when a whole snapshot is written (a join's reset): one statement
+ * run binds this many rows, which at a million keys costs about a third less than a run
+ * per row (the per-call overhead between JavaScript and SQLite dominates for rows this small).
+ */
+const SNAPSHOT_ROWS_PER_INSERT = 64;
+
 /** The SQL the store runs, prepared once per open store. */
 function prepareStatements(db: BetterSqlite3.Database) {
   return {
@@ -63,6 +70,9 @@ function prepareStatements(db: BetterSqlite3.Database) {
     allSnapshotKeysWithTerms: db.prepare<[], [string, string, Buffer | null]>(`SELECT "key", "encoded", "term" FROM "snapshot_key"`).raw(),
     getSnapshotKey: db.prepare<[string], string>(`SELECT "encoded" FROM "snapshot_key" WHERE "key" = ?`).pluck(),
     insertSnapshotKey: db.prepare<[string, string, Uint8Array | null]>(`INSERT INTO "snapshot_key" ("key", "encoded", "term") VALUES (?, ?, ?)`),
+    insertSnapshotKeys: db.prepare<[Array<string | Uint8Array | null>]>(
+      `INSERT INTO "snapshot_key" ("key", "encoded", "term") VALUES ${Array.from({ length: SNAPSHOT_ROWS_PER_INSERT }, () => '(?, ?, ?)').join(', ')}`,
+    ),
     upsertSnapshotKey: db.prepare<[string, string, Uint8Array | null]>(
       `INSERT INTO "snapshot_key" ("key", "encoded", "term") VALUES (?, ?, ?) ON CONFLICT ("key") DO UPDATE SET "encoded" = excluded."encoded", "term" = excluded."term"`,
     ),
@@ -311,12 +321,31 @@ export class SqliteStore implements StorePort {
     }
   }
 
-  /** Replaces the snapshot (meta row and all keys); runs inside the caller's transaction. */
+  /**
+   * Replaces the snapshot (meta row and all keys); runs inside the caller's transaction.
+   * The table was just emptied, so plain inserts, `SNAPSHOT_ROWS_PER_INSERT` rows a run.
+   */
   private replaceSnapshot(snapshot: SnapshotRecord): void {
     const { sql } = this;
     sql.putSnapshotMeta.run(SNAPSHOT_META_ROW_ID, snapshot.epoch, snapshot.round, JSON.stringify(snapshot.cut), snapshot.streamSeq);
     sql.deleteSnapshotKeys.run();
-    for (const [key, encoded, term] of snapshot.keys) sql.insertSnapshotKey.run(key, JSON.stringify(encoded), termOrNull(term));
+    const keys = snapshot.keys;
+    const rows = SNAPSHOT_ROWS_PER_INSERT;
+    const args = new Array<string | Uint8Array | null>(rows * 3);
+    let i = 0;
+    for (; i + rows <= keys.length; i += rows) {
+      for (let j = 0; j < rows; j++) {
+        const [key, encoded, term] = keys[i + j];
+        args[3 * j] = key;
+        args[3 * j + 1] = encodingText(encoded);
+        args[3 * j + 2] = termOrNull(term);
+      }
+      sql.insertSnapshotKeys.run(args);
+    }
+    for (; i < keys.length; i++) {
+      const [key, encoded, term] = keys[i];
+      sql.insertSnapshotKey.run(key, encodingText(encoded), termOrNull(term));
+    }
   }
 
   /** The cut of the snapshot on disk; {} when there is none. */
@@ -391,6 +420,11 @@ function assertSnapshot(operation: string, s: SnapshotRecord): void {
   assertNat(`${operation}: round`, s.round);
   assertNat(`${operation}: streamSeq`, s.streamSeq);
   for (const [origin, seq] of Object.entries(s.cut)) assertNat(`${operation}: cut[${origin}]`, seq);
+}
+
+/** A key's encoding as its JSON text: a string is that text already (see `SnapshotKey`: an encoding is an array, never a string). */
+function encodingText(encoded: Json): string {
+  return typeof encoded === 'string' ? encoded : JSON.stringify(encoded);
 }
 
 /** A key's digest term as a column value: its bytes, or NULL when there is none (anything else than bytes is not a term). */
