@@ -55,7 +55,7 @@ export class ReplicaLifecycle {
       throw new Error(`the data directory belongs to replica ${stored.replicaId}, not ${this.s.id}; use another directory or the same id`);
     }
     const fresh = !stored.snapshot && stored.events.length === 0 && stored.publishedThrough === 0;
-    let joinTexts: string[] | undefined;
+    let keysLoaded = false;
     if (!this.s.id) this.s.id = stored.replicaId ?? this.s.ports.newReplicaId();
     if (!stored.replicaId) await store.saveReplicaId(this.s.id);
 
@@ -67,15 +67,23 @@ export class ReplicaLifecycle {
       });
       if (snap) {
         const at = await this.joinPoint(snap);
-        joinTexts = encodingTexts(at);
-        await store.resetTo(withTexts(at, joinTexts), at.streamSeq);
+        const texts = encodingTexts(at);
+        // The store writes the rows (a large snapshot on a thread of its own) while the keys
+        // are decoded here; nothing reads the store or the stream until both are done.
+        const written = store.resetTo(withTexts(at, texts), at.streamSeq);
+        try {
+          this.loadKeys(at, texts);
+        } finally {
+          await written;
+        }
+        keysLoaded = true;
         // What the disk now holds is exactly this (an empty op log): no need to read a
         // million keys back and parse them again.
         stored = { replicaId: this.s.id, snapshot: at, events: [], streamSeq: at.streamSeq, publishedThrough: 0 };
         log.info('joined from snapshot', { epoch: snap.epoch, round: snap.round, keys: snap.keys.length, streamSeq: snap.streamSeq });
       }
     }
-    this.loadFrom(stored.snapshot, stored.events, stored.streamSeq, stored.publishedThrough, joinTexts);
+    this.loadFrom(stored.snapshot, stored.events, stored.streamSeq, stored.publishedThrough, keysLoaded);
     // Before any write can take the next own seq.
     if (stored.strongPending) this.host.recoverStrong(stored.strongPending);
     // A crash may have cut the last round's truncation short; finish it in the background.
@@ -93,19 +101,27 @@ export class ReplicaLifecycle {
   }
 
   /**
-   * Loads a snapshot and the events after it into a fresh key space, causal buffer, group
-   * commit and outbox, and consumes the stream after them. `texts`, from a join, are the
+   * Loads a snapshot's keys into a fresh key space. `texts`, from a join, are the
    * snapshot's encodings as JSON text, key by key (see `encodingTexts`).
    */
-  private loadFrom(snapshot: SnapshotRecord | undefined, events: readonly ReplicatedEvent[], streamSeq: number, publishedThrough: number, texts?: readonly string[]): void {
-    this.s.loadGeneration++;
+  private loadKeys(snapshot: SnapshotRecord | undefined, texts?: readonly string[]): void {
     this.s.clearKeys();
-    const cut = snapshot?.cut ?? {};
     const keys = snapshot?.keys ?? [];
     for (let i = 0; i < keys.length; i++) {
       const [k, enc, term] = keys[i];
       if (!this.s.keys.loadKey(k, enc, term, texts?.[i])) throw new Error(`snapshot key ${k} does not decode`);
     }
+  }
+
+  /**
+   * Loads a snapshot and the events after it into a fresh key space (unless `keysLoaded`:
+   * `loadKeys` loaded this snapshot's keys already), causal buffer, group commit and
+   * outbox, and consumes the stream after them.
+   */
+  private loadFrom(snapshot: SnapshotRecord | undefined, events: readonly ReplicatedEvent[], streamSeq: number, publishedThrough: number, keysLoaded = false): void {
+    this.s.loadGeneration++;
+    if (!keysLoaded) this.loadKeys(snapshot);
+    const cut = snapshot?.cut ?? {};
     this.s.snapshotCut = { ...cut };
     this.round.restore(snapshot);
     // Own events a re-join kept may all wait here for the replay to bring their causal past
@@ -371,7 +387,8 @@ export class ReplicaLifecycle {
       const texts = encodingTexts(at);
       await this.s.ports.store.resetTo(withTexts(at, texts), at.streamSeq, keep);
       const own = await this.s.ports.store.ownEventsAfter(this.s.id, keep.afterSeq, Number.MAX_SAFE_INTEGER);
-      this.loadFrom(at, own, at.streamSeq, Math.max(published, vvGet(snap.cut, this.s.id)), texts);
+      this.loadKeys(at, texts);
+      this.loadFrom(at, own, at.streamSeq, Math.max(published, vvGet(snap.cut, this.s.id)), true);
       this.s.mode = 'Starting';
       this.s.outbox.noteExisting(Math.max(vvGet(this.s.buffer.deliveredVector(), this.s.id), own.length ? own[own.length - 1].seq : 0));
       void this.catchUp();

@@ -1,14 +1,102 @@
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
+import { Worker } from 'node:worker_threads';
 import type BetterSqlite3 from 'better-sqlite3';
 import type { Json, VersionVector } from '#crdt';
 import type { CommitBatch, SnapshotDelta, SnapshotKey, SnapshotRecord, StoredReplica, StorePort, StrongPending } from '#replication/ports';
 import type { ReplicatedEvent } from '#replication/replicated-event';
-import { connectionOf, createStoreDataSource, type StoreDataSourceConfig } from './data-source';
+import { BUSY_TIMEOUT_MS_DEFAULT, connectionOf, createStoreDataSource, type SqliteSynchronous, type StoreDataSourceConfig } from './data-source';
 import { META_KEYS } from './entities/meta.entity';
 import { SNAPSHOT_META_ROW_ID } from './entities/snapshot-meta.entity';
 import { StoreError } from './store-error';
+import { errorFromWire, type WireError } from './store-thread-protocol';
 
 /** Options of `openSqliteStore`. */
-export type SqliteStoreOptions = StoreDataSourceConfig;
+export interface SqliteStoreOptions extends StoreDataSourceConfig {
+  /**
+   * Where a large `resetTo` runs (see `RESET_THREAD_KEYS_MIN`): `script` is the compiled
+   * `reset-thread.js`, by default the one beside this file (a store run from the sources,
+   * without it, writes on its own thread); `keysMin` the snapshot size from which it is used.
+   */
+  readonly resetThread?: { readonly script?: string; readonly keysMin?: number };
+}
+
+/**
+ * Snapshot keys from which `resetTo` writes on a thread of its own, while the caller goes
+ * on (a join decodes the same keys into memory meanwhile): below it, starting the thread
+ * costs more than the rows.
+ */
+export const RESET_THREAD_KEYS_MIN = 200_000;
+
+/** How a store that has a file runs a large `resetTo` on another thread (see `SqliteStoreOptions.resetThread`). */
+interface ResetThreadConfig {
+  readonly file: string;
+  readonly synchronous: SqliteSynchronous;
+  readonly busyTimeoutMs: number;
+  readonly script: string;
+  readonly keysMin: number;
+}
+
+/**
+ * A `resetTo` as the reset thread gets it (`reset-thread.ts`): the snapshot's keys packed
+ * into one string, so the thread gets one copy rather than two million small strings to
+ * clone, with their lengths, and the digest terms side by side.
+ */
+export interface ResetJob {
+  readonly file: string;
+  readonly synchronous: SqliteSynchronous;
+  readonly busyTimeoutMs: number;
+  readonly snapshot: Omit<SnapshotRecord, 'keys'>;
+  readonly streamSeq: number;
+  readonly keep: { readonly origin: string; readonly afterSeq: number } | undefined;
+  /** Each key then its encoding's JSON text, key after key. */
+  readonly packed: string;
+  /** Per key: the key's length, the text's length (UTF-16 code units), and 1 when it has a digest term in `terms`, else 0. */
+  readonly lengths: Int32Array;
+  /** The digest terms of the keys that have one, `StateDigest.TERM_BYTES` each, in key order. */
+  readonly terms: Uint8Array;
+}
+
+/** The reset thread's answer. */
+export type ResetReply = { readonly ok: true } | { readonly ok: false; readonly error: WireError };
+
+const TERM_BYTES = 32;
+
+/** Packs a `resetTo` for the reset thread (see `ResetJob`). */
+function packResetJob(config: ResetThreadConfig, snapshot: SnapshotRecord, streamSeq: number, keep: { origin: string; afterSeq: number } | undefined): ResetJob {
+  const { keys, ...meta } = snapshot;
+  const lengths = new Int32Array(keys.length * 3);
+  let termCount = 0;
+  for (const [, , term] of keys) if (isTerm(term)) termCount++;
+  const terms = new Uint8Array(termCount * TERM_BYTES);
+  let packed = '';
+  for (let i = 0, t = 0; i < keys.length; i++) {
+    const [key, encoded, term] = keys[i];
+    const text = encodingText(encoded);
+    packed += key;
+    packed += text;
+    lengths[3 * i] = key.length;
+    lengths[3 * i + 1] = text.length;
+    if (isTerm(term)) {
+      lengths[3 * i + 2] = 1;
+      terms.set(term, t++ * TERM_BYTES);
+    }
+  }
+  const { file, synchronous, busyTimeoutMs } = config;
+  return { file, synchronous, busyTimeoutMs, snapshot: meta, streamSeq, keep, packed, lengths, terms };
+}
+
+/** The reset thread's side of `packResetJob`. */
+export function unpackResetJob(job: ResetJob): { snapshot: SnapshotRecord; streamSeq: number; keep: { origin: string; afterSeq: number } | undefined } {
+  const n = job.lengths.length / 3;
+  const keys = new Array<SnapshotKey>(n);
+  for (let i = 0, at = 0, t = 0; i < n; i++) {
+    const key = job.packed.slice(at, (at += job.lengths[3 * i]));
+    const text = job.packed.slice(at, (at += job.lengths[3 * i + 1]));
+    keys[i] = job.lengths[3 * i + 2] === 1 ? [key, text, job.terms.subarray(t * TERM_BYTES, ++t * TERM_BYTES)] : [key, text];
+  }
+  return { snapshot: { ...job.snapshot, keys }, streamSeq: job.streamSeq, keep: job.keep };
+}
 
 /**
  * Opens (creating when missing) the store at `options.file`, brings its schema up to date
@@ -18,7 +106,14 @@ export async function openSqliteStore(options: SqliteStoreOptions): Promise<Sqli
   const dataSource = createStoreDataSource(options);
   try {
     await dataSource.initialize();
-    return new SqliteStore(connectionOf(dataSource), () => dataSource.destroy());
+    const resetThread: ResetThreadConfig = {
+      file: options.file,
+      synchronous: options.synchronous ?? 'FULL',
+      busyTimeoutMs: options.busyTimeoutMs ?? BUSY_TIMEOUT_MS_DEFAULT,
+      script: options.resetThread?.script ?? join(__dirname, 'reset-thread.js'),
+      keysMin: options.resetThread?.keysMin ?? RESET_THREAD_KEYS_MIN,
+    };
+    return new SqliteStore(connectionOf(dataSource), () => dataSource.destroy(), resetThread);
   } catch (err) {
     if (dataSource.isInitialized) await dataSource.destroy().catch(() => undefined);
     throw new StoreError('STORE_IO', 'open', `cannot open the store at ${options.file}: ${messageOf(err)}`, { cause: err });
@@ -103,6 +198,8 @@ export class SqliteStore implements StorePort {
   /** The cut of the latest snapshot on disk (kept in memory for `history`). */
   private snapshotCut: VersionVector = {};
   private closed = false;
+  /** A `resetTo` running on the reset thread: every later call waits for it (it settles, never rejects). */
+  private threadReset: Promise<unknown> | undefined;
 
   private readonly commitTx: (batch: CommitBatch) => number;
   private readonly writeSnapshotTx: (snapshot: SnapshotRecord) => number;
@@ -121,6 +218,7 @@ export class SqliteStore implements StorePort {
   constructor(
     connection: BetterSqlite3.Database,
     private readonly release?: () => Promise<void>,
+    private readonly resetThread?: ResetThreadConfig,
   ) {
     this.db = connection;
     if (!this.db?.open) throw new Error('SqliteStore needs an open better-sqlite3 connection');
@@ -205,15 +303,18 @@ export class SqliteStore implements StorePort {
   }
 
   async load(): Promise<StoredReplica> {
+    if (this.threadReset) await this.idle();
     return this.io('load', () => this.loadTx());
   }
 
   async saveReplicaId(id: string): Promise<void> {
+    if (this.threadReset) await this.idle();
     if (typeof id !== 'string' || id.length === 0) throw new Error(`saveReplicaId: the id must be a non-empty string, not ${JSON.stringify(id)}`);
     this.io('saveReplicaId', () => this.sql.setMeta.run(META_KEYS.replicaId, id));
   }
 
   async commit(batch: CommitBatch): Promise<void> {
+    if (this.threadReset) await this.idle();
     if (batch.streamSeq !== undefined) assertNat('commit: streamSeq', batch.streamSeq);
     if (batch.publishedThrough !== undefined) assertNat('commit: publishedThrough', batch.publishedThrough);
     const empty = batch.events.length === 0 && batch.streamSeq === undefined && batch.publishedThrough === undefined && batch.strongPending === undefined;
@@ -222,6 +323,7 @@ export class SqliteStore implements StorePort {
   }
 
   async history(key: string, limit: number): Promise<ReplicatedEvent[]> {
+    if (this.threadReset) await this.idle();
     assertNat('history: limit', limit);
     if (limit === 0) return [];
     // Events the snapshot covers may still wait for truncation; page past them.
@@ -241,6 +343,7 @@ export class SqliteStore implements StorePort {
   }
 
   async ownEventsAfter(origin: string, afterSeq: number, limit: number): Promise<ReplicatedEvent[]> {
+    if (this.threadReset) await this.idle();
     assertNat('ownEventsAfter: afterSeq', afterSeq);
     assertNat('ownEventsAfter: limit', limit);
     if (limit === 0) return [];
@@ -250,6 +353,7 @@ export class SqliteStore implements StorePort {
   }
 
   async snapshotKey(key: string): Promise<Json | undefined> {
+    if (this.threadReset) await this.idle();
     return this.io('snapshotKey', () => {
       const text = this.sql.getSnapshotKey.get(key);
       return text === undefined ? undefined : (parseJson('snapshotKey', `snapshot key ${JSON.stringify(key)}`, text) as Json);
@@ -257,22 +361,26 @@ export class SqliteStore implements StorePort {
   }
 
   async writeSnapshot(snapshot: SnapshotRecord): Promise<void> {
+    if (this.threadReset) await this.idle();
     assertSnapshot('writeSnapshot', snapshot);
     this.io('writeSnapshot', () => this.writeSnapshotTx(snapshot));
     this.snapshotCut = { ...snapshot.cut };
   }
 
   async writeSnapshotDelta(delta: SnapshotDelta): Promise<void> {
+    if (this.threadReset) await this.idle();
     assertSnapshot('writeSnapshotDelta', { ...delta, keys: [] });
     this.io('writeSnapshotDelta', () => this.writeSnapshotDeltaTx(delta));
     this.snapshotCut = { ...delta.cut };
   }
 
   async latestSnapshot(): Promise<SnapshotRecord | undefined> {
+    if (this.threadReset) await this.idle();
     return this.io('latestSnapshot', () => this.readSnapshotTx());
   }
 
   async truncate(cut: VersionVector, rowsMax: number): Promise<number> {
+    if (this.threadReset) await this.idle();
     assertNat('truncate: rowsMax', rowsMax);
     const deleted = this.io('truncate', () => this.truncateTx(cut, rowsMax));
     this.opLogCount -= deleted;
@@ -282,9 +390,62 @@ export class SqliteStore implements StorePort {
   async resetTo(snapshot: SnapshotRecord, streamSeq: number, keep?: { origin: string; afterSeq: number }): Promise<void> {
     assertSnapshot('resetTo', snapshot);
     assertNat('resetTo: streamSeq', streamSeq);
-    this.io('resetTo', () => this.resetToTx(snapshot, streamSeq, keep));
+    // No await before the thread starts unless one is running: the caller goes on with its
+    // own work as soon as this returns its promise (a join decodes the keys meanwhile).
+    if (this.threadReset) await this.idle();
+    const thread = this.resetThread;
+    if (thread && snapshot.keys.length >= thread.keysMin && existsSync(thread.script)) {
+      const done = this.resetOnThread(thread, snapshot, streamSeq, keep);
+      this.threadReset = done.catch(() => undefined);
+      try {
+        await done;
+      } finally {
+        this.threadReset = undefined;
+      }
+    } else {
+      this.io('resetTo', () => this.resetToTx(snapshot, streamSeq, keep));
+    }
     this.snapshotCut = { ...snapshot.cut };
     this.opLogCount = keep ? (this.sql.countEvents.get() ?? 0) : 0;
+  }
+
+  /**
+   * Runs `resetTo` on the reset thread (`reset-thread.ts`): the same transaction on a
+   * connection of its own. The caller's thread only packs the keys, then is free until the
+   * thread has committed; this store's other calls wait for it meanwhile (`idle`).
+   */
+  private resetOnThread(thread: ResetThreadConfig, snapshot: SnapshotRecord, streamSeq: number, keep: { origin: string; afterSeq: number } | undefined): Promise<void> {
+    if (this.closed) return Promise.reject(new StoreError('STORE_CLOSED', 'resetTo', 'resetTo: the store is closed'));
+    const job = packResetJob(thread, snapshot, streamSeq, keep);
+    return new Promise<void>((resolve, reject) => {
+      let settled = false;
+      const fail = (err: unknown) => {
+        if (settled) return;
+        settled = true;
+        reject(err instanceof StoreError ? err : new StoreError('STORE_IO', 'resetTo', `resetTo failed on the reset thread: ${messageOf(err)}`, { cause: err }));
+      };
+      let worker: Worker;
+      try {
+        worker = new Worker(thread.script, { workerData: job, transferList: [job.lengths.buffer as ArrayBuffer, job.terms.buffer as ArrayBuffer] });
+      } catch (err) {
+        fail(err);
+        return;
+      }
+      worker.once('message', (reply: ResetReply) => {
+        if (settled) return;
+        if (reply.ok) {
+          settled = true;
+          resolve();
+        } else fail(errorFromWire(reply.error));
+      });
+      worker.once('error', fail);
+      worker.once('exit', (code) => fail(new Error(`the reset thread exited (code ${code}) before it answered`)));
+    });
+  }
+
+  /** Waits for a `resetTo` running on the reset thread, if any (its outcome goes to its own caller). */
+  private async idle(): Promise<void> {
+    while (this.threadReset) await this.threadReset;
   }
 
   /** True when the latest snapshot covers the event (it only waits for truncation). */
@@ -299,6 +460,7 @@ export class SqliteStore implements StorePort {
 
   /** Closes the file through `release` (SQLite checkpoints the WAL into it). Later calls reject with `STORE_CLOSED`. */
   async close(): Promise<void> {
+    if (this.threadReset) await this.idle();
     if (this.closed) return;
     this.closed = true;
     try {
@@ -430,6 +592,10 @@ function encodingText(encoded: Json): string {
 /** A key's digest term as a column value: its bytes, or NULL when there is none (anything else than bytes is not a term). */
 function termOrNull(term: unknown): Uint8Array | null {
   return ArrayBuffer.isView(term) ? (term as Uint8Array) : null;
+}
+
+function isTerm(term: unknown): term is Uint8Array {
+  return termOrNull(term) !== null;
 }
 
 function messageOf(err: unknown): string {
