@@ -286,21 +286,45 @@ export class KeySpace {
    * text to its store too, and stringifying a million keys twice costs a second.
    */
   loadKey(key: string, encoded: unknown, digestTerm?: Uint8Array, text?: string): boolean {
-    // The store hands the JSON text (an encoding is an array, never a string), kept as is.
-    let parsed: unknown;
-    try {
-      if (text === undefined) text = typeof encoded === 'string' ? encoded : JSON.stringify(encoded);
-      parsed = typeof encoded === 'string' ? JSON.parse(encoded) : encoded;
-    } catch {
-      return false;
+    const checked = checkEncoding(encoded);
+    if (checked === undefined) return false;
+    this.putCold(key, text ?? checked.text, digestTerm, checked.absent);
+    return true;
+  }
+
+  /**
+   * Loads a whole snapshot's keys, as `loadKey` does one (`texts[i]` is the JSON text of
+   * `keys[i]`'s encoding when the caller has it); returns the first key that does not
+   * decode (the keys before it are loaded), else undefined.
+   *
+   * In two passes: every encoding is decoded first (to check it, and to learn whether the
+   * key reads as absent), then the entries are made. Interleaved, the decoded objects
+   * (garbage at once) run the young generation's collections so often while the entries
+   * it must keep are being made that a million keys took 2.2 s rather than 1.3 s.
+   */
+  loadKeys(keys: ReadonlyArray<readonly [key: string, encoded: unknown, digestTerm?: Uint8Array]>, texts?: readonly string[]): string | undefined {
+    const absent = new Uint8Array(keys.length);
+    let valid = 0;
+    for (; valid < keys.length; valid++) {
+      // The text is only needed below: keep nothing of this pass but one byte per key.
+      const checked = checkEncoding(keys[valid][1], texts !== undefined);
+      if (checked === undefined) break;
+      absent[valid] = checked.absent ? 1 : 0;
     }
-    // Decoded once to check it, then dropped: the key stays cold until written.
-    const decoded = decodeVariants(parsed);
-    if (!decoded) return false;
+    for (let i = 0; i < valid; i++) {
+      const [key, encoded, term] = keys[i];
+      const text = texts?.[i] ?? (typeof encoded === 'string' ? encoded : JSON.stringify(encoded));
+      this.putCold(key, text, term, absent[i] === 1);
+    }
+    return valid < keys.length ? keys[valid][0] : undefined;
+  }
+
+  /** Sets a key, checked already, to its encoding's JSON text (cold), with its digest term if any. */
+  private putCold(key: string, text: string, digestTerm: Uint8Array | undefined, absent: boolean): void {
     const old = this.entries.get(key);
     // The snapshot is the new base: events since and tombstones start again empty.
-    const entry: KeyEntry = { variants: undefined, cold: text!, slot: old?.slot ?? this.stateDigest.allocate() };
-    if (!visibleVariant(decoded)) entry.absent = true;
+    const entry: KeyEntry = { variants: undefined, cold: text, slot: old?.slot ?? this.stateDigest.allocate() };
+    if (absent) entry.absent = true;
     this.entries.set(key, entry);
     // A key loaded from a snapshot is compacted already and is in the store's snapshot.
     this.changed.delete(key);
@@ -320,7 +344,6 @@ export class KeySpace {
       if (old) this.stale.add(key);
       else this.termless ??= this.entries.entries();
     }
-    return true;
   }
 
   /**
@@ -448,4 +471,29 @@ export class KeySpace {
     this.stateDigest.set(entry.slot, term);
     return term;
   }
+}
+
+/**
+ * Decodes a key's encoding (its JSON text, or parsed) to check it, and drops the result:
+ * whether every variant is hidden (the key reads as absent), and the text (unless
+ * `withoutText`); undefined when malformed.
+ */
+function checkEncoding(encoded: unknown, withoutText = false): { absent: boolean; text: string } | undefined {
+  let parsed: unknown;
+  let text = '';
+  try {
+    // The store hands the JSON text (an encoding is an array, never a string), kept as is.
+    if (typeof encoded === 'string') {
+      text = encoded;
+      parsed = JSON.parse(encoded);
+    } else {
+      parsed = encoded;
+      if (!withoutText) text = JSON.stringify(encoded);
+    }
+  } catch {
+    return undefined;
+  }
+  const decoded = decodeVariants(parsed);
+  if (!decoded) return undefined;
+  return { absent: !visibleVariant(decoded), text };
 }

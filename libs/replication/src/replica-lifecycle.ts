@@ -106,11 +106,8 @@ export class ReplicaLifecycle {
    */
   private loadKeys(snapshot: SnapshotRecord | undefined, texts?: readonly string[]): void {
     this.s.clearKeys();
-    const keys = snapshot?.keys ?? [];
-    for (let i = 0; i < keys.length; i++) {
-      const [k, enc, term] = keys[i];
-      if (!this.s.keys.loadKey(k, enc, term, texts?.[i])) throw new Error(`snapshot key ${k} does not decode`);
-    }
+    const bad = snapshot && this.s.keys.loadKeys(snapshot.keys, texts);
+    if (bad !== undefined) throw new Error(`snapshot key ${bad} does not decode`);
   }
 
   /**
