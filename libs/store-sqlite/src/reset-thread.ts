@@ -7,14 +7,14 @@
  */
 import { parentPort, workerData } from 'node:worker_threads';
 import BetterSqlite3 from 'better-sqlite3';
-import { SqliteStore, unpackResetJob, type ResetJob, type ResetReply } from './sqlite-store';
+import { SqliteStore, unpackResetJob, type ResetJob, type ResetReply, type ResetThreadData } from './sqlite-store';
 import { errorToWire } from './store-thread-protocol';
 
-async function run(job: ResetJob): Promise<ResetReply> {
+async function run(data: ResetThreadData, job: ResetJob): Promise<ResetReply> {
   let db: BetterSqlite3.Database | undefined;
   try {
-    db = new BetterSqlite3(job.file, { timeout: job.busyTimeoutMs });
-    db.pragma(`synchronous = ${job.synchronous}`);
+    db = new BetterSqlite3(data.file, { timeout: data.busyTimeoutMs });
+    db.pragma(`synchronous = ${data.synchronous}`);
     // Without a reset thread of its own: this store writes the rows itself.
     const store = new SqliteStore(db);
     const { snapshot, streamSeq, keep } = unpackResetJob(job);
@@ -29,4 +29,10 @@ async function run(job: ResetJob): Promise<ResetReply> {
 
 const port = parentPort;
 if (!port) throw new Error('reset-thread.ts runs as a worker thread (started by SqliteStore.resetTo)');
-void run(workerData as ResetJob).then((reply) => port.postMessage(reply));
+// The job comes once the caller has packed it (this thread loads its code meanwhile).
+port.once('message', (job: ResetJob) => {
+  void run(workerData as ResetThreadData, job).then((reply) => {
+    port.postMessage(reply);
+    port.close();
+  });
+});

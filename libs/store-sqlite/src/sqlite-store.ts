@@ -38,23 +38,30 @@ interface ResetThreadConfig {
 }
 
 /**
- * A `resetTo` as the reset thread gets it (`reset-thread.ts`): the snapshot's keys packed
- * into one string, so the thread gets one copy rather than two million small strings to
- * clone, with their lengths, and the digest terms side by side.
+ * A `resetTo` as the reset thread gets it (`reset-thread.ts`): the snapshot's keys and
+ * their encodings' JSON texts each joined into one string, so the thread gets two copies
+ * rather than two million small strings to clone, with their lengths, and the digest terms
+ * side by side.
  */
 export interface ResetJob {
-  readonly file: string;
-  readonly synchronous: SqliteSynchronous;
-  readonly busyTimeoutMs: number;
   readonly snapshot: Omit<SnapshotRecord, 'keys'>;
   readonly streamSeq: number;
   readonly keep: { readonly origin: string; readonly afterSeq: number } | undefined;
-  /** Each key then its encoding's JSON text, key after key. */
-  readonly packed: string;
+  /** The keys, one after the other. */
+  readonly packedKeys: string;
+  /** The encodings' JSON texts, one after the other. */
+  readonly packedTexts: string;
   /** Per key: the key's length, the text's length (UTF-16 code units), and 1 when it has a digest term in `terms`, else 0. */
   readonly lengths: Int32Array;
   /** The digest terms of the keys that have one, `StateDigest.TERM_BYTES` each, in key order. */
   readonly terms: Uint8Array;
+}
+
+/** Where the reset thread opens the store's file, and how (its `workerData`). */
+export interface ResetThreadData {
+  readonly file: string;
+  readonly synchronous: SqliteSynchronous;
+  readonly busyTimeoutMs: number;
 }
 
 /** The reset thread's answer. */
@@ -63,18 +70,19 @@ export type ResetReply = { readonly ok: true } | { readonly ok: false; readonly 
 const TERM_BYTES = 32;
 
 /** Packs a `resetTo` for the reset thread (see `ResetJob`). */
-function packResetJob(config: ResetThreadConfig, snapshot: SnapshotRecord, streamSeq: number, keep: { origin: string; afterSeq: number } | undefined): ResetJob {
+function packResetJob(snapshot: SnapshotRecord, streamSeq: number, keep: { origin: string; afterSeq: number } | undefined): ResetJob {
   const { keys, ...meta } = snapshot;
   const lengths = new Int32Array(keys.length * 3);
+  const keyParts = new Array<string>(keys.length);
+  const textParts = new Array<string>(keys.length);
   let termCount = 0;
   for (const [, , term] of keys) if (isTerm(term)) termCount++;
   const terms = new Uint8Array(termCount * TERM_BYTES);
-  let packed = '';
   for (let i = 0, t = 0; i < keys.length; i++) {
     const [key, encoded, term] = keys[i];
     const text = encodingText(encoded);
-    packed += key;
-    packed += text;
+    keyParts[i] = key;
+    textParts[i] = text;
     lengths[3 * i] = key.length;
     lengths[3 * i + 1] = text.length;
     if (isTerm(term)) {
@@ -82,17 +90,17 @@ function packResetJob(config: ResetThreadConfig, snapshot: SnapshotRecord, strea
       terms.set(term, t++ * TERM_BYTES);
     }
   }
-  const { file, synchronous, busyTimeoutMs } = config;
-  return { file, synchronous, busyTimeoutMs, snapshot: meta, streamSeq, keep, packed, lengths, terms };
+  // `join` writes one flat string; `+=` would build a tree of two million pieces first.
+  return { snapshot: meta, streamSeq, keep, packedKeys: keyParts.join(''), packedTexts: textParts.join(''), lengths, terms };
 }
 
 /** The reset thread's side of `packResetJob`. */
 export function unpackResetJob(job: ResetJob): { snapshot: SnapshotRecord; streamSeq: number; keep: { origin: string; afterSeq: number } | undefined } {
   const n = job.lengths.length / 3;
   const keys = new Array<SnapshotKey>(n);
-  for (let i = 0, at = 0, t = 0; i < n; i++) {
-    const key = job.packed.slice(at, (at += job.lengths[3 * i]));
-    const text = job.packed.slice(at, (at += job.lengths[3 * i + 1]));
+  for (let i = 0, atKey = 0, atText = 0, t = 0; i < n; i++) {
+    const key = job.packedKeys.slice(atKey, (atKey += job.lengths[3 * i]));
+    const text = job.packedTexts.slice(atText, (atText += job.lengths[3 * i + 1]));
     keys[i] = job.lengths[3 * i + 2] === 1 ? [key, text, job.terms.subarray(t * TERM_BYTES, ++t * TERM_BYTES)] : [key, text];
   }
   return { snapshot: { ...job.snapshot, keys }, streamSeq: job.streamSeq, keep: job.keep };
@@ -416,7 +424,6 @@ export class SqliteStore implements StorePort {
    */
   private resetOnThread(thread: ResetThreadConfig, snapshot: SnapshotRecord, streamSeq: number, keep: { origin: string; afterSeq: number } | undefined): Promise<void> {
     if (this.closed) return Promise.reject(new StoreError('STORE_CLOSED', 'resetTo', 'resetTo: the store is closed'));
-    const job = packResetJob(thread, snapshot, streamSeq, keep);
     return new Promise<void>((resolve, reject) => {
       let settled = false;
       const fail = (err: unknown) => {
@@ -424,22 +431,27 @@ export class SqliteStore implements StorePort {
         settled = true;
         reject(err instanceof StoreError ? err : new StoreError('STORE_IO', 'resetTo', `resetTo failed on the reset thread: ${messageOf(err)}`, { cause: err }));
       };
-      let worker: Worker;
+      let worker: Worker | undefined;
       try {
-        worker = new Worker(thread.script, { workerData: job, transferList: [job.lengths.buffer as ArrayBuffer, job.terms.buffer as ArrayBuffer] });
+        // Started before the keys are packed: the thread loads its code meanwhile.
+        const data: ResetThreadData = { file: thread.file, synchronous: thread.synchronous, busyTimeoutMs: thread.busyTimeoutMs };
+        worker = new Worker(thread.script, { workerData: data });
+        worker.once('message', (reply: ResetReply) => {
+          if (settled) return;
+          if (reply.ok) {
+            settled = true;
+            resolve();
+          } else fail(errorFromWire(reply.error));
+        });
+        worker.once('error', fail);
+        worker.once('exit', (code) => fail(new Error(`the reset thread exited (code ${code}) before it answered`)));
+        const job = packResetJob(snapshot, streamSeq, keep);
+        worker.postMessage(job, [job.lengths.buffer as ArrayBuffer, job.terms.buffer as ArrayBuffer]);
       } catch (err) {
+        // A thread left waiting for its job would keep the process alive.
+        void worker?.terminate();
         fail(err);
-        return;
       }
-      worker.once('message', (reply: ResetReply) => {
-        if (settled) return;
-        if (reply.ok) {
-          settled = true;
-          resolve();
-        } else fail(errorFromWire(reply.error));
-      });
-      worker.once('error', fail);
-      worker.once('exit', (code) => fail(new Error(`the reset thread exited (code ${code}) before it answered`)));
     });
   }
 
