@@ -307,7 +307,7 @@ export class KeySpace {
     let valid = 0;
     for (; valid < keys.length; valid++) {
       // The text is only needed below: keep nothing of this pass but one byte per key.
-      const checked = checkEncoding(keys[valid][1], texts !== undefined);
+      const checked = checkEncoding(keys[valid][1], true);
       if (checked === undefined) break;
       absent[valid] = checked.absent ? 1 : 0;
     }
@@ -349,7 +349,8 @@ export class KeySpace {
   /**
    * Brings at most `keysMax` stale digest terms up to date (a background step between
    * rounds, so the digest a round asks for finds little left to do), then checks terms
-   * loaded from disk against their keys' states; returns how many stay stale.
+   * loaded from disk against their keys' states; returns how many stay stale (an unfinished
+   * walk over keys loaded without a term counts as one).
    */
   refreshStale(keysMax: number): number {
     let done = 0;

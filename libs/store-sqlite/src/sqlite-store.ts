@@ -15,8 +15,9 @@ import { errorFromWire, type WireError } from './store-thread-protocol';
 export interface SqliteStoreOptions extends StoreDataSourceConfig {
   /**
    * Where a large `resetTo` runs (see `RESET_THREAD_KEYS_MIN`): `script` is the compiled
-   * `reset-thread.js`, by default the one beside this file (a store run from the sources,
-   * without it, writes on its own thread); `keysMin` the snapshot size from which it is used.
+   * `reset-thread.js`, by default the one beside this file (a store run from the sources
+   * has none there, and writes on the caller's thread); `keysMin` the snapshot size from
+   * which the thread is used.
    */
   readonly resetThread?: { readonly script?: string; readonly keysMin?: number };
 }
@@ -75,6 +76,8 @@ function packResetJob(snapshot: SnapshotRecord, streamSeq: number, keep: { origi
   const lengths = new Int32Array(keys.length * 3);
   const keyParts = new Array<string>(keys.length);
   const textParts = new Array<string>(keys.length);
+  // A term of another size than a digest's is no term (a load ignores it): not packed.
+  const isTerm = (term: unknown): term is Uint8Array => termOrNull(term)?.length === TERM_BYTES;
   let termCount = 0;
   for (const [, , term] of keys) if (isTerm(term)) termCount++;
   const terms = new Uint8Array(termCount * TERM_BYTES);
@@ -604,10 +607,6 @@ function encodingText(encoded: Json): string {
 /** A key's digest term as a column value: its bytes, or NULL when there is none (anything else than bytes is not a term). */
 function termOrNull(term: unknown): Uint8Array | null {
   return ArrayBuffer.isView(term) ? (term as Uint8Array) : null;
-}
-
-function isTerm(term: unknown): term is Uint8Array {
-  return termOrNull(term) !== null;
 }
 
 function messageOf(err: unknown): string {
