@@ -66,6 +66,12 @@ export class KeySpace {
    * memory per key.
    */
   private unverified: Iterator<[string, KeyEntry]> | undefined;
+  /**
+   * A walk over the keys that finds those loaded without a digest term (their slot's term
+   * is still zero) and computes it: the same work as `stale`, without a set entry per key.
+   * The digest finishes it before it answers; `refreshStale` takes bounded steps of it.
+   */
+  private termless: Iterator<[string, KeyEntry]> | undefined;
 
   /** Number of keys. */
   get size(): number {
@@ -254,6 +260,7 @@ export class KeySpace {
   digest(): string {
     for (const key of this.stale) this.refreshTerm(key, this.entries.get(key));
     this.stale.clear();
+    this.termlessStep(Infinity);
     return this.stateDigest.hex();
   }
 
@@ -274,25 +281,50 @@ export class KeySpace {
 
   /**
    * Loads one key from its encoding (snapshot restore), with the digest term the store
-   * kept for it if any; false when malformed.
+   * kept for it if any; false when malformed. `text`, when the caller has it already, is
+   * the encoding's JSON text (`encoded` is then the parsed encoding): a join writes that
+   * text to its store too, and stringifying a million keys twice costs a second.
    */
-  loadKey(key: string, encoded: unknown, digestTerm?: Uint8Array): boolean {
-    // The store hands the JSON text (an encoding is an array, never a string), kept as is.
-    let text: string;
-    let parsed: unknown;
-    try {
-      text = typeof encoded === 'string' ? encoded : JSON.stringify(encoded);
-      parsed = typeof encoded === 'string' ? JSON.parse(encoded) : encoded;
-    } catch {
-      return false;
+  loadKey(key: string, encoded: unknown, digestTerm?: Uint8Array, text?: string): boolean {
+    const checked = checkEncoding(encoded);
+    if (checked === undefined) return false;
+    this.putCold(key, text ?? checked.text, digestTerm, checked.absent);
+    return true;
+  }
+
+  /**
+   * Loads a whole snapshot's keys, as `loadKey` does one (`texts[i]` is the JSON text of
+   * `keys[i]`'s encoding when the caller has it); returns the first key that does not
+   * decode (the keys before it are loaded), else undefined.
+   *
+   * In two passes: every encoding is decoded first (to check it, and to learn whether the
+   * key reads as absent), then the entries are made. Interleaved, the decoded objects
+   * (garbage at once) run the young generation's collections so often while the entries
+   * it must keep are being made that a million keys took 2.2 s rather than 1.3 s.
+   */
+  loadKeys(keys: ReadonlyArray<readonly [key: string, encoded: unknown, digestTerm?: Uint8Array]>, texts?: readonly string[]): string | undefined {
+    const absent = new Uint8Array(keys.length);
+    let valid = 0;
+    for (; valid < keys.length; valid++) {
+      // The text is only needed below: keep nothing of this pass but one byte per key.
+      const checked = checkEncoding(keys[valid][1], true);
+      if (checked === undefined) break;
+      absent[valid] = checked.absent ? 1 : 0;
     }
-    // Decoded once to check it, then dropped: the key stays cold until written.
-    const decoded = decodeVariants(parsed);
-    if (!decoded) return false;
+    for (let i = 0; i < valid; i++) {
+      const [key, encoded, term] = keys[i];
+      const text = texts?.[i] ?? (typeof encoded === 'string' ? encoded : JSON.stringify(encoded));
+      this.putCold(key, text, term, absent[i] === 1);
+    }
+    return valid < keys.length ? keys[valid][0] : undefined;
+  }
+
+  /** Sets a key, checked already, to its encoding's JSON text (cold), with its digest term if any. */
+  private putCold(key: string, text: string, digestTerm: Uint8Array | undefined, absent: boolean): void {
     const old = this.entries.get(key);
     // The snapshot is the new base: events since and tombstones start again empty.
     const entry: KeyEntry = { variants: undefined, cold: text, slot: old?.slot ?? this.stateDigest.allocate() };
-    if (!visibleVariant(decoded)) entry.absent = true;
+    if (absent) entry.absent = true;
     this.entries.set(key, entry);
     // A key loaded from a snapshot is compacted already and is in the store's snapshot.
     this.changed.delete(key);
@@ -305,16 +337,20 @@ export class KeySpace {
       this.unverified ??= this.entries.entries();
     } else {
       // Computed later, in bounded background steps (`refreshStale`), so a load does not
-      // pay for hashing every key; or by the digest, should a round come first.
-      this.stale.add(key);
+      // pay for hashing every key; or by the digest, should a round come first. A replaced
+      // key's term is out of date: it goes to `stale`; a new key's slot is zero, and the
+      // walk over keys without a term finds it (adding a million joined keys to a set
+      // costs the join most of a second).
+      if (old) this.stale.add(key);
+      else this.termless ??= this.entries.entries();
     }
-    return true;
   }
 
   /**
    * Brings at most `keysMax` stale digest terms up to date (a background step between
    * rounds, so the digest a round asks for finds little left to do), then checks terms
-   * loaded from disk against their keys' states; returns how many stay stale.
+   * loaded from disk against their keys' states; returns how many stay stale (an unfinished
+   * walk over keys loaded without a term counts as one).
    */
   refreshStale(keysMax: number): number {
     let done = 0;
@@ -323,12 +359,25 @@ export class KeySpace {
       this.refreshTerm(key, this.entries.get(key));
       this.stale.delete(key);
     }
+    done += this.termlessStep(keysMax - done);
     while (this.unverified && done++ < keysMax) {
       const next = this.unverified.next();
       if (next.done) this.unverified = undefined;
       else if (this.entries.get(next.value[0]) === next.value[1]) this.refreshTerm(next.value[0], next.value[1]);
     }
-    return this.stale.size;
+    return this.stale.size + (this.termless ? 1 : 0);
+  }
+
+  /** Walks at most `keysMax` keys of `termless`, computing the terms still unset; returns how many it walked. */
+  private termlessStep(keysMax: number): number {
+    let walked = 0;
+    while (this.termless && walked < keysMax) {
+      const next = this.termless.next();
+      walked++;
+      if (next.done) this.termless = undefined;
+      else if (!this.stateDigest.isSet(next.value[1].slot)) this.refreshTerm(next.value[0], next.value[1]);
+    }
+    return walked;
   }
 
   /**
@@ -413,6 +462,7 @@ export class KeySpace {
     this.changed = new Set();
     this.stale = new Set();
     this.unverified = undefined;
+    this.termless = undefined;
   }
 
   /** Sets a key's digest term from its state (or the encoding given), or drops it when the key is gone. */
@@ -422,4 +472,29 @@ export class KeySpace {
     this.stateDigest.set(entry.slot, term);
     return term;
   }
+}
+
+/**
+ * Decodes a key's encoding (its JSON text, or parsed) to check it, and drops the result:
+ * whether every variant is hidden (the key reads as absent), and the text (unless
+ * `withoutText`); undefined when malformed.
+ */
+function checkEncoding(encoded: unknown, withoutText = false): { absent: boolean; text: string } | undefined {
+  let parsed: unknown;
+  let text = '';
+  try {
+    // The store hands the JSON text (an encoding is an array, never a string), kept as is.
+    if (typeof encoded === 'string') {
+      text = encoded;
+      parsed = JSON.parse(encoded);
+    } else {
+      parsed = encoded;
+      if (!withoutText) text = JSON.stringify(encoded);
+    }
+  } catch {
+    return undefined;
+  }
+  const decoded = decodeVariants(parsed);
+  if (!decoded) return undefined;
+  return { absent: !visibleVariant(decoded), text };
 }

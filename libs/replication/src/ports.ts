@@ -29,7 +29,9 @@ export interface ClockPort {
  * A store's `load` may hand the encoding as its JSON text (a string: an encoding is an
  * array, never a string), which the key space keeps as is for keys not written since
  * (parsing a million keys into objects only to turn them back into text costs the load
- * twice, and keeps every parsed key alive at once).
+ * twice, and keeps every parsed key alive at once). The other way, a join hands `resetTo`
+ * each encoding as its JSON text, which the store writes as it is (the same text the key
+ * space keeps: one stringify per key, not two).
  */
 export type SnapshotKey = readonly [key: string, encoded: Json, digestTerm?: Uint8Array];
 
@@ -142,6 +144,7 @@ export interface StorePort {
    * Replaces everything with a snapshot fetched from the cluster (re-join), keeping only
    * `keep.origin`'s events with seq > `keep.afterSeq`: this replica's own events the
    * snapshot lacks, which must survive a crash before the replay brings their causal past.
+   * Encodings may come as their JSON text (see `SnapshotKey`).
    */
   resetTo(snapshot: SnapshotRecord, streamSeq: number, keep?: { origin: string; afterSeq: number }): Promise<void>;
   /** Number of events in the op log. */

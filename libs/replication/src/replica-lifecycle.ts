@@ -4,7 +4,7 @@ import type { ReplicatedEvent } from '#protocol/replicated-event';
 import { GroupCommit } from './group-commit';
 import { Outbox } from './outbox';
 import type { PeerLiveness } from './peer-liveness';
-import type { ReplicaMode, SnapshotDelta, SnapshotRecord, SnapshotSummary, StrongPending } from './ports';
+import type { ReplicaMode, SnapshotDelta, SnapshotKey, SnapshotRecord, SnapshotSummary, StrongPending } from './ports';
 import type { ReplicaState } from './replica-state';
 import type { RoundParticipant } from './round-participant';
 import type { StreamIngest } from './stream-ingest';
@@ -55,6 +55,7 @@ export class ReplicaLifecycle {
       throw new Error(`the data directory belongs to replica ${stored.replicaId}, not ${this.s.id}; use another directory or the same id`);
     }
     const fresh = !stored.snapshot && stored.events.length === 0 && stored.publishedThrough === 0;
+    let keysLoaded = false;
     if (!this.s.id) this.s.id = stored.replicaId ?? this.s.ports.newReplicaId();
     if (!stored.replicaId) await store.saveReplicaId(this.s.id);
 
@@ -66,14 +67,23 @@ export class ReplicaLifecycle {
       });
       if (snap) {
         const at = await this.joinPoint(snap);
-        await store.resetTo(at, at.streamSeq);
+        const texts = encodingTexts(at);
+        // The store writes the rows (a large snapshot on a thread of its own) while the keys
+        // are decoded here; nothing reads the store or the stream until both are done.
+        const written = store.resetTo(withTexts(at, texts), at.streamSeq);
+        try {
+          this.loadKeys(at, texts);
+        } finally {
+          await written;
+        }
+        keysLoaded = true;
         // What the disk now holds is exactly this (an empty op log): no need to read a
         // million keys back and parse them again.
         stored = { replicaId: this.s.id, snapshot: at, events: [], streamSeq: at.streamSeq, publishedThrough: 0 };
         log.info('joined from snapshot', { epoch: snap.epoch, round: snap.round, keys: snap.keys.length, streamSeq: snap.streamSeq });
       }
     }
-    this.loadFrom(stored.snapshot, stored.events, stored.streamSeq, stored.publishedThrough);
+    this.loadFrom(stored.snapshot, stored.events, stored.streamSeq, stored.publishedThrough, keysLoaded);
     // Before any write can take the next own seq.
     if (stored.strongPending) this.host.recoverStrong(stored.strongPending);
     // A crash may have cut the last round's truncation short; finish it in the background.
@@ -90,12 +100,25 @@ export class ReplicaLifecycle {
     void this.catchUp();
   }
 
-  /** Loads a snapshot and the events after it into a fresh key space, causal buffer, group commit and outbox, and consumes the stream after them. */
-  private loadFrom(snapshot: SnapshotRecord | undefined, events: readonly ReplicatedEvent[], streamSeq: number, publishedThrough: number): void {
-    this.s.loadGeneration++;
+  /**
+   * Loads a snapshot's keys into a fresh key space. `texts`, from a join, are the
+   * snapshot's encodings as JSON text, key by key (see `encodingTexts`).
+   */
+  private loadKeys(snapshot: SnapshotRecord | undefined, texts?: readonly string[]): void {
     this.s.clearKeys();
+    const bad = snapshot && this.s.keys.loadKeys(snapshot.keys, texts);
+    if (bad !== undefined) throw new Error(`snapshot key ${bad} does not decode`);
+  }
+
+  /**
+   * Loads a snapshot and the events after it into a fresh key space (unless `keysLoaded`:
+   * `loadKeys` loaded this snapshot's keys already), causal buffer, group commit and
+   * outbox, and consumes the stream after them.
+   */
+  private loadFrom(snapshot: SnapshotRecord | undefined, events: readonly ReplicatedEvent[], streamSeq: number, publishedThrough: number, keysLoaded = false): void {
+    this.s.loadGeneration++;
+    if (!keysLoaded) this.loadKeys(snapshot);
     const cut = snapshot?.cut ?? {};
-    if (snapshot) for (const [k, enc, term] of snapshot.keys) if (!this.s.keys.loadKey(k, enc, term)) throw new Error(`snapshot key ${k} does not decode`);
     this.s.snapshotCut = { ...cut };
     this.round.restore(snapshot);
     // Own events a re-join kept may all wait here for the replay to bring their causal past
@@ -358,9 +381,11 @@ export class ReplicaLifecycle {
       // them: their stream copies may be gone) and go back into the causal buffer, to be
       // applied as soon as the replay brings their causal past.
       const keep = { origin: this.s.id, afterSeq: vvGet(at.cut, this.s.id) };
-      await this.s.ports.store.resetTo(at, at.streamSeq, keep);
+      const texts = encodingTexts(at);
+      await this.s.ports.store.resetTo(withTexts(at, texts), at.streamSeq, keep);
       const own = await this.s.ports.store.ownEventsAfter(this.s.id, keep.afterSeq, Number.MAX_SAFE_INTEGER);
-      this.loadFrom(at, own, at.streamSeq, Math.max(published, vvGet(snap.cut, this.s.id)));
+      this.loadKeys(at, texts);
+      this.loadFrom(at, own, at.streamSeq, Math.max(published, vvGet(snap.cut, this.s.id)), true);
       this.s.mode = 'Starting';
       this.s.outbox.noteExisting(Math.max(vvGet(this.s.buffer.deliveredVector(), this.s.id), own.length ? own[own.length - 1].seq : 0));
       void this.catchUp();
@@ -430,4 +455,23 @@ export class ReplicaLifecycle {
   private waitUntil(ready: () => boolean, timeoutMs: number): Promise<boolean> {
     return this.s.waits.wait(ready, timeoutMs) ?? Promise.resolve(false);
   }
+}
+
+/**
+ * A fetched snapshot's encodings as JSON text, key by key, each stringified once: the
+ * same text becomes the key's row in the store (`withTexts`) and its cold form in memory
+ * (`KeySpace.loadKey`). Stringifying a million keys once for each costs a join a second.
+ */
+function encodingTexts(snapshot: SnapshotRecord): string[] {
+  const texts = new Array<string>(snapshot.keys.length);
+  for (let i = 0; i < texts.length; i++) {
+    const encoded = snapshot.keys[i][1];
+    texts[i] = typeof encoded === 'string' ? encoded : JSON.stringify(encoded);
+  }
+  return texts;
+}
+
+/** The snapshot with each key's encoding as its JSON text (see `SnapshotKey`), to write as it is. */
+function withTexts(snapshot: SnapshotRecord, texts: readonly string[]): SnapshotRecord {
+  return { ...snapshot, keys: snapshot.keys.map(([key, , term], i): SnapshotKey => (term ? [key, texts[i], term] : [key, texts[i]])) };
 }

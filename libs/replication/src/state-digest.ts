@@ -70,6 +70,13 @@ export class StateDigest {
     this.freeSlots.push(slot);
   }
 
+  /** Whether the term at `slot` was set (a zero term is taken as unset: SHA-256 gives one with probability 2^-256). */
+  isSet(slot: number): boolean {
+    const at = slot * DIGEST_BYTES;
+    for (let i = at; i < at + DIGEST_BYTES; i++) if (this.table[i] !== 0) return true;
+    return false;
+  }
+
   /** The term at `slot`, hex. */
   termHex(slot: number): string {
     return Buffer.from(this.table.buffer, this.table.byteOffset + slot * DIGEST_BYTES, DIGEST_BYTES).toString('hex');

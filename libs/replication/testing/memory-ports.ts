@@ -1,7 +1,7 @@
 import { vvGet, type Json, type VersionVector } from '#crdt';
 import type { EventBatch, ReplicatedEvent } from '#protocol/replicated-event';
 import { CapturingLog } from '#testing/capturing-log';
-import type { ClockPort, CommitBatch, Heartbeat, NoticePort, OpStreamPort, SnapshotDelta, SnapshotRecord, SnapshotSourcePort, StoredReplica, StorePort, StrongNext, StrongPending, StrongPublish } from '../src/ports';
+import type { ClockPort, CommitBatch, Heartbeat, NoticePort, OpStreamPort, SnapshotDelta, SnapshotKey, SnapshotRecord, SnapshotSourcePort, StoredReplica, StorePort, StrongNext, StrongPending, StrongPublish } from '../src/ports';
 import type { ReplicaPorts } from '../src/replica-state';
 
 /**
@@ -106,7 +106,11 @@ export class MemoryStore implements StorePort {
     return covered.length;
   }
   async resetTo(snapshot: SnapshotRecord, streamSeq: number, keep?: { origin: string; afterSeq: number }): Promise<void> {
-    this.snapshot = snapshot;
+    // Encodings handed as JSON text (see `SnapshotKey`) are kept parsed, as `writeSnapshot` keeps them.
+    this.snapshot = { ...snapshot, keys: snapshot.keys.map(([k, enc, term]): SnapshotKey => {
+      const parsed = typeof enc === 'string' ? (JSON.parse(enc) as Json) : enc;
+      return term ? [k, parsed, term] : [k, parsed];
+    }) };
     this.streamSeq = streamSeq;
     this.events = keep ? this.events.filter((e) => e.origin === keep.origin && e.seq > keep.afterSeq) : [];
   }

@@ -30,7 +30,8 @@ export interface StoreDataSourceConfig {
   readonly busyTimeoutMs?: number;
 }
 
-const BUSY_TIMEOUT_MS_DEFAULT = 5_000;
+/** How long a statement waits on another connection's lock unless told otherwise. */
+export const BUSY_TIMEOUT_MS_DEFAULT = 5_000;
 
 /** TypeORM's options for the better-sqlite3 driver. */
 export type BetterSqlite3DataSourceOptions = Extract<DataSourceOptions, { type: 'better-sqlite3' }>;

@@ -3,7 +3,7 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import type { DataSource } from 'typeorm';
 import type { Json } from '#crdt';
-import type { SnapshotRecord } from '#replication/ports';
+import type { SnapshotKey, SnapshotRecord } from '#replication/ports';
 import type { ReplicatedEvent } from '#replication/replicated-event';
 import { createStoreDataSource } from './data-source';
 import { openSqliteStore, type SqliteStore, type SqliteStoreOptions } from './sqlite-store';
@@ -15,6 +15,8 @@ import { openThreadedSqliteStore, type ThreadedSqliteStore } from './threaded-sq
  * which `npm test` runs first), on the compiled `SqliteStore`.
  */
 const THREAD_SCRIPT = path.join(__dirname, '..', '..', '..', 'dist', 'libs', 'store-sqlite', 'src', 'store-thread.js');
+/** The built reset thread (a spec run from the sources has no script of its own beside the store). */
+const RESET_SCRIPT = path.join(__dirname, '..', '..', '..', 'dist', 'libs', 'store-sqlite', 'src', 'reset-thread.js');
 
 function openThreaded(options: SqliteStoreOptions): Promise<ThreadedSqliteStore> {
   if (!fs.existsSync(THREAD_SCRIPT)) throw new Error(`${THREAD_SCRIPT} is missing: run \`npm run build\` first`);
@@ -319,6 +321,58 @@ describe.each(VARIANTS)('%s', (variant, openVariant) => {
     await store.commit({ events: [event('b', 8, 'x')], streamSeq: 36 });
     expect(ids((await store.load()).events)).toEqual(['b8']);
     expect(store.opLogLength()).toBe(1);
+  });
+
+  it.each([
+    ['on the caller\'s thread', {}],
+    ['on the reset thread', { resetThread: { script: RESET_SCRIPT, keysMin: 1 } }],
+  ])('resetTo - many keys, given as JSON text or parsed, with and without terms, come back whole and in order (%s)', async (_where, options: Partial<SqliteStoreOptions>) => {
+    let store = await openStore(options);
+    await store.commit({ events: [event('r1', 1, 'x'), event('b', 1, 'y'), event('r1', 2, 'x')], streamSeq: 9 });
+    await store.writeSnapshot(snapshot({ b: 1 }, [['old', 1]], 3));
+    // More rows than one multi-row insert takes, and not a multiple of it.
+    const keys = Array.from({ length: 200 }, (_, i): [string, number] => [`k${String(i).padStart(3, '0')}`, i + 1]);
+    const fetched = snapshot({ a: 200 }, keys, 7);
+    const term = (i: number) => new Uint8Array(32).fill(i % 250 + 1);
+    // Half the keys as their JSON text (a join hands them so), every third with a digest term.
+    const given: SnapshotRecord = {
+      ...fetched,
+      keys: fetched.keys.map(([k, enc], i): SnapshotKey => {
+        const e = i % 2 === 0 ? JSON.stringify(enc) : enc;
+        return i % 3 === 0 ? [k, e, term(i)] : [k, e];
+      }),
+    };
+    const reset = store.resetTo(given, 7, { origin: 'r1', afterSeq: 1 });
+    // Called before the reset has finished: lands after it, as if called once it had.
+    const committed = store.commit({ events: [event('b', 2, 'z')], streamSeq: 8 });
+    await Promise.all([reset, committed]);
+    expect(store.opLogLength()).toBe(2);
+    store = await reopen(store);
+    const loaded = await store.load();
+    expect(parsed(loaded.snapshot)).toEqual(fetched);
+    expect(ids(loaded.events)).toEqual(['r12', 'b2']);
+    expect(loaded.streamSeq).toBe(8);
+    expect(await store.snapshotKey('old')).toBeUndefined();
+    expect(loaded.snapshot!.keys.map(([, , t]) => (t ? Buffer.from(t).toString('hex') : undefined))).toEqual(
+      keys.map((_, i) => (i % 3 === 0 ? Buffer.from(term(i)).toString('hex') : undefined)),
+    );
+    expect(await store.latestSnapshot()).toEqual(fetched);
+    expect(await store.snapshotKey('k199')).toEqual({ p: { a: 200 }, n: {} });
+  });
+
+  it('resetTo - a reset thread that fails rejects with STORE_IO, leaves the store as it was, and later calls work', async () => {
+    const failing = path.join(dir, 'failing-reset-thread.js');
+    fs.writeFileSync(failing, `throw new Error('no reset here');\n`);
+    let store = await openStore({ resetThread: { script: failing, keysMin: 1 } });
+    await store.commit({ events: [event('b', 1, 'x')], streamSeq: 5 });
+    await store.writeSnapshot(snapshot({ b: 1 }, [['x', 1]], 5));
+    const err = await store.resetTo(snapshot({ b: 2 }, [['y', 2]], 6), 6).catch((e: unknown) => e);
+    expect(isStoreError(err) && err.code === 'STORE_IO').toBe(true);
+    await store.commit({ events: [event('b', 2, 'x')], streamSeq: 6 });
+    store = await reopen(store);
+    const loaded = await store.load();
+    expect(parsed(loaded.snapshot)).toEqual(snapshot({ b: 1 }, [['x', 1]], 5));
+    expect(ids(loaded.events)).toEqual(['b2']);
   });
 
   it('resetTo - with keep, only the own events the snapshot lacks survive, across a reopen', async () => {

@@ -1,14 +1,113 @@
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
+import { Worker } from 'node:worker_threads';
 import type BetterSqlite3 from 'better-sqlite3';
 import type { Json, VersionVector } from '#crdt';
 import type { CommitBatch, SnapshotDelta, SnapshotKey, SnapshotRecord, StoredReplica, StorePort, StrongPending } from '#replication/ports';
 import type { ReplicatedEvent } from '#replication/replicated-event';
-import { connectionOf, createStoreDataSource, type StoreDataSourceConfig } from './data-source';
+import { BUSY_TIMEOUT_MS_DEFAULT, connectionOf, createStoreDataSource, type SqliteSynchronous, type StoreDataSourceConfig } from './data-source';
 import { META_KEYS } from './entities/meta.entity';
 import { SNAPSHOT_META_ROW_ID } from './entities/snapshot-meta.entity';
 import { StoreError } from './store-error';
+import { errorFromWire, type WireError } from './store-thread-protocol';
 
 /** Options of `openSqliteStore`. */
-export type SqliteStoreOptions = StoreDataSourceConfig;
+export interface SqliteStoreOptions extends StoreDataSourceConfig {
+  /**
+   * Where a large `resetTo` runs (see `RESET_THREAD_KEYS_MIN`): `script` is the compiled
+   * `reset-thread.js`, by default the one beside this file (a store run from the sources
+   * has none there, and writes on the caller's thread); `keysMin` the snapshot size from
+   * which the thread is used.
+   */
+  readonly resetThread?: { readonly script?: string; readonly keysMin?: number };
+}
+
+/**
+ * Snapshot keys from which `resetTo` writes on a thread of its own, while the caller goes
+ * on (a join decodes the same keys into memory meanwhile): below it, starting the thread
+ * costs more than the rows.
+ */
+export const RESET_THREAD_KEYS_MIN = 200_000;
+
+/** How a store that has a file runs a large `resetTo` on another thread (see `SqliteStoreOptions.resetThread`). */
+interface ResetThreadConfig {
+  readonly file: string;
+  readonly synchronous: SqliteSynchronous;
+  readonly busyTimeoutMs: number;
+  readonly script: string;
+  readonly keysMin: number;
+}
+
+/**
+ * A `resetTo` as the reset thread gets it (`reset-thread.ts`): the snapshot's keys and
+ * their encodings' JSON texts each joined into one string, so the thread gets two copies
+ * rather than two million small strings to clone, with their lengths, and the digest terms
+ * side by side.
+ */
+export interface ResetJob {
+  readonly snapshot: Omit<SnapshotRecord, 'keys'>;
+  readonly streamSeq: number;
+  readonly keep: { readonly origin: string; readonly afterSeq: number } | undefined;
+  /** The keys, one after the other. */
+  readonly packedKeys: string;
+  /** The encodings' JSON texts, one after the other. */
+  readonly packedTexts: string;
+  /** Per key: the key's length, the text's length (UTF-16 code units), and 1 when it has a digest term in `terms`, else 0. */
+  readonly lengths: Int32Array;
+  /** The digest terms of the keys that have one, `StateDigest.TERM_BYTES` each, in key order. */
+  readonly terms: Uint8Array;
+}
+
+/** Where the reset thread opens the store's file, and how (its `workerData`). */
+export interface ResetThreadData {
+  readonly file: string;
+  readonly synchronous: SqliteSynchronous;
+  readonly busyTimeoutMs: number;
+}
+
+/** The reset thread's answer. */
+export type ResetReply = { readonly ok: true } | { readonly ok: false; readonly error: WireError };
+
+const TERM_BYTES = 32;
+
+/** Packs a `resetTo` for the reset thread (see `ResetJob`). */
+function packResetJob(snapshot: SnapshotRecord, streamSeq: number, keep: { origin: string; afterSeq: number } | undefined): ResetJob {
+  const { keys, ...meta } = snapshot;
+  const lengths = new Int32Array(keys.length * 3);
+  const keyParts = new Array<string>(keys.length);
+  const textParts = new Array<string>(keys.length);
+  // A term of another size than a digest's is no term (a load ignores it): not packed.
+  const isTerm = (term: unknown): term is Uint8Array => termOrNull(term)?.length === TERM_BYTES;
+  let termCount = 0;
+  for (const [, , term] of keys) if (isTerm(term)) termCount++;
+  const terms = new Uint8Array(termCount * TERM_BYTES);
+  for (let i = 0, t = 0; i < keys.length; i++) {
+    const [key, encoded, term] = keys[i];
+    const text = encodingText(encoded);
+    keyParts[i] = key;
+    textParts[i] = text;
+    lengths[3 * i] = key.length;
+    lengths[3 * i + 1] = text.length;
+    if (isTerm(term)) {
+      lengths[3 * i + 2] = 1;
+      terms.set(term, t++ * TERM_BYTES);
+    }
+  }
+  // `join` writes one flat string; `+=` would build a tree of two million pieces first.
+  return { snapshot: meta, streamSeq, keep, packedKeys: keyParts.join(''), packedTexts: textParts.join(''), lengths, terms };
+}
+
+/** The reset thread's side of `packResetJob`. */
+export function unpackResetJob(job: ResetJob): { snapshot: SnapshotRecord; streamSeq: number; keep: { origin: string; afterSeq: number } | undefined } {
+  const n = job.lengths.length / 3;
+  const keys = new Array<SnapshotKey>(n);
+  for (let i = 0, atKey = 0, atText = 0, t = 0; i < n; i++) {
+    const key = job.packedKeys.slice(atKey, (atKey += job.lengths[3 * i]));
+    const text = job.packedTexts.slice(atText, (atText += job.lengths[3 * i + 1]));
+    keys[i] = job.lengths[3 * i + 2] === 1 ? [key, text, job.terms.subarray(t * TERM_BYTES, ++t * TERM_BYTES)] : [key, text];
+  }
+  return { snapshot: { ...job.snapshot, keys }, streamSeq: job.streamSeq, keep: job.keep };
+}
 
 /**
  * Opens (creating when missing) the store at `options.file`, brings its schema up to date
@@ -18,12 +117,26 @@ export async function openSqliteStore(options: SqliteStoreOptions): Promise<Sqli
   const dataSource = createStoreDataSource(options);
   try {
     await dataSource.initialize();
-    return new SqliteStore(connectionOf(dataSource), () => dataSource.destroy());
+    const resetThread: ResetThreadConfig = {
+      file: options.file,
+      synchronous: options.synchronous ?? 'FULL',
+      busyTimeoutMs: options.busyTimeoutMs ?? BUSY_TIMEOUT_MS_DEFAULT,
+      script: options.resetThread?.script ?? join(__dirname, 'reset-thread.js'),
+      keysMin: options.resetThread?.keysMin ?? RESET_THREAD_KEYS_MIN,
+    };
+    return new SqliteStore(connectionOf(dataSource), () => dataSource.destroy(), resetThread);
   } catch (err) {
     if (dataSource.isInitialized) await dataSource.destroy().catch(() => undefined);
     throw new StoreError('STORE_IO', 'open', `cannot open the store at ${options.file}: ${messageOf(err)}`, { cause: err });
   }
 }
+
+/**
+ * Snapshot rows per INSERT when a whole snapshot is written (a join's reset): one statement
+ * run binds this many rows, which at a million keys costs about a third less than a run
+ * per row (the per-call overhead between JavaScript and SQLite dominates for rows this small).
+ */
+const SNAPSHOT_ROWS_PER_INSERT = 64;
 
 /** The SQL the store runs, prepared once per open store. */
 function prepareStatements(db: BetterSqlite3.Database) {
@@ -63,6 +176,9 @@ function prepareStatements(db: BetterSqlite3.Database) {
     allSnapshotKeysWithTerms: db.prepare<[], [string, string, Buffer | null]>(`SELECT "key", "encoded", "term" FROM "snapshot_key"`).raw(),
     getSnapshotKey: db.prepare<[string], string>(`SELECT "encoded" FROM "snapshot_key" WHERE "key" = ?`).pluck(),
     insertSnapshotKey: db.prepare<[string, string, Uint8Array | null]>(`INSERT INTO "snapshot_key" ("key", "encoded", "term") VALUES (?, ?, ?)`),
+    insertSnapshotKeys: db.prepare<[Array<string | Uint8Array | null>]>(
+      `INSERT INTO "snapshot_key" ("key", "encoded", "term") VALUES ${Array.from({ length: SNAPSHOT_ROWS_PER_INSERT }, () => '(?, ?, ?)').join(', ')}`,
+    ),
     upsertSnapshotKey: db.prepare<[string, string, Uint8Array | null]>(
       `INSERT INTO "snapshot_key" ("key", "encoded", "term") VALUES (?, ?, ?) ON CONFLICT ("key") DO UPDATE SET "encoded" = excluded."encoded", "term" = excluded."term"`,
     ),
@@ -93,6 +209,8 @@ export class SqliteStore implements StorePort {
   /** The cut of the latest snapshot on disk (kept in memory for `history`). */
   private snapshotCut: VersionVector = {};
   private closed = false;
+  /** A `resetTo` running on the reset thread: every later call waits for it (it settles, never rejects). */
+  private threadReset: Promise<unknown> | undefined;
 
   private readonly commitTx: (batch: CommitBatch) => number;
   private readonly writeSnapshotTx: (snapshot: SnapshotRecord) => number;
@@ -111,6 +229,7 @@ export class SqliteStore implements StorePort {
   constructor(
     connection: BetterSqlite3.Database,
     private readonly release?: () => Promise<void>,
+    private readonly resetThread?: ResetThreadConfig,
   ) {
     this.db = connection;
     if (!this.db?.open) throw new Error('SqliteStore needs an open better-sqlite3 connection');
@@ -195,15 +314,18 @@ export class SqliteStore implements StorePort {
   }
 
   async load(): Promise<StoredReplica> {
+    if (this.threadReset) await this.idle();
     return this.io('load', () => this.loadTx());
   }
 
   async saveReplicaId(id: string): Promise<void> {
+    if (this.threadReset) await this.idle();
     if (typeof id !== 'string' || id.length === 0) throw new Error(`saveReplicaId: the id must be a non-empty string, not ${JSON.stringify(id)}`);
     this.io('saveReplicaId', () => this.sql.setMeta.run(META_KEYS.replicaId, id));
   }
 
   async commit(batch: CommitBatch): Promise<void> {
+    if (this.threadReset) await this.idle();
     if (batch.streamSeq !== undefined) assertNat('commit: streamSeq', batch.streamSeq);
     if (batch.publishedThrough !== undefined) assertNat('commit: publishedThrough', batch.publishedThrough);
     const empty = batch.events.length === 0 && batch.streamSeq === undefined && batch.publishedThrough === undefined && batch.strongPending === undefined;
@@ -212,6 +334,7 @@ export class SqliteStore implements StorePort {
   }
 
   async history(key: string, limit: number): Promise<ReplicatedEvent[]> {
+    if (this.threadReset) await this.idle();
     assertNat('history: limit', limit);
     if (limit === 0) return [];
     // Events the snapshot covers may still wait for truncation; page past them.
@@ -231,6 +354,7 @@ export class SqliteStore implements StorePort {
   }
 
   async ownEventsAfter(origin: string, afterSeq: number, limit: number): Promise<ReplicatedEvent[]> {
+    if (this.threadReset) await this.idle();
     assertNat('ownEventsAfter: afterSeq', afterSeq);
     assertNat('ownEventsAfter: limit', limit);
     if (limit === 0) return [];
@@ -240,6 +364,7 @@ export class SqliteStore implements StorePort {
   }
 
   async snapshotKey(key: string): Promise<Json | undefined> {
+    if (this.threadReset) await this.idle();
     return this.io('snapshotKey', () => {
       const text = this.sql.getSnapshotKey.get(key);
       return text === undefined ? undefined : (parseJson('snapshotKey', `snapshot key ${JSON.stringify(key)}`, text) as Json);
@@ -247,22 +372,26 @@ export class SqliteStore implements StorePort {
   }
 
   async writeSnapshot(snapshot: SnapshotRecord): Promise<void> {
+    if (this.threadReset) await this.idle();
     assertSnapshot('writeSnapshot', snapshot);
     this.io('writeSnapshot', () => this.writeSnapshotTx(snapshot));
     this.snapshotCut = { ...snapshot.cut };
   }
 
   async writeSnapshotDelta(delta: SnapshotDelta): Promise<void> {
+    if (this.threadReset) await this.idle();
     assertSnapshot('writeSnapshotDelta', { ...delta, keys: [] });
     this.io('writeSnapshotDelta', () => this.writeSnapshotDeltaTx(delta));
     this.snapshotCut = { ...delta.cut };
   }
 
   async latestSnapshot(): Promise<SnapshotRecord | undefined> {
+    if (this.threadReset) await this.idle();
     return this.io('latestSnapshot', () => this.readSnapshotTx());
   }
 
   async truncate(cut: VersionVector, rowsMax: number): Promise<number> {
+    if (this.threadReset) await this.idle();
     assertNat('truncate: rowsMax', rowsMax);
     const deleted = this.io('truncate', () => this.truncateTx(cut, rowsMax));
     this.opLogCount -= deleted;
@@ -272,9 +401,66 @@ export class SqliteStore implements StorePort {
   async resetTo(snapshot: SnapshotRecord, streamSeq: number, keep?: { origin: string; afterSeq: number }): Promise<void> {
     assertSnapshot('resetTo', snapshot);
     assertNat('resetTo: streamSeq', streamSeq);
-    this.io('resetTo', () => this.resetToTx(snapshot, streamSeq, keep));
+    // No await before the thread starts unless one is running: the caller goes on with its
+    // own work as soon as this returns its promise (a join decodes the keys meanwhile).
+    if (this.threadReset) await this.idle();
+    const thread = this.resetThread;
+    if (thread && snapshot.keys.length >= thread.keysMin && existsSync(thread.script)) {
+      const done = this.resetOnThread(thread, snapshot, streamSeq, keep);
+      this.threadReset = done.catch(() => undefined);
+      try {
+        await done;
+      } finally {
+        this.threadReset = undefined;
+      }
+    } else {
+      this.io('resetTo', () => this.resetToTx(snapshot, streamSeq, keep));
+    }
     this.snapshotCut = { ...snapshot.cut };
     this.opLogCount = keep ? (this.sql.countEvents.get() ?? 0) : 0;
+  }
+
+  /**
+   * Runs `resetTo` on the reset thread (`reset-thread.ts`): the same transaction on a
+   * connection of its own. The caller's thread only packs the keys, then is free until the
+   * thread has committed; this store's other calls wait for it meanwhile (`idle`).
+   */
+  private resetOnThread(thread: ResetThreadConfig, snapshot: SnapshotRecord, streamSeq: number, keep: { origin: string; afterSeq: number } | undefined): Promise<void> {
+    if (this.closed) return Promise.reject(new StoreError('STORE_CLOSED', 'resetTo', 'resetTo: the store is closed'));
+    return new Promise<void>((resolve, reject) => {
+      let settled = false;
+      const fail = (err: unknown) => {
+        if (settled) return;
+        settled = true;
+        reject(err instanceof StoreError ? err : new StoreError('STORE_IO', 'resetTo', `resetTo failed on the reset thread: ${messageOf(err)}`, { cause: err }));
+      };
+      let worker: Worker | undefined;
+      try {
+        // Started before the keys are packed: the thread loads its code meanwhile.
+        const data: ResetThreadData = { file: thread.file, synchronous: thread.synchronous, busyTimeoutMs: thread.busyTimeoutMs };
+        worker = new Worker(thread.script, { workerData: data });
+        worker.once('message', (reply: ResetReply) => {
+          if (settled) return;
+          if (reply.ok) {
+            settled = true;
+            resolve();
+          } else fail(errorFromWire(reply.error));
+        });
+        worker.once('error', fail);
+        worker.once('exit', (code) => fail(new Error(`the reset thread exited (code ${code}) before it answered`)));
+        const job = packResetJob(snapshot, streamSeq, keep);
+        worker.postMessage(job, [job.lengths.buffer as ArrayBuffer, job.terms.buffer as ArrayBuffer]);
+      } catch (err) {
+        // A thread left waiting for its job would keep the process alive.
+        void worker?.terminate();
+        fail(err);
+      }
+    });
+  }
+
+  /** Waits for a `resetTo` running on the reset thread, if any (its outcome goes to its own caller). */
+  private async idle(): Promise<void> {
+    while (this.threadReset) await this.threadReset;
   }
 
   /** True when the latest snapshot covers the event (it only waits for truncation). */
@@ -289,6 +475,7 @@ export class SqliteStore implements StorePort {
 
   /** Closes the file through `release` (SQLite checkpoints the WAL into it). Later calls reject with `STORE_CLOSED`. */
   async close(): Promise<void> {
+    if (this.threadReset) await this.idle();
     if (this.closed) return;
     this.closed = true;
     try {
@@ -311,12 +498,31 @@ export class SqliteStore implements StorePort {
     }
   }
 
-  /** Replaces the snapshot (meta row and all keys); runs inside the caller's transaction. */
+  /**
+   * Replaces the snapshot (meta row and all keys); runs inside the caller's transaction.
+   * The table was just emptied, so plain inserts, `SNAPSHOT_ROWS_PER_INSERT` rows a run.
+   */
   private replaceSnapshot(snapshot: SnapshotRecord): void {
     const { sql } = this;
     sql.putSnapshotMeta.run(SNAPSHOT_META_ROW_ID, snapshot.epoch, snapshot.round, JSON.stringify(snapshot.cut), snapshot.streamSeq);
     sql.deleteSnapshotKeys.run();
-    for (const [key, encoded, term] of snapshot.keys) sql.insertSnapshotKey.run(key, JSON.stringify(encoded), termOrNull(term));
+    const keys = snapshot.keys;
+    const rows = SNAPSHOT_ROWS_PER_INSERT;
+    const args = new Array<string | Uint8Array | null>(rows * 3);
+    let i = 0;
+    for (; i + rows <= keys.length; i += rows) {
+      for (let j = 0; j < rows; j++) {
+        const [key, encoded, term] = keys[i + j];
+        args[3 * j] = key;
+        args[3 * j + 1] = encodingText(encoded);
+        args[3 * j + 2] = termOrNull(term);
+      }
+      sql.insertSnapshotKeys.run(args);
+    }
+    for (; i < keys.length; i++) {
+      const [key, encoded, term] = keys[i];
+      sql.insertSnapshotKey.run(key, encodingText(encoded), termOrNull(term));
+    }
   }
 
   /** The cut of the snapshot on disk; {} when there is none. */
@@ -391,6 +597,11 @@ function assertSnapshot(operation: string, s: SnapshotRecord): void {
   assertNat(`${operation}: round`, s.round);
   assertNat(`${operation}: streamSeq`, s.streamSeq);
   for (const [origin, seq] of Object.entries(s.cut)) assertNat(`${operation}: cut[${origin}]`, seq);
+}
+
+/** A key's encoding as its JSON text: a string is that text already (see `SnapshotKey`: an encoding is an array, never a string). */
+function encodingText(encoded: Json): string {
+  return typeof encoded === 'string' ? encoded : JSON.stringify(encoded);
 }
 
 /** A key's digest term as a column value: its bytes, or NULL when there is none (anything else than bytes is not a term). */

@@ -14,7 +14,10 @@ async function serve(options: SqliteStoreOptions): Promise<void> {
   if (!port) throw new Error('store-thread.ts runs as a worker thread (started by ThreadedSqliteStore)');
   let store: ClosableStore;
   try {
-    store = await openSqliteStore(options);
+    // This thread is off the replica's event loop already: unless told otherwise, a large
+    // `resetTo` writes here rather than on a reset thread of its own (which would only copy
+    // the snapshot once more).
+    store = await openSqliteStore({ ...options, resetThread: options.resetThread ?? { keysMin: Number.MAX_SAFE_INTEGER } });
   } catch (err) {
     port.postMessage({ ready: false, error: errorToWire(err) } satisfies StoreThreadReady);
     return;
