@@ -27,6 +27,8 @@ import { join } from 'node:path';
 import type { Json } from '#crdt';
 import {
   EVENT_VERSION,
+  decodeSnapshot,
+  encodeSnapshot,
   ReplicaCore,
   type ClockPort,
   type EventBatch,
@@ -103,14 +105,14 @@ class TextSnapshots implements SnapshotSourcePort {
   async fetchLatest(): Promise<SnapshotRecord | undefined> {
     const t0 = performance.now();
     try {
-      return this.text === undefined ? undefined : (JSON.parse(this.text) as SnapshotRecord);
+      return this.text === undefined ? undefined : decodeSnapshot(this.text);
     } finally {
       this.fetchMs += performance.now() - t0;
     }
   }
   async publish(snapshot: SnapshotRecord): Promise<void> {
     const t0 = performance.now();
-    this.text = JSON.stringify(snapshot);
+    this.text = encodeSnapshot(snapshot);
     this.lastPublishMs = performance.now() - t0;
     this.publishes++;
     for (const w of this.waiters.splice(0)) w();

@@ -6,6 +6,7 @@ export * from './key-space';
 export * from './replica-config';
 export * from './replica-core';
 export * from './replica-observer';
+export * from './snapshot-codec';
 export * from './round-host';
 export * from './round-participant';
 export * from './stream/op-stream-error';

@@ -218,14 +218,14 @@ export class SimBroker {
 
   // ---------------------------------------------------------------- the snapshot object store
 
-  /** Stores the snapshot for joiners (replaces the previous one). */
-  putSnapshot(snapshot: SnapshotRecord): void {
-    this.latestSnapshot = JSON.stringify(snapshot);
+  /** Stores the snapshot for joiners as the object's text (replaces the previous one). */
+  putSnapshot(text: string): void {
+    this.latestSnapshot = text;
   }
 
-  /** The latest snapshot, a fresh copy. */
-  getSnapshot(): SnapshotRecord | undefined {
-    return this.latestSnapshot === undefined ? undefined : (JSON.parse(this.latestSnapshot) as SnapshotRecord);
+  /** The latest snapshot's text. */
+  getSnapshot(): string | undefined {
+    return this.latestSnapshot;
   }
 
   // ---------------------------------------------------------------- the leader lease (a KV key)

@@ -1,4 +1,5 @@
 import type { SnapshotRecord, SnapshotSourcePort } from '#replication/ports';
+import { decodeSnapshot, encodeSnapshot } from '#replication/snapshot-codec';
 import type { BrokerClient } from './broker-client';
 
 /** The snapshot object store as one replica lifetime reaches it (through the broker, so outages and cut links apply). */
@@ -8,12 +9,14 @@ export class SimSnapshots implements SnapshotSourcePort {
     private readonly timeoutMs: number,
   ) {}
 
-  fetchLatest(): Promise<SnapshotRecord | undefined> {
-    return this.client.call('snapshot get', this.timeoutMs, (b) => b.getSnapshot());
+  /** The object's text, decoded as the replica's adapter decodes it. */
+  async fetchLatest(): Promise<SnapshotRecord | undefined> {
+    const text = await this.client.call('snapshot get', this.timeoutMs, (b) => b.getSnapshot());
+    return text === undefined ? undefined : decodeSnapshot(text);
   }
 
   publish(snapshot: SnapshotRecord): Promise<void> {
-    const text = JSON.stringify(snapshot);
-    return this.client.call('snapshot put', this.timeoutMs, (b) => b.putSnapshot(JSON.parse(text) as SnapshotRecord));
+    const text = encodeSnapshot(snapshot);
+    return this.client.call('snapshot put', this.timeoutMs, (b) => b.putSnapshot(text));
   }
 }

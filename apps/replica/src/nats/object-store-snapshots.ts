@@ -1,8 +1,7 @@
 import { jetstream } from '@nats-io/jetstream';
 import { Objm, type ObjectStore } from '@nats-io/obj';
 import type { NatsConnection } from '@nats-io/transport-node';
-import { isNat, isObject, isVersionVector, type Json } from '#crdt';
-import type { SnapshotRecord, SnapshotSourcePort } from '#replication';
+import { decodeSnapshot, encodeSnapshot, type SnapshotRecord, type SnapshotSourcePort } from '#replication';
 
 /** The object name the latest snapshot is kept under. */
 export const LATEST = 'latest';
@@ -43,9 +42,11 @@ export class ObjectStoreSnapshots implements SnapshotSourcePort {
           }),
         ]);
         if (!bytes) return undefined;
-        const parsed: unknown = JSON.parse(Buffer.from(bytes).toString('utf8'));
-        if (!isSnapshotRecord(parsed)) throw new Error(`object ${this.bucket}/${LATEST} is not a snapshot`);
-        return parsed;
+        try {
+          return decodeSnapshot(Buffer.from(bytes).toString('utf8'));
+        } catch (e) {
+          throw new Error(`object ${this.bucket}/${LATEST}: ${(e as Error).message}`);
+        }
       } catch (e) {
         lastError = e;
       } finally {
@@ -57,24 +58,11 @@ export class ObjectStoreSnapshots implements SnapshotSourcePort {
 
   async publish(snapshot: SnapshotRecord): Promise<void> {
     const os = await this.open();
-    await os.putBlob({ name: LATEST, description: `round ${snapshot.epoch}/${snapshot.round}` }, Buffer.from(JSON.stringify(snapshot)));
+    await os.putBlob({ name: LATEST, description: `round ${snapshot.epoch}/${snapshot.round}` }, Buffer.from(encodeSnapshot(snapshot)));
   }
 
   private async open(): Promise<ObjectStore> {
     this.store ??= await new Objm(jetstream(this.nc)).create(this.bucket, { replicas: this.replicas });
     return this.store;
   }
-}
-
-/** Checks a snapshot fetched from the cluster (it is input like any other). */
-export function isSnapshotRecord(v: unknown): v is SnapshotRecord {
-  return (
-    isObject(v) &&
-    isNat(v.epoch) &&
-    isNat(v.round) &&
-    isVersionVector(v.cut) &&
-    isNat(v.streamSeq) &&
-    Array.isArray(v.keys) &&
-    v.keys.every((e: Json) => Array.isArray(e) && e.length === 2 && typeof e[0] === 'string')
-  );
 }
