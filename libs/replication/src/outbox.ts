@@ -189,7 +189,9 @@ export class Outbox {
       await this.stream.publish(batch, this.republish);
     } catch (err) {
       this.queue.unshift(...batch);
-      this.log.warn('publish failed; retrying', { error: String(err), retryMs: this.retryMs, pending: this.depth });
+      // The adapter's error says which batch; its cause says what the broker answered.
+      const cause = err instanceof Error && err.cause !== undefined ? { cause: String(err.cause) } : {};
+      this.log.warn('publish failed; retrying', { error: String(err), ...cause, retryMs: this.retryMs, pending: this.depth });
       this.cancelRetry = this.clock.setTimer(this.retryMs, () => {
         this.cancelRetry = undefined;
         this.pump();
