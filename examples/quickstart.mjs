@@ -15,13 +15,17 @@ try {
   // Typed handles: each write creates the key with its type when it is missing.
   await store.counter('example.visits').increment(5);
   await store.set('example.tags').add('crdt', 'nats');
-  await store.text('example.doc').insert(0, 'hello');
+  const hello = await store.text('example.doc').insert(0, 'hello');
   console.log(`visits = ${await store.counter('example.visits').value()}`);
   console.log(`tags = ${JSON.stringify(await store.set('example.tags').value())}`);
 
   // A session: its requests go round-robin over the replicas, and every read sees the
   // session's own writes (and everything earlier reads saw), whichever replica answers.
   const session = store.session();
+  // The session starts after the 'hello' above (written outside it): without this, its first
+  // insert at 0 could reach a replica that has not read 'hello' yet, and the two inserts
+  // would be concurrent, in an order the check below does not expect.
+  session.observe(hello.token);
   for (let i = 1; i <= 3; i++) {
     const w = await session.text('example.doc').insert(0, `${i} `);
     const r = await session.text('example.doc').get();
