@@ -155,6 +155,7 @@ describe('simulation', () => {
       ['a replica restarted with its clock ten years ahead says its clock is unconfirmed, so it does not confirm a peer whose clock jumped alike, and neither writes events the third refuses for good', { seed: 1468, steps: 3_000, faults: 'all' }],
       ['a ten-year step is not confirmed by the only live peer that stepped alike (the third replica died): the two wait for their clocks to come back instead of writing events it would refuse', { seed: 3363, steps: 3_000, faults: 'all' }],
       ['issue seed 8862: a replica restarted with its clock ten years ahead no longer confirms the step of a peer that jumped alike', { seed: 8862, steps: 3_000, faults: 'all' }],
+      ['an eventual write checks that no strong write holds the next own seq in the same turn as it takes the seq (seeds 588, 727, 2071, 2451, 2527: an await in between let a pending strong write and an update share r1#20)', { seed: 588, steps: 3_000, faults: 'all' }],
     ];
     test.each(regressions)('simulation - %s', async (_name, options) => {
       expect(await runSeed(options)).toBeUndefined();

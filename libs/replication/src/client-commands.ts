@@ -219,6 +219,8 @@ export class ClientCommands {
     if (waited) return waited;
     if (req.consistency === 'strong') return this.strong.update(req);
     // A strong write's publish holds the next own seq: wait (bounded) for it, then prepare against what it left.
+    // No await may come between this check and `own.make` (a strong write could take the seq meanwhile),
+    // which is why update and delete each keep these steps inline rather than behind an async helper.
     const held = this.own.isHeld ? await this.afterOwnSeq(req.timeoutMs, again) : undefined;
     if (held) return held;
     const time = this.s.hlc.now();
@@ -252,7 +254,7 @@ export class ClientCommands {
     if (held) return held;
     const v = this.s.keys.get(req.key);
     if (!v) return errorReply('NOT_FOUND', `key ${JSON.stringify(req.key)} does not exist; nothing was deleted`);
-    const event: ReplicatedEvent = { ...this.own.make(req.key, v.type, v.options, []), delete: true };
+    const event = this.own.makeDelete(req.key, v.type, v.options);
     await this.own.commit(event);
     return this.acknowledge({ key: req.key, type: v.type, deleted: true, replica: this.s.id, seq: event.seq, token: this.token() }, req.ack, req.timeoutMs);
   }

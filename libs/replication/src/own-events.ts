@@ -25,6 +25,11 @@ export class OwnEvents {
     return { v: EVENT_VERSION, origin: this.s.id, seq, time, deps, key, type, options, ops };
   }
 
+  /** An own delete of `key` (observed-remove: its deps say what it removes). */
+  makeDelete(key: string, type: ReplicatedEvent['type'], options: ReplicatedEvent['options'], time = this.s.hlc.now()): ReplicatedEvent {
+    return { ...this.make(key, type, options, [], time), delete: true };
+  }
+
   /** Applies an own event at once (later commands prepare against it), then waits until it is durable, and hands it to the outbox. */
   async commit(event: ReplicatedEvent, prepared?: unknown): Promise<void> {
     this.s.observer?.made?.(event);

@@ -86,7 +86,7 @@ export class StrongCommands {
       const v = this.s.keys.get(key);
       if (!v) return { ok: false, reply: errorReply('NOT_FOUND', `key ${JSON.stringify(key)} does not exist; nothing was deleted`) };
       if (!isStrongType(v.type)) return { ok: false, reply: strongUnsupported(key, v.type, 'strong') };
-      return { ok: true, event: { ...this.own.make(key, v.type, v.options, [], time), delete: true }, readings: 1 };
+      return { ok: true, event: this.own.makeDelete(key, v.type, v.options, time), readings: 1 };
     });
   }
 

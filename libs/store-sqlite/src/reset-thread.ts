@@ -7,7 +7,8 @@
  */
 import { parentPort, workerData } from 'node:worker_threads';
 import BetterSqlite3 from 'better-sqlite3';
-import { SqliteStore, unpackResetJob, type ResetJob, type ResetReply, type ResetThreadData } from './sqlite-store';
+import { unpackResetJob, type ResetJob, type ResetReply, type ResetThreadData } from './reset-job';
+import { SqliteStore } from './sqlite-store';
 import { errorToWire } from './store-thread-protocol';
 
 async function run(data: ResetThreadData, job: ResetJob): Promise<ResetReply> {

@@ -8,6 +8,11 @@ function beats(g: ClockSkewGuard, from: number, to: number, offsets: Record<stri
   for (let t = from; t <= to; t += 200) for (const [peer, off] of Object.entries(offsets)) g.heard(peer, t - delayMs + off, t);
 }
 
+/** Heartbeats of peers b and c from `from` to `to` (every 200 ms), each saying its own clock step is unconfirmed. */
+function unconfirmedBeats(g: ClockSkewGuard, from: number, to: number): void {
+  for (let t = from; t <= to; t += 200) for (const p of ['b', 'c']) g.heard(p, t - 3, t, true);
+}
+
 describe('clock skew guard', () => {
   test('clock skew guard - clocks within the bound take writes', () => {
     const g = new ClockSkewGuard(LIMITS);
@@ -141,9 +146,9 @@ describe('clock skew guard', () => {
     beats(g, T, T + 1_000, { b: 0, c: 0 });
     const stepped = T + 1_100 + 5_000;
     g.read(stepped);
-    for (let t = stepped + 100; t < stepped + 1_500; t += 200) for (const p of ['b', 'c']) g.heard(p, t - 3, t, true);
+    unconfirmedBeats(g, stepped + 100, stepped + 1_300);
     expect(g.refusal(stepped + 1_400, stepped + 1_400)).toMatch(/not yet confirmed/);
-    for (let t = stepped + 1_500; t <= stepped + 1_700; t += 200) for (const p of ['b', 'c']) g.heard(p, t - 3, t, true);
+    unconfirmedBeats(g, stepped + 1_500, stepped + 1_700);
     expect(g.refusal(stepped + 1_700, stepped + 1_700)).toBeUndefined();
     expect(g.stepUnconfirmed(stepped + 1_700)).toBe(false);
   });
@@ -181,9 +186,9 @@ describe('clock skew guard', () => {
   test('clock skew guard - a whole cluster restarted at once confirms its clocks after peerTimeoutMs', () => {
     const g = new ClockSkewGuard(LIMITS);
     g.begin(T, true);
-    for (let t = T + 100; t < T + 1_500; t += 200) for (const p of ['b', 'c']) g.heard(p, t - 3, t, true);
+    unconfirmedBeats(g, T + 100, T + 1_300);
     expect(g.refusal(T + 1_400, T + 1_400)).toMatch(/not yet confirmed/);
-    for (let t = T + 1_500; t <= T + 1_700; t += 200) for (const p of ['b', 'c']) g.heard(p, t - 3, t, true);
+    unconfirmedBeats(g, T + 1_500, T + 1_700);
     expect(g.refusal(T + 1_700, T + 1_700)).toBeUndefined();
     expect(g.stepUnconfirmed(T + 1_700)).toBe(false);
   });
